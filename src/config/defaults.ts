@@ -1,0 +1,42 @@
+/**
+ * Every config default in one place, in the form a user would write it. The schemas read these
+ * values and the docs print them, so the two cannot drift apart.
+ */
+export const DEFAULTS = {
+  master: {
+    log_dir: 'logs',
+    log_level: 'info',
+    shutdown_timeout: '30s',
+  },
+  worker: {
+    enabled: true,
+    start_timeout: '30s',
+    stop_timeout: '10s',
+    stop_signal: 'SIGTERM',
+    management: 'managed',
+  },
+  restart: {
+    policy: 'on-failure',
+    backoff: { initial: '100ms', max: '30s', multiplier: 2, jitter: 0.2 },
+    intensity: { max_restarts: 5, window: '60s' },
+    reset_after: '30s',
+  },
+  health_check: {
+    type: 'runtime',
+    host: '127.0.0.1',
+    interval: '10s',
+    timeout: '5s',
+    failure_threshold: 3,
+  },
+  execution: {
+    args: [],
+    environment: {},
+    working_directory: '<directory of the config file>',
+    inherit_environment: true,
+  },
+  module: {
+    entry_point: 'default',
+    config: {},
+    isolation: 'inline',
+  },
+} as const;

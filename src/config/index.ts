@@ -1,0 +1,7 @@
+// Public face of the config folder: schemas and types, duration parsing, loading and validation.
+export * from './schema.js';
+export { DURATION_HINT, durationSchema, parseDuration, tryParseDuration } from './duration.js';
+export { formatPath } from './issues.js';
+export { formatIssues, loadConfigFile, parseConfig, parseWorkerConfig, validateConfigFile, validateConfigText } from './load.js';
+export type { ConfigIssue, ValidationResult } from './load.js';
+export { resolveConfigPaths, resolveWorkerPaths } from './resolve.js';

@@ -1,0 +1,137 @@
+/**
+ * Reading and validating configuration: YAML text or file in, either a fully parsed config with
+ * resolved paths or every problem at once, each pinned to a line and column.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
+import type { Document, YAMLError } from 'yaml';
+import { hsuError } from '../errors.js';
+import { configErrorMap, formatIssues, toConfigIssues } from './issues.js';
+import type { ConfigIssue, IssuePath, Locator } from './issues.js';
+import { resolveConfigPaths, resolveWorkerPaths } from './resolve.js';
+import { hsuConfigSchema, workerConfigSchema } from './schema.js';
+import type { HsuConfig, WorkerConfig } from './schema.js';
+
+export { formatIssues } from './issues.js';
+export type { ConfigIssue } from './issues.js';
+
+export type ValidationResult = { ok: true; config: HsuConfig } | { ok: false; issues: ConfigIssue[] };
+
+/**
+ * Validates YAML text. Relative paths in the result are resolved against the directory of `file`
+ * (or the current directory when no file is named).
+ */
+export function validateConfigText(text: string, file?: string): ValidationResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    return { ok: false, issues: doc.errors.map((error) => syntaxIssue(error, lineCounter, file)) };
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (error) {
+    return { ok: false, issues: [withFile({ line: 1, column: 1, path: '', message: `cannot read YAML: ${String(error)}` }, file)] };
+  }
+  const result = hsuConfigSchema.safeParse(data, { error: configErrorMap });
+  if (!result.success) {
+    const issues = toConfigIssues(result.error.issues, { schema: hsuConfigSchema, data, locate: yamlLocator(doc, lineCounter), file });
+    return { ok: false, issues: sortByPosition(issues) };
+  }
+  const baseDir = file === undefined ? process.cwd() : path.dirname(path.resolve(file));
+  return { ok: true, config: resolveConfigPaths(result.data, baseDir) };
+}
+
+/** Validates a YAML file; throws CONFIG_NOT_FOUND when it cannot be read. */
+export function validateConfigFile(file: string): ValidationResult {
+  return validateConfigText(readConfigText(file), file);
+}
+
+/** Loads a YAML file; throws CONFIG_INVALID listing every issue, or CONFIG_NOT_FOUND. */
+export function loadConfigFile(file: string): HsuConfig {
+  const result = validateConfigFile(file);
+  if (!result.ok) throw invalidConfig(`invalid configuration in ${file}`, result.issues, { file });
+  return result.config;
+}
+
+/** Validates an already-parsed config object (no line numbers); paths resolve against baseDir. */
+export function parseConfig(input: unknown, baseDir: string = process.cwd()): HsuConfig {
+  const result = hsuConfigSchema.safeParse(input, { error: configErrorMap });
+  if (!result.success) {
+    throw invalidConfig('invalid configuration', toConfigIssues(result.error.issues, { schema: hsuConfigSchema, data: input }));
+  }
+  return resolveConfigPaths(result.data, baseDir);
+}
+
+/** Validates one worker entry (as given to `master.addWorker`); paths resolve against baseDir. */
+export function parseWorkerConfig(input: unknown, baseDir: string = process.cwd()): WorkerConfig {
+  const result = workerConfigSchema.safeParse(input, { error: configErrorMap });
+  if (!result.success) {
+    const id = typeof input === 'object' && input !== null ? (input as { id?: unknown }).id : undefined;
+    const title = typeof id === 'string' ? `invalid worker config ${JSON.stringify(id)}` : 'invalid worker config';
+    throw invalidConfig(title, toConfigIssues(result.error.issues, { schema: workerConfigSchema, data: input }));
+  }
+  return resolveWorkerPaths(result.data, baseDir);
+}
+
+function invalidConfig(title: string, issues: ConfigIssue[], context: Record<string, unknown> = {}): Error {
+  const count = issues.length === 1 ? '1 issue' : `${issues.length} issues`;
+  const lines = formatIssues(issues)
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
+  return hsuError('CONFIG_INVALID', `${title} (${count}):\n${lines}`, { ...context, issues });
+}
+
+function readConfigText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw hsuError('CONFIG_NOT_FOUND', `configuration file not found: ${path.resolve(file)}`, { file }, error);
+    }
+    throw hsuError('CONFIG_INVALID', `cannot read configuration file ${file}: ${(error as Error).message}`, { file }, error);
+  }
+}
+
+function syntaxIssue(error: YAMLError, lineCounter: LineCounter, file: string | undefined): ConfigIssue {
+  const { line, col } = lineCounter.linePos(error.pos[0]);
+  return withFile({ line, column: col, path: '', message: `YAML syntax error: ${error.message}` }, file);
+}
+
+/** Points at the deepest node that exists along the path; for an unknown key, at the key itself. */
+function yamlLocator(doc: Document, lineCounter: LineCounter): Locator {
+  const position = (offset: number): { line: number; column: number } => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, column: col };
+  };
+  return (issuePath: IssuePath, key?: string) => {
+    for (let depth = issuePath.length; depth >= 0; depth--) {
+      const node: unknown = depth === 0 ? doc.contents : doc.getIn(issuePath.slice(0, depth), true);
+      if (!isNode(node) || node.range == null) continue;
+      if (key !== undefined && depth === issuePath.length && isMap(node)) {
+        const pair = node.items.find((item) => (isScalar(item.key) ? String(item.key.value) : String(item.key)) === key);
+        if (isNode(pair?.key) && pair.key.range != null) return position(pair.key.range[0]);
+      }
+      return position(node.range[0]);
+    }
+    return { line: 1, column: 1 };
+  };
+}
+
+function withFile(issue: ConfigIssue, file: string | undefined): ConfigIssue {
+  return file === undefined ? issue : { file, ...issue };
+}
+
+/** Source order reads best; issues without a position keep their relative order at the end. */
+function sortByPosition(issues: ConfigIssue[]): ConfigIssue[] {
+  const key = (issue: ConfigIssue): [number, number] => [issue.line ?? Number.MAX_SAFE_INTEGER, issue.column ?? 0];
+  // Array.prototype.sort is stable, so equal positions keep zod's order.
+  return [...issues].sort((a, b) => {
+    const [lineA, colA] = key(a);
+    const [lineB, colB] = key(b);
+    return lineA - lineB || colA - colB;
+  });
+}

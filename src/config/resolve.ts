@@ -1,0 +1,39 @@
+/**
+ * Relative paths in a config mean "relative to the config file", not to wherever hsu was started,
+ * so the same file works from any current directory. Bare executable names stay for PATH lookup.
+ */
+import path from 'node:path';
+import type { HsuConfig, WorkerConfig } from './schema.js';
+
+export function resolveConfigPaths(config: HsuConfig, baseDir: string): HsuConfig {
+  return {
+    master: { ...config.master, log_dir: path.resolve(baseDir, config.master.log_dir) },
+    workers: config.workers.map((worker) => resolveWorkerPaths(worker, baseDir)),
+  };
+}
+
+export function resolveWorkerPaths(worker: WorkerConfig, baseDir: string): WorkerConfig {
+  if (worker.type === 'module') {
+    const block = worker.module;
+    if (block.module_type === 'native') return worker;
+    return { ...worker, module: { ...block, module_path: path.resolve(baseDir, block.module_path) } };
+  }
+  const resolved = { ...worker };
+  if (worker.execution !== undefined) {
+    const { executable_path, working_directory } = worker.execution;
+    resolved.execution = {
+      ...worker.execution,
+      executable_path: isBareCommand(executable_path) ? executable_path : path.resolve(baseDir, executable_path),
+      working_directory: path.resolve(baseDir, working_directory ?? '.'),
+    };
+  }
+  if (worker.module !== undefined) {
+    resolved.module = { ...worker.module, module_path: path.resolve(baseDir, worker.module.module_path) };
+  }
+  return resolved;
+}
+
+/** A name without a directory separator ("node", "python3") is looked up in PATH at spawn time. */
+function isBareCommand(executable: string): boolean {
+  return !executable.includes('/') && !executable.includes(path.sep);
+}

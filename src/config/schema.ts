@@ -1,0 +1,66 @@
+/**
+ * The hsu configuration schema. These zod schemas are the single source of the config types:
+ * `*Input` types are what a user writes, the others are the parsed form (durations in ms,
+ * defaults filled in).
+ */
+import * as z from 'zod';
+import { DEFAULTS } from './defaults.js';
+import { durationSchema } from './duration.js';
+import type { moduleBlockSchema, hostedModuleSchema, resourceLimitsSchema } from './schema-module.js';
+import type { healthCheckSchema, restartSchema } from './schema-policy.js';
+import type { executionSchema, moduleWorkerSchema, processWorkerSchema, workerConfigSchema } from './schema-worker.js';
+import { workersSchema } from './schema-worker.js';
+
+export { DEFAULTS } from './defaults.js';
+export { ISOLATIONS, MODULE_TYPES, hostedModuleSchema, moduleBlockSchema, resourceLimitsSchema } from './schema-module.js';
+export { HEALTH_CHECK_TYPES, RESTART_POLICIES, healthCheckSchema, restartSchema } from './schema-policy.js';
+export {
+  MANAGEMENT_MODES,
+  STOP_SIGNALS,
+  WORKER_ID_PATTERN,
+  WORKER_TYPES,
+  executionSchema,
+  moduleWorkerSchema,
+  processWorkerSchema,
+  workerConfigSchema,
+} from './schema-worker.js';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+export const masterSettingsSchema = z.strictObject({
+  log_dir: z.string().min(1).default(DEFAULTS.master.log_dir),
+  log_level: z.enum(LOG_LEVELS).default(DEFAULTS.master.log_level),
+  shutdown_timeout: durationSchema.prefault(DEFAULTS.master.shutdown_timeout),
+});
+
+export const hsuConfigSchema = z.strictObject(
+  {
+    master: masterSettingsSchema.prefault({}),
+    workers: workersSchema,
+  },
+  {
+    error: (issue) =>
+      issue.code === 'invalid_type' && (issue.input === null || issue.input === undefined)
+        ? 'the configuration is empty; expected a mapping with a `workers` list'
+        : undefined,
+  },
+);
+
+export type HsuConfig = z.output<typeof hsuConfigSchema>;
+export type HsuConfigInput = z.input<typeof hsuConfigSchema>;
+export type MasterSettings = z.output<typeof masterSettingsSchema>;
+export type WorkerConfig = z.output<typeof workerConfigSchema>;
+export type WorkerConfigInput = z.input<typeof workerConfigSchema>;
+export type ProcessWorkerConfig = z.output<typeof processWorkerSchema>;
+export type ModuleWorkerConfig = z.output<typeof moduleWorkerSchema>;
+export type WorkerType = WorkerConfig['type'];
+/** The `module` block of a `type: module` worker (native or plugin). */
+export type ModuleBlock = z.output<typeof moduleBlockSchema>;
+export type NativeModuleBlock = Extract<ModuleBlock, { module_type: 'native' }>;
+export type PluginModuleBlock = Extract<ModuleBlock, { module_type: 'plugin' }>;
+/** The `module` block of a `type: process` worker: always a plugin, never with `isolation`. */
+export type HostedModuleBlock = z.output<typeof hostedModuleSchema>;
+export type ExecutionBlock = z.output<typeof executionSchema>;
+export type RestartConfig = z.output<typeof restartSchema>;
+export type HealthCheckConfig = z.output<typeof healthCheckSchema>;
+export type ResourceLimits = z.output<typeof resourceLimitsSchema>;

@@ -1,0 +1,130 @@
+/**
+ * The one error catalogue. Every error hsu raises on purpose carries a stable `code`; tests and
+ * callers match codes, never message text. Errors cross thread and process boundaries as
+ * {@link SerializedError} and are rebuilt on the other side with {@link deserializeError}.
+ */
+
+export const ErrorCodes = {
+  // config
+  CONFIG_INVALID: { status: 400, summary: 'configuration is invalid' },
+  CONFIG_NOT_FOUND: { status: 404, summary: 'configuration file not found' },
+  // master / worker table
+  WORKER_NOT_FOUND: { status: 404, summary: 'no worker with this id' },
+  WORKER_EXISTS: { status: 409, summary: 'a worker with this id already exists' },
+  WORKER_ID_INVALID: { status: 400, summary: 'worker id must be 1-64 of [A-Za-z0-9_-]' },
+  WORKER_RUNNING: { status: 409, summary: 'worker must be stopped first' },
+  MASTER_SHUT_DOWN: { status: 409, summary: 'master is shutting down' },
+  // lifecycle
+  ILLEGAL_TRANSITION: { status: 409, summary: 'operation not allowed in the current state' },
+  START_TIMEOUT: { status: 504, summary: 'worker did not start in time' },
+  STOP_TIMEOUT: { status: 504, summary: 'worker did not stop in time' },
+  START_FAILED: { status: 500, summary: 'worker failed to start' },
+  WORKER_CRASHED: { status: 500, summary: 'worker ended unexpectedly' },
+  HEALTH_CHECK_FAILED: { status: 503, summary: 'health check failed' },
+  // process runtime
+  EXECUTABLE_NOT_FOUND: { status: 400, summary: 'executable not found' },
+  EXECUTABLE_NOT_EXECUTABLE: { status: 400, summary: 'file is not executable' },
+  WORKING_DIRECTORY_NOT_FOUND: { status: 400, summary: 'working directory not found' },
+  SPAWN_FAILED: { status: 500, summary: 'process could not be spawned' },
+  // modules
+  MODULE_FACTORY_NOT_FOUND: { status: 400, summary: 'no native module factory registered under this name' },
+  MODULE_FACTORY_EXISTS: { status: 409, summary: 'a native module factory with this name is already registered' },
+  MODULE_FILE_NOT_FOUND: { status: 400, summary: 'plugin module file not found' },
+  MODULE_LOAD_FAILED: { status: 400, summary: 'plugin module could not be imported' },
+  MODULE_EXPORT_NOT_FOUND: { status: 400, summary: 'plugin module has no such export' },
+  MODULE_INVALID: { status: 400, summary: 'object is not a valid worker module' },
+  MODULE_FACTORY_THREW: { status: 500, summary: 'module factory threw' },
+  MODULE_INIT_FAILED: { status: 500, summary: 'module initialize() failed' },
+  MODULE_FATAL: { status: 500, summary: 'module reported a fatal error' },
+  MODULE_UNCAUGHT: { status: 500, summary: 'uncaught exception in module' },
+  MODULE_OUT_OF_MEMORY: { status: 500, summary: 'module exceeded its memory limit' },
+  MODULE_UNSUPPORTED_ISOLATION: { status: 400, summary: 'module cannot run with this isolation' },
+  PROTOCOL_VERSION: { status: 500, summary: 'control protocol version mismatch' },
+  // calls
+  ACTION_NOT_FOUND: { status: 404, summary: 'module has no such action' },
+  CALL_TIMEOUT: { status: 504, summary: 'call timed out' },
+  CALL_ABORTED: { status: 499, summary: 'call was aborted' },
+  CALL_NOT_RUNNING: { status: 503, summary: 'worker is not running' },
+  CALL_PAYLOAD: { status: 400, summary: 'payload cannot cross this boundary' },
+  CALL_UNSUPPORTED: { status: 400, summary: 'worker does not accept calls' },
+  CALL_INTERRUPTED: { status: 503, summary: 'worker ended while the call was in flight' },
+  // anything thrown by user code that has no code of its own
+  UNKNOWN: { status: 500, summary: 'unexpected error' },
+} as const;
+
+export type ErrorCodeKey = keyof typeof ErrorCodes;
+export type ErrorCode = `HSU_ERR_${ErrorCodeKey}`;
+
+export interface SerializedError {
+  code: string;
+  message: string;
+  name?: string;
+  stack?: string;
+  context?: Record<string, unknown>;
+}
+
+export class HsuError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly context: Record<string, unknown>;
+
+  constructor(key: ErrorCodeKey, message?: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
+    super(message ?? ErrorCodes[key].summary, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'HsuError';
+    this.code = `HSU_ERR_${key}`;
+    this.status = ErrorCodes[key].status;
+    this.context = options.context ?? {};
+  }
+
+  toJSON(): SerializedError {
+    return serializeError(this);
+  }
+}
+
+/** Shorthand used across the code base: `hsuError('WORKER_NOT_FOUND', ..., {worker_id})`. */
+export function hsuError(key: ErrorCodeKey, message?: string, context?: Record<string, unknown>, cause?: unknown): HsuError {
+  return new HsuError(key, message, { context: context ?? {}, cause });
+}
+
+/** True for any error with an hsu code, including ones rebuilt from another realm. */
+export function isHsuError(err: unknown, key?: ErrorCodeKey): err is HsuError {
+  if (typeof err !== 'object' || err === null) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('HSU_ERR_')) return false;
+  return key === undefined || code === `HSU_ERR_${key}`;
+}
+
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof Error) {
+    const anyErr = err as Error & { code?: unknown; context?: unknown };
+    const out: SerializedError = {
+      code: typeof anyErr.code === 'string' ? anyErr.code : 'HSU_ERR_UNKNOWN',
+      message: err.message,
+      name: err.name,
+    };
+    if (err.stack !== undefined) out.stack = err.stack;
+    if (typeof anyErr.context === 'object' && anyErr.context !== null) {
+      out.context = anyErr.context as Record<string, unknown>;
+    }
+    return out;
+  }
+  return { code: 'HSU_ERR_UNKNOWN', message: typeof err === 'string' ? err : safeString(err), name: 'Error' };
+}
+
+/** Rebuilds an error from another realm so `code`, message and remote stack survive the trip. */
+export function deserializeError(data: SerializedError): Error & { code: string; context: Record<string, unknown> } {
+  const err = new Error(data.message) as Error & { code: string; context: Record<string, unknown> };
+  err.name = data.name ?? 'Error';
+  err.code = data.code;
+  err.context = data.context ?? {};
+  if (data.stack !== undefined) err.stack = data.stack;
+  return err;
+}
+
+function safeString(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,20 @@
+// Public face of `hsu`: the Master, configuration, errors and the types they speak.
+export { Master } from './master/master.js';
+export type { MasterOptions, StartResult } from './master/master.js';
+export type { MasterEvents, WorkerAddedEvent, WorkerOutputEvent } from './master/events.js';
+export type { ExitEvent, HealthEvent, RestartEvent, StateChangeEvent } from './lifecycle/events.js';
+export type { HealthSnapshot } from './lifecycle/health-monitor.js';
+export { WORKER_STATES, TRANSITIONS, OPERATIONS } from './lifecycle/states.js';
+export type { WorkerState } from './lifecycle/states.js';
+export { DEFAULT_RESTART_POLICY } from './lifecycle/restart-policy.js';
+export type { RestartPolicy, RestartMode } from './lifecycle/restart-policy.js';
+export type { ExitInfo } from './runtimes/types.js';
+export { loadConfigFile, validateConfigFile, validateConfigText, parseWorkerConfig, formatIssues } from './config/index.js';
+export type { ConfigIssue, HsuConfig, WorkerConfig, WorkerConfigInput } from './config/index.js';
+export { HsuError, ErrorCodes, isHsuError, serializeError, deserializeError } from './errors.js';
+export type { SerializedError } from './errors.js';
+export { createLogger } from './observability/logger.js';
+export { runMaster } from './cli/run.js';
+export type { RunOptions } from './cli/run.js';
+export { defineModule } from './worker/index.js';
+export type { CallOptions, Client, ModuleContext, WorkerModule, ModuleExport } from './worker/index.js';

@@ -1,0 +1,152 @@
+/**
+ * Runs one WorkerModule instance: context, initialize/start/stop, fatal reports, health and action
+ * calls. The same driver runs inline in the master, inside a worker thread and inside a child host,
+ * which is what makes the three deployments behave alike.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { hsuError, isHsuError } from '../errors.js';
+import type { ActionMap, CallContext, ModuleContext, ModuleLogger, WorkerEndpoint, WorkerModule } from '../worker/contract.js';
+
+/** The driver whose code is running; lets an uncaught error be attributed to its module. */
+export const moduleScope = new AsyncLocalStorage<ModuleDriver>();
+
+export interface ModuleDriverOptions {
+  readonly workerId: string;
+  readonly config: Record<string, unknown>;
+  readonly logger: ModuleLogger;
+  readonly defaultEndpoint: WorkerEndpoint;
+  /** Called at most once, for a fatal error reported after start (ctx.fail, a failed ctx.run task, an uncaught error). */
+  readonly onFatal: (error: Error) => void;
+  readonly onEndpoint?: (endpoint: WorkerEndpoint) => void;
+}
+
+export class ModuleDriver {
+  readonly loadedAt = Date.now();
+  private readonly abort = new AbortController();
+  private readonly context: ModuleContext;
+  private readonly callContext: CallContext;
+  private readonly actions: ActionMap;
+  private phase: 'new' | 'starting' | 'running' | 'stopping' | 'ended' = 'new';
+  private earlyFatal: Error | undefined;
+  private fatalSent = false;
+  private currentEndpoint: WorkerEndpoint;
+
+  constructor(
+    readonly module: WorkerModule,
+    private readonly options: ModuleDriverOptions,
+  ) {
+    this.actions = module.actions ?? {};
+    this.currentEndpoint = options.defaultEndpoint;
+    this.callContext = { signal: new AbortController().signal, workerId: options.workerId };
+    this.context = {
+      workerId: options.workerId,
+      config: options.config,
+      logger: options.logger,
+      signal: this.abort.signal,
+      fail: (error: unknown) => this.reportFatal(error, 'MODULE_FATAL'),
+      run: <T>(task: Promise<T> | (() => Promise<T>)): Promise<T> => {
+        const promise = typeof task === 'function' ? moduleScope.run(this, task) : task;
+        promise.catch((error: unknown) => {
+          if (!this.abort.signal.aborted) this.reportFatal(error, 'MODULE_FATAL');
+        });
+        return promise;
+      },
+      setEndpoint: (endpoint: WorkerEndpoint) => {
+        this.currentEndpoint = endpoint;
+        this.options.onEndpoint?.(endpoint);
+      },
+    };
+  }
+
+  get endpoint(): WorkerEndpoint {
+    return this.currentEndpoint;
+  }
+
+  get actionNames(): string[] {
+    return Object.keys(this.actions);
+  }
+
+  /** initialize() then start(), inside the module's async scope. Rejects if either fails or fail() was called meanwhile. */
+  async start(): Promise<void> {
+    this.phase = 'starting';
+    await moduleScope.run(this, async () => {
+      if (this.module.initialize !== undefined) {
+        try {
+          await this.module.initialize(this.context, this.options.config);
+        } catch (error) {
+          throw isHsuError(error) ? error : hsuError('MODULE_INIT_FAILED', `worker '${this.options.workerId}': initialize() failed: ${messageOf(error)}`, { worker_id: this.options.workerId }, error);
+        }
+      }
+      try {
+        await this.module.start(this.context);
+      } catch (error) {
+        throw isHsuError(error) ? error : hsuError('START_FAILED', `worker '${this.options.workerId}': start() failed: ${messageOf(error)}`, { worker_id: this.options.workerId }, error);
+      }
+    });
+    if (this.earlyFatal !== undefined) throw this.earlyFatal;
+    this.phase = 'running';
+  }
+
+  /** Fires ctx.signal and awaits module.stop(). Safe to call in any phase, more than once. */
+  async stop(): Promise<void> {
+    if (this.phase === 'stopping' || this.phase === 'ended') return;
+    this.phase = 'stopping';
+    this.abort.abort();
+    try {
+      if (this.module.stop !== undefined) await moduleScope.run(this, () => this.module.stop?.(this.context));
+    } finally {
+      this.phase = 'ended';
+    }
+  }
+
+  async health(): Promise<boolean> {
+    if (this.phase !== 'running') return false;
+    if (this.module.isHealthy === undefined) return true;
+    try {
+      return (await this.module.isHealthy()) === true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Hot path: no allocation beyond what the action itself does when no signal is given. */
+  call(action: string, input: unknown, signal?: AbortSignal): Promise<unknown> {
+    const fn = this.actions[action];
+    if (fn === undefined) {
+      return Promise.reject(
+        hsuError('ACTION_NOT_FOUND', `worker '${this.options.workerId}' has no action '${action}' (actions: ${this.actionNames.join(', ') || 'none'})`, {
+          worker_id: this.options.workerId,
+          action,
+          available: this.actionNames,
+        }),
+      );
+    }
+    try {
+      const ctx = signal === undefined ? this.callContext : { signal, workerId: this.options.workerId };
+      const result: unknown = this.actions[action]?.(input, ctx);
+      return result instanceof Promise ? result : Promise.resolve(result);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  /** Entry point for fatal reports from ctx.fail(), ctx.run() and uncaught-error attribution. */
+  reportFatal(error: unknown, code: 'MODULE_FATAL' | 'MODULE_UNCAUGHT'): void {
+    if (this.phase === 'stopping' || this.phase === 'ended') return;
+    const wrapped = isHsuError(error)
+      ? error
+      : hsuError(code, `worker '${this.options.workerId}': ${code === 'MODULE_UNCAUGHT' ? 'uncaught exception' : 'fatal error'}: ${messageOf(error)}`, { worker_id: this.options.workerId }, error);
+    if (error instanceof Error && error.stack !== undefined && wrapped !== error) wrapped.stack = `${wrapped.message}\n  caused by: ${error.stack}`;
+    if (this.phase !== 'running') {
+      this.earlyFatal ??= wrapped;
+      return;
+    }
+    if (this.fatalSent) return;
+    this.fatalSent = true;
+    this.options.onFatal(wrapped);
+  }
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,116 @@
+/**
+ * The hosted side of the control protocol: loads the module named by `init`, drives it with the
+ * same ModuleDriver the inline runtime uses, and answers calls, health checks and stop. It runs in
+ * a worker thread (thread-entry) or a child process (host-entry); the module author writes no main().
+ */
+import { hsuError, serializeError } from '../errors.js';
+import { instantiateModule, loadPluginExport } from './module-loader.js';
+import { ModuleDriver } from './module-driver.js';
+import { PROTOCOL_VERSION, type HostPort, type ToHost } from './protocol.js';
+import { createRemoteLogger } from './remote-logger.js';
+
+export interface ModuleHostHandle {
+  /** Graceful stop from outside the protocol (SIGTERM, lost IPC channel). */
+  stop(): void;
+}
+
+export function serveModule(port: HostPort, defaultEndpoint: (workerId: string) => { type: 'ipc'; address: string }): ModuleHostHandle {
+  let driver: ModuleDriver | undefined;
+  let stopping = false;
+  const cancels = new Map<number, AbortController>();
+
+  const shutdown = (code: number, report: boolean): void => {
+    if (stopping) return;
+    stopping = true;
+    const current = driver;
+    const finish = (error?: unknown): void => {
+      if (report) port.post(error === undefined ? { t: 'stopped' } : { t: 'stopped', error: serializeError(error) });
+      port.exit(code);
+    };
+    if (current === undefined) finish();
+    else current.stop().then(() => finish(), finish);
+  };
+
+  const fatal = (error: unknown, code: 'MODULE_FATAL' | 'MODULE_UNCAUGHT'): void => {
+    if (stopping) return;
+    const err = error instanceof Error && 'code' in error ? error : hsuError(code, `${code === 'MODULE_UNCAUGHT' ? 'uncaught exception' : 'fatal error'}: ${error instanceof Error ? error.message : String(error)}`, {}, error);
+    if (error instanceof Error && err !== error && error.stack) err.stack = `${err.message}\n  caused by: ${error.stack}`;
+    port.post({ t: 'fatal', error: serializeError(err) });
+    shutdown(1, false);
+  };
+  // This thread or process exists for one module: anything uncaught is that module's failure.
+  process.on('uncaughtException', (error) => fatal(error, 'MODULE_UNCAUGHT'));
+  process.on('unhandledRejection', (reason) => fatal(reason, 'MODULE_UNCAUGHT'));
+
+  const init = async (msg: Extract<ToHost, { t: 'init' }>): Promise<void> => {
+    if (msg.v !== PROTOCOL_VERSION) {
+      throw hsuError('PROTOCOL_VERSION', `host speaks control protocol v${PROTOCOL_VERSION}, master sent v${msg.v}`, { expected: PROTOCOL_VERSION, got: msg.v });
+    }
+    const exported = await loadPluginExport(msg.modulePath, msg.entryPoint, msg.workerId);
+    const module = await instantiateModule(exported, msg.workerId, `${msg.modulePath}#${msg.entryPoint}`);
+    const created = new ModuleDriver(module, {
+      workerId: msg.workerId,
+      config: msg.config,
+      logger: createRemoteLogger((m) => port.post(m), msg.logLevel, { worker: msg.workerId }),
+      defaultEndpoint: defaultEndpoint(msg.workerId),
+      onFatal: (error) => fatal(error, 'MODULE_FATAL'),
+      onEndpoint: (endpoint) => port.post({ t: 'endpoint', endpoint }),
+    });
+    driver = created;
+    await created.start();
+    port.post({ t: 'started', v: PROTOCOL_VERSION, info: module.info, actions: created.actionNames, endpoint: created.endpoint, loadedAt: created.loadedAt });
+  };
+
+  const call = (msg: Extract<ToHost, { t: 'call' }>, current: ModuleDriver): void => {
+    let signal: AbortSignal | undefined;
+    if (msg.s === 1) {
+      const controller = new AbortController();
+      cancels.set(msg.id, controller);
+      signal = controller.signal;
+    }
+    current.call(msg.a, msg.i, signal).then(
+      (value) => {
+        if (signal !== undefined) cancels.delete(msg.id);
+        try {
+          port.post({ t: 'result', id: msg.id, ok: true, value });
+        } catch (error) {
+          const payload = hsuError('CALL_PAYLOAD', `result of action '${msg.a}' cannot be sent back: ${(error as Error).message} (results cross by structured clone)`, { action: msg.a });
+          port.post({ t: 'result', id: msg.id, ok: false, error: serializeError(payload) });
+        }
+      },
+      (error: unknown) => {
+        if (signal !== undefined) cancels.delete(msg.id);
+        port.post({ t: 'result', id: msg.id, ok: false, error: serializeError(error) });
+      },
+    );
+  };
+
+  port.onMessage((msg) => {
+    switch (msg.t) {
+      case 'call':
+        if (driver !== undefined && !stopping) call(msg, driver);
+        else port.post({ t: 'result', id: msg.id, ok: false, error: serializeError(hsuError('CALL_NOT_RUNNING', 'module is not running', { action: msg.a })) });
+        return;
+      case 'cancel':
+        cancels.get(msg.id)?.abort(hsuError('CALL_ABORTED', 'call was cancelled by the caller'));
+        cancels.delete(msg.id);
+        return;
+      case 'health':
+        void (driver?.health() ?? Promise.resolve(false)).then((ok) => port.post({ t: 'health', id: msg.id, ok }));
+        return;
+      case 'init':
+        init(msg).catch((error: unknown) => {
+          port.post({ t: 'start_failed', error: serializeError(error) });
+          stopping = true;
+          const failed = driver;
+          void (failed?.stop() ?? Promise.resolve()).catch(() => undefined).then(() => port.exit(1));
+        });
+        return;
+      case 'stop':
+        shutdown(0, true);
+        return;
+    }
+  });
+
+  return { stop: () => shutdown(0, true) };
+}

@@ -1,0 +1,16 @@
+// Public face of `hsu/worker`: everything a module author needs, with no runtime dependencies.
+export type {
+  Action,
+  ActionMap,
+  ActionsOf,
+  CallContext,
+  ModuleContext,
+  ModuleExport,
+  ModuleFactory,
+  ModuleInfo,
+  ModuleLogger,
+  WorkerEndpoint,
+  WorkerModule,
+} from './contract.js';
+export { defineModule, isWorkerModule } from './define.js';
+export type { CallOptions, Client } from './define.js';
