@@ -37,7 +37,7 @@ export async function runMaster(configPath: string, options: RunOptions = {}): P
       if (signals === 1) {
         logger.info({ signal }, 'shutting down (send the signal again to force)');
         master.shutdown().then(
-          () => resolve(0),
+          () => resolve(signals > 1 ? 1 : 0),
           (error: unknown) => {
             logger.error({ err: error }, 'shutdown failed');
             resolve(1);
@@ -46,8 +46,10 @@ export async function runMaster(configPath: string, options: RunOptions = {}): P
         return;
       }
       logger.warn({ signal }, 'second signal: killing every worker process now');
+      // Through the master first, so the kills count as requested stops (no restart) and stops
+      // that hang (an inline module's stop()) stop holding the shutdown up; it then resolves 1.
+      void master.shutdown({ force: true });
       killAllProcessGroupsSync();
-      resolve(1);
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);

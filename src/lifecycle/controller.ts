@@ -50,9 +50,11 @@ export class WorkerController {
   private restartTimer: NodeJS.Timeout | undefined;
   private launchAbort: AbortController | undefined;
   private launching: Promise<void> | undefined;
+  private launchSettled: Promise<void> | undefined;
   /** Set when the health loop ends an instance: its exit counts as a failure, not a requested stop. */
   private endingUnhealthy: string | undefined;
   private stopped: Promise<void> | undefined;
+  private closed = false;
 
   constructor(private readonly options: ControllerOptions) {
     this.tracker = new RestartTracker(options.restart);
@@ -75,8 +77,17 @@ export class WorkerController {
     return this.instance?.pid;
   }
 
+  /**
+   * The master is shutting down: nothing launches any more (a restart half-way through, a backoff
+   * timer), while stop() keeps working.
+   */
+  close(): void {
+    this.closed = true;
+  }
+
   /** Manual start: allowed from idle, stopped, failed_start and failed; resolves when running. */
   async start(): Promise<void> {
+    if (this.closed) throw hsuError('MASTER_SHUT_DOWN', `worker '${this.id}' cannot start: the master is shutting down`, { worker_id: this.id });
     assertOperation(this.id, 'start', this.current);
     this.tracker.reset();
     await this.launch(0);
@@ -174,7 +185,15 @@ export class WorkerController {
     }, this.options.startTimeoutMs);
     let instance: Instance;
     try {
-      instance = await raceAbort(this.options.runtime.launch({ signal: abort.signal, logger: this.options.logger, attempt }), abort.signal);
+      const launched = this.options.runtime.launch({ signal: abort.signal, logger: this.options.logger, attempt });
+      // Settles once the runtime has finished with this launch, including ending what it produced too late.
+      this.launchSettled = launched
+        .then(
+          (late) => (abort.signal.aborted ? late.stop({ timeoutMs: 0, signal: 'SIGKILL', force: true }) : undefined),
+          () => undefined,
+        )
+        .catch(() => undefined); // nobody may be waiting for it: it must never reject
+      instance = await raceAbort(launched, abort.signal);
     } catch (error) {
       clearTimeout(timer);
       this.launchAbort = undefined;
@@ -207,6 +226,9 @@ export class WorkerController {
     if (wasStarting) {
       this.launchAbort?.abort(hsuError('START_FAILED', `worker '${this.id}': start cancelled by stop`, { worker_id: this.id }));
       await this.launching;
+      // We stopped waiting for the launch at once; the runtime may still be ending what it started
+      // (a child between spawn() and 'spawn'). Nothing may outlive 'stopped', so wait, bounded.
+      await settledWithin(this.launchSettled, this.options.stopTimeoutMs);
     }
     const instance = this.instance;
     if (instance === undefined) {
@@ -258,7 +280,7 @@ export class WorkerController {
     this.options.emit('restart', { workerId: this.id, cause: exit.error?.code === 'HSU_ERR_HEALTH_CHECK_FAILED' ? 'unhealthy' : 'policy', attempt: decision.attempt, delayMs: decision.delayMs });
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
-      if (this.current === 'waiting_restart') void this.launch(decision.attempt);
+      if (this.current === 'waiting_restart' && !this.closed) void this.launch(decision.attempt);
     }, decision.delayMs);
   }
 
@@ -290,12 +312,8 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
     promise.then(
       (value) => {
         signal.removeEventListener('abort', onAbort);
-        if (signal.aborted) {
-          // We already gave up on this launch: end the instance it produced late.
-          void (value as Partial<Instance>).stop?.({ timeoutMs: 1000, signal: 'SIGKILL', force: true });
-          return;
-        }
-        resolve(value);
+        // Too late (we gave up on this launch): the caller's launchSettled ends the instance.
+        if (!signal.aborted) resolve(value);
       },
       (error: unknown) => {
         signal.removeEventListener('abort', onAbort);
@@ -303,6 +321,14 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
       },
     );
   });
+}
+
+/** Waits for `promise` (which never rejects) at most `ms`. */
+async function settledWithin(promise: Promise<void> | undefined, ms: number): Promise<void> {
+  if (promise === undefined) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 function isSerialized(value: unknown): value is SerializedError {

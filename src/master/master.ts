@@ -13,6 +13,7 @@ import type { HealthSnapshot } from '../lifecycle/health-monitor.js';
 import { DEFAULT_RESTART_POLICY } from '../lifecycle/restart-policy.js';
 import { OPERATIONS, type WorkerState } from '../lifecycle/states.js';
 import { killAllProcessGroupsSync } from '../runtimes/process-runtime.js';
+import type { Runtime } from '../runtimes/types.js';
 import type { CallOptions, Client } from '../worker/define.js';
 import type { ModuleExport } from '../worker/contract.js';
 import type { MasterEvents } from './events.js';
@@ -40,6 +41,7 @@ export interface StartResult {
 interface WorkerEntry {
   readonly config: WorkerConfig;
   readonly controller: WorkerController;
+  readonly runtime: Runtime;
 }
 
 let exitHookInstalled = false;
@@ -53,6 +55,7 @@ export class Master extends EventEmitter<MasterEvents> {
   private readonly baseDir: string;
   private readonly attributeUncaughtErrors: boolean;
   private shuttingDown: Promise<void> | undefined;
+  private forceShutdown: ((why: string) => void) | undefined;
 
   constructor(options: MasterOptions = {}) {
     super();
@@ -116,7 +119,7 @@ export class Master extends EventEmitter<MasterEvents> {
             },
           }),
     });
-    this.entries.set(config.id, { config, controller });
+    this.entries.set(config.id, { config, controller, runtime });
     this.logger.info({ worker: config.id, type: config.type, runtime: runtime.kind }, 'worker added');
     this.emit('added', { workerId: config.id, type: config.type });
   }
@@ -129,6 +132,7 @@ export class Master extends EventEmitter<MasterEvents> {
       throw hsuError('WORKER_RUNNING', `cannot remove worker '${id}' while it is ${entry.controller.state}; stop it first`, { worker_id: id, state: entry.controller.state });
     }
     this.entries.delete(id);
+    void releaseRuntime(entry.runtime, this.logger);
     this.logger.info({ worker: id }, 'worker removed');
     this.emit('removed', { workerId: id });
   }
@@ -213,28 +217,37 @@ export class Master extends EventEmitter<MasterEvents> {
   }
 
   /**
-   * Stop every worker in reverse config order. After `shutdownTimeoutMs` the rest are force-stopped
-   * together; resolves when nothing runs. Idempotent.
+   * Stop every worker in reverse config order. After `shutdownTimeoutMs` (or at once with
+   * `force`, also for a shutdown already under way) the rest are force-stopped together; resolves
+   * when nothing runs. Idempotent.
    */
-  shutdown(): Promise<void> {
+  shutdown(options: { force?: boolean } = {}): Promise<void> {
     this.shuttingDown ??= this.doShutdown();
+    if (options.force === true) this.forceShutdown?.('forced shutdown requested');
     return this.shuttingDown;
   }
 
   private async doShutdown(): Promise<void> {
     const started = Date.now();
     const order = [...this.entries.values()].reverse();
+    // First, before any await: a restart half-way through must not launch behind our back.
+    for (const { controller } of order) controller.close();
     let forcing = false;
-    const deadline = setTimeout(() => {
+    // Force-stopped workers end as requested stops, so nothing is restarted on the way out.
+    this.forceShutdown = (why) => {
       forcing = true;
-      this.logger.warn({ timeout_ms: this.shutdownTimeoutMs }, 'shutdown deadline passed; forcing remaining workers');
+      this.logger.warn({ timeout_ms: this.shutdownTimeoutMs }, `${why}; forcing remaining workers`);
       for (const { controller } of order) void stopQuietly(controller, true);
-    }, this.shutdownTimeoutMs);
+    };
+    const deadline = setTimeout(() => this.forceShutdown?.('shutdown deadline passed'), this.shutdownTimeoutMs);
     try {
       for (const { controller } of order) await stopQuietly(controller, forcing);
     } finally {
       clearTimeout(deadline);
+      this.forceShutdown = undefined;
     }
+    // Nothing can start after shutdown: the workers' log files can be closed.
+    await Promise.all(order.map(({ runtime }) => releaseRuntime(runtime, this.logger)));
     this.logger.info({ duration_ms: Date.now() - started, forced: forcing }, 'shutdown complete');
   }
 
@@ -263,6 +276,19 @@ export class Master extends EventEmitter<MasterEvents> {
 
   private assertOpen(): void {
     if (this.shuttingDown !== undefined) throw hsuError('MASTER_SHUT_DOWN', 'the master is shutting down; no new work is accepted');
+  }
+}
+
+/**
+ * Process-backed runtimes keep a worker's log files open across restarts (`close()`); release
+ * them once the worker is gone for good. Optional: other runtimes hold no such resources.
+ */
+async function releaseRuntime(runtime: Runtime, logger: Logger): Promise<void> {
+  const closable = runtime as Runtime & { close?: () => Promise<void> };
+  try {
+    await closable.close?.();
+  } catch (err) {
+    logger.warn({ err }, 'could not close worker log files');
   }
 }
 

@@ -13,12 +13,14 @@ const exitWhenFlushed = (): void => {
 const handle = serveModule(
   {
     post: (message: FromHost) => {
-      pending += 1;
       // Exiting before the IPC queue drains would drop the last message (e.g. the fatal report).
       process.send?.(message, undefined, undefined, () => {
         pending -= 1;
         exitWhenFlushed();
       });
+      // Counted only once queued: send() throws synchronously on an uncloneable payload, and a
+      // message that never left must not hold the exit back forever.
+      pending += 1;
     },
     onMessage: (handler) => process.on('message', (message) => handler(message as ToHost)),
     exit: (code) => {

@@ -36,6 +36,8 @@ export class InlineRuntime implements Runtime {
     if (this.options.attributeUncaughtErrors) installUncaughtAttribution();
     const exported = await resolveSource(this.options.source, workerId);
     const module = await instantiateModule(exported, workerId, describeSource(this.options.source));
+    // Given up on while the code loaded (stop, timeout): an abort listener added now would never fire.
+    if (context.signal.aborted) throw abortReason(context.signal);
     const instance = new InlineInstance(workerId, this.options.stopTimeoutMs);
     const driver = new ModuleDriver(module, {
       workerId,
@@ -58,9 +60,13 @@ export class InlineRuntime implements Runtime {
     } finally {
       context.signal.removeEventListener('abort', abandon);
     }
-    if (context.signal.aborted) throw context.signal.reason instanceof Error ? context.signal.reason : hsuError('START_TIMEOUT');
+    if (context.signal.aborted) throw abortReason(context.signal);
     return instance;
   }
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : hsuError('START_TIMEOUT');
 }
 
 class InlineInstance implements Instance {
@@ -69,6 +75,8 @@ class InlineInstance implements Instance {
   private resolveExit!: (info: ExitInfo) => void;
   private driver!: ModuleDriver;
   private ending: Promise<void> | undefined;
+  /** Ends the grace period of the stop in progress at once. */
+  private cutGrace: (() => void) | undefined;
 
   constructor(
     private readonly workerId: string,
@@ -83,6 +91,8 @@ class InlineInstance implements Instance {
 
   stop(request: StopRequest): Promise<void> {
     this.ending ??= this.end(true, request.force ? 0 : request.timeoutMs, undefined);
+    // A forced stop also escalates one already under way (e.g. the shutdown deadline passed).
+    if (request.force) this.cutGrace?.();
     return this.ending;
   }
 
@@ -117,7 +127,10 @@ class InlineInstance implements Instance {
     let forced = false;
     let stopError: unknown;
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), graceMs);
+      this.cutGrace = () => resolve('timeout');
+    });
     try {
       const outcome = await Promise.race([this.driver.stop().then(() => 'done' as const), timedOut]);
       forced = outcome === 'timeout';

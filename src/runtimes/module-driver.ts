@@ -84,7 +84,8 @@ export class ModuleDriver {
       }
     });
     if (this.earlyFatal !== undefined) throw this.earlyFatal;
-    this.phase = 'running';
+    // A stop() that arrived during start wins: an ended driver must not come back to life.
+    if (this.phase === 'starting') this.phase = 'running';
   }
 
   /** Fires ctx.signal and awaits module.stop(). Safe to call in any phase, more than once. */
@@ -123,7 +124,8 @@ export class ModuleDriver {
     }
     try {
       const ctx = signal === undefined ? this.callContext : { signal, workerId: this.options.workerId };
-      const result: unknown = this.actions[action]?.(input, ctx);
+      // In the module's scope, so an uncaught error from async work an action starts is charged to the module.
+      const result: unknown = moduleScope.run(this, fn, input, ctx);
       return result instanceof Promise ? result : Promise.resolve(result);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));

@@ -3,7 +3,7 @@
  * same ModuleDriver the inline runtime uses, and answers calls, health checks and stop. It runs in
  * a worker thread (thread-entry) or a child process (host-entry); the module author writes no main().
  */
-import { hsuError, serializeError } from '../errors.js';
+import { deserializeError, hsuError, isHsuError, serializeError } from '../errors.js';
 import { instantiateModule, loadPluginExport } from './module-loader.js';
 import { ModuleDriver } from './module-driver.js';
 import { PROTOCOL_VERSION, type HostPort, type ToHost } from './protocol.js';
@@ -33,7 +33,8 @@ export function serveModule(port: HostPort, defaultEndpoint: (workerId: string) 
 
   const fatal = (error: unknown, code: 'MODULE_FATAL' | 'MODULE_UNCAUGHT'): void => {
     if (stopping) return;
-    const err = error instanceof Error && 'code' in error ? error : hsuError(code, `${code === 'MODULE_UNCAUGHT' ? 'uncaught exception' : 'fatal error'}: ${error instanceof Error ? error.message : String(error)}`, {}, error);
+    // Same classification as ModuleDriver.reportFatal: a module's own error code (E_...) does not make it an hsu verdict.
+    const err = isHsuError(error) ? error : hsuError(code, `${code === 'MODULE_UNCAUGHT' ? 'uncaught exception' : 'fatal error'}: ${error instanceof Error ? error.message : String(error)}`, {}, error);
     if (error instanceof Error && err !== error && error.stack) err.stack = `${err.message}\n  caused by: ${error.stack}`;
     port.post({ t: 'fatal', error: serializeError(err) });
     shutdown(1, false);
@@ -51,7 +52,8 @@ export function serveModule(port: HostPort, defaultEndpoint: (workerId: string) 
     const created = new ModuleDriver(module, {
       workerId: msg.workerId,
       config: msg.config,
-      logger: createRemoteLogger((m) => port.post(m), msg.logLevel, { worker: msg.workerId }),
+      // No `worker` binding here: the master logs each record through a logger already bound to it.
+      logger: createRemoteLogger((m) => port.post(m), msg.logLevel),
       defaultEndpoint: defaultEndpoint(msg.workerId),
       onFatal: (error) => fatal(error, 'MODULE_FATAL'),
       onEndpoint: (endpoint) => port.post({ t: 'endpoint', endpoint }),
@@ -92,7 +94,8 @@ export function serveModule(port: HostPort, defaultEndpoint: (workerId: string) 
         else port.post({ t: 'result', id: msg.id, ok: false, error: serializeError(hsuError('CALL_NOT_RUNNING', 'module is not running', { action: msg.a })) });
         return;
       case 'cancel':
-        cancels.get(msg.id)?.abort(hsuError('CALL_ABORTED', 'call was cancelled by the caller'));
+        // The caller's reason (timeout or abort) so call.signal.reason reads the same as inline.
+        cancels.get(msg.id)?.abort(msg.reason === undefined ? hsuError('CALL_ABORTED', 'call was cancelled by the caller') : deserializeError(msg.reason));
         cancels.delete(msg.id);
         return;
       case 'health':

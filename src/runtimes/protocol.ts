@@ -26,7 +26,8 @@ export type ToHost =
     }
   /** `s` is set when the caller may cancel: only then does the host track an AbortController. */
   | { readonly t: 'call'; readonly id: number; readonly a: string; readonly i: unknown; readonly s?: 1 }
-  | { readonly t: 'cancel'; readonly id: number }
+  /** `reason` is the caller's CALL_TIMEOUT / CALL_ABORTED error, handed to the action as `call.signal.reason`. */
+  | { readonly t: 'cancel'; readonly id: number; readonly reason?: SerializedError }
   | { readonly t: 'health'; readonly id: number }
   | { readonly t: 'stop' };
 

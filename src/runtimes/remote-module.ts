@@ -3,7 +3,7 @@
  * child's IPC channel): start handshake, calls with ids, health, logs, fatal reports.
  */
 import type { Logger } from 'pino';
-import { deserializeError, hsuError, type SerializedError } from '../errors.js';
+import { deserializeError, hsuError, serializeError, type SerializedError } from '../errors.js';
 import type { CallOptions } from '../worker/define.js';
 import type { ModuleInfo, WorkerEndpoint } from '../worker/contract.js';
 import { createDeadline, needsDeadline } from './call-deadline.js';
@@ -121,7 +121,7 @@ export class RemoteModule {
     const deadline = createDeadline(this.workerId, action, options);
     return Promise.race([result, deadline.expired])
       .catch((error: unknown) => {
-        if (this.pending.delete(id) && !this.closed) this.send({ t: 'cancel', id });
+        if (this.pending.delete(id) && !this.closed) this.send({ t: 'cancel', id, reason: serializeError(error) });
         throw error;
       })
       .finally(() => deadline.dispose());

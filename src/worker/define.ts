@@ -35,7 +35,14 @@ export interface CallOptions {
 
 /** The typed proxy returned by `master.client<typeof module>(id)`. */
 export type Client<T> = {
-  [K in keyof ActionsOf<T>]: ActionsOf<T>[K] extends (input: infer In, ...rest: never[]) => infer Out
-    ? (input: In, options?: CallOptions) => Promise<Awaited<Out>>
-    : never;
+  [K in keyof ActionsOf<T>]: ClientMethod<ActionsOf<T>[K]>;
 };
+
+/** Actions without an input (or with an optional one) can be called without an argument. */
+type ClientMethod<F> = F extends (...args: infer P) => infer Out
+  ? P extends []
+    ? (input?: undefined, options?: CallOptions) => Promise<Awaited<Out>>
+    : undefined extends P[0]
+      ? (input?: P[0], options?: CallOptions) => Promise<Awaited<Out>>
+      : (input: P[0], options?: CallOptions) => Promise<Awaited<Out>>
+  : never;
