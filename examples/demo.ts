@@ -21,7 +21,7 @@ const clock = () => {
   });
 };
 
-process.exitCode = await runMaster(config, {
+process.exit(await runMaster(config, {
   natives: { clock },
   onStarted(master) {
     const greet = setInterval(() => {
@@ -32,4 +32,4 @@ process.exitCode = await runMaster(config, {
     }, 3000);
     greet.unref();
   },
-});
+}));

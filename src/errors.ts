@@ -14,6 +14,7 @@ export const ErrorCodes = {
   WORKER_ID_INVALID: { status: 400, summary: 'worker id must be 1-64 of [A-Za-z0-9_-]' },
   WORKER_RUNNING: { status: 409, summary: 'worker must be stopped first' },
   MASTER_SHUT_DOWN: { status: 409, summary: 'master is shutting down' },
+  STATE_DIR_IN_USE: { status: 409, summary: 'another live master owns this state directory' },
   // lifecycle
   ILLEGAL_TRANSITION: { status: 409, summary: 'operation not allowed in the current state' },
   START_TIMEOUT: { status: 504, summary: 'worker did not start in time' },

@@ -2,13 +2,12 @@
 // real child process (JSON state lines, graceful SIGTERM, a second signal that forces).
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { main, type CliIo } from '../src/cli/main.js';
-import { LIVENESS_MS, alivePids, killMarked, plugin, processesWithMarker, tempDir, waitForMarkerGone } from './helpers/master-helpers.js';
-import { fixture, repoRoot } from './helpers/paths.js';
+import { HsuRun, type LogLine } from './helpers/hsu-run.js';
+import { alivePids, killMarked, plugin, processesWithMarker, tempDir, waitForMarkerGone } from './helpers/master-helpers.js';
+import { fixture } from './helpers/paths.js';
 
 const T = { timeout: 60_000 };
 const scratch = tempDir('cli');
@@ -126,80 +125,6 @@ void describe('hsu arguments', () => {
 
 // ---- hsu run, as a real process ----------------------------------------------------------------
 
-interface LogLine {
-  msg?: string;
-  worker?: string;
-  from?: string;
-  to?: string;
-  pid?: number | null;
-  [key: string]: unknown;
-}
-
-class HsuRun {
-  readonly lines: LogLine[] = [];
-  readonly exited: Promise<number | null>;
-  private readonly child: ChildProcessByStdio<null, Readable, Readable>;
-  private stderr = '';
-  private notify: () => void = () => undefined;
-
-  constructor(config: string) {
-    this.child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'src', 'cli', 'bin.js'), 'run', config, '--json'], {
-      cwd: scratch.dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let buffered = '';
-    this.child.stdout.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const parts = buffered.split('\n');
-      buffered = parts.pop() ?? '';
-      for (const part of parts) if (part.trim() !== '') this.lines.push(JSON.parse(part) as LogLine);
-      this.notify();
-    });
-    this.child.stderr.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
-    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
-  }
-
-  get pid(): number {
-    return this.child.pid ?? -1;
-  }
-
-  signal(signal: NodeJS.Signals): void {
-    this.child.kill(signal);
-  }
-
-  async waitFor(what: string, match: (line: LogLine) => boolean, timeoutMs = LIVENESS_MS): Promise<LogLine> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.lines.find(match);
-      if (found !== undefined) return found;
-      if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms; stderr: ${this.stderr}; lines: ${JSON.stringify(this.lines)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 50);
-        this.notify = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-  }
-
-  /** Exit code, failing the test if the process is still alive after the bound. */
-  async exitCode(timeoutMs = LIVENESS_MS): Promise<number | null> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
-    const result = await Promise.race([this.exited, timeout]);
-    clearTimeout(timer);
-    if (result === 'timeout') {
-      this.child.kill('SIGKILL');
-      assert.fail(`hsu run did not exit within ${timeoutMs} ms; stderr: ${this.stderr}`);
-    }
-    return result;
-  }
-
-  kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-  }
-}
 
 function runConfig(name: string, marker: string, processWorker: string): string {
   return writeConfig(
@@ -233,7 +158,7 @@ void describe('hsu run', () => {
       environment: { HSU_TEST_MARKER: '{{marker}}' }
 `,
     );
-    const run = new HsuRun(config);
+    const run = new HsuRun(config, scratch.dir);
     try {
       const plug = await run.waitFor('plug running', (l) => isState(l) && l.worker === 'plug' && l.to === 'running');
       const proc = await run.waitFor('proc running', (l) => isState(l) && l.worker === 'proc' && l.to === 'running');
@@ -277,7 +202,7 @@ void describe('hsu run', () => {
       module_path: ${JSON.stringify(plugin('hang-stop.mjs'))}
 `,
     );
-    const run = new HsuRun(config);
+    const run = new HsuRun(config, scratch.dir);
     try {
       await run.waitFor('the ready line of stubborn', (l) => l.worker === 'stubborn' && l.msg === 'ready');
       const running = await run.waitFor('stubborn running', (l) => isState(l) && l.worker === 'stubborn' && l.to === 'running');

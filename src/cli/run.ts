@@ -26,6 +26,7 @@ export async function runMaster(configPath: string, options: RunOptions = {}): P
     logDir: config.master.log_dir,
     shutdownTimeoutMs: config.master.shutdown_timeout,
     baseDir: path.dirname(file),
+    stateDir: config.master.state_dir,
   });
   for (const [name, factory] of Object.entries(options.natives ?? {})) master.registerNativeModuleFactory(name, factory);
   for (const worker of config.workers) master.addWorker(worker);

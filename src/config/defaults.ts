@@ -5,6 +5,7 @@
 export const DEFAULTS = {
   master: {
     log_dir: 'logs',
+    state_dir: '.hsu',
     log_level: 'info',
     shutdown_timeout: '30s',
   },

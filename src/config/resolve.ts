@@ -7,7 +7,7 @@ import type { HsuConfig, WorkerConfig } from './schema.js';
 
 export function resolveConfigPaths(config: HsuConfig, baseDir: string): HsuConfig {
   return {
-    master: { ...config.master, log_dir: path.resolve(baseDir, config.master.log_dir) },
+    master: { ...config.master, log_dir: path.resolve(baseDir, config.master.log_dir), state_dir: path.resolve(baseDir, config.master.state_dir) },
     workers: config.workers.map((worker) => resolveWorkerPaths(worker, baseDir)),
   };
 }

@@ -29,6 +29,7 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
 
 export const masterSettingsSchema = z.strictObject({
   log_dir: z.string().min(1).default(DEFAULTS.master.log_dir),
+  state_dir: z.string().min(1).default(DEFAULTS.master.state_dir),
   log_level: z.enum(LOG_LEVELS).default(DEFAULTS.master.log_level),
   shutdown_timeout: durationSchema.prefault(DEFAULTS.master.shutdown_timeout),
 });

@@ -12,6 +12,7 @@ import { WorkerController } from '../lifecycle/controller.js';
 import type { HealthSnapshot } from '../lifecycle/health-monitor.js';
 import { DEFAULT_RESTART_POLICY } from '../lifecycle/restart-policy.js';
 import { OPERATIONS, type WorkerState } from '../lifecycle/states.js';
+import { PidRegistry } from '../process/pid-registry.js';
 import { killAllProcessGroupsSync } from '../runtimes/process-runtime.js';
 import type { Runtime } from '../runtimes/types.js';
 import type { CallOptions, Client } from '../worker/define.js';
@@ -30,6 +31,12 @@ export interface MasterOptions {
   readonly baseDir?: string;
   /** Charge uncaught errors raised by inline modules to their module (see docs/isolation.md). Default true. */
   readonly attributeUncaughtErrors?: boolean;
+  /**
+   * Where the master records the pids it spawned. A master that finds records left by a dead
+   * master (e.g. one killed with SIGKILL) kills those orphans before anything starts. Unset: no
+   * records (`hsu run` uses `master.state_dir`, default `.hsu` beside the config).
+   */
+  readonly stateDir?: string;
 }
 
 export interface StartResult {
@@ -56,6 +63,7 @@ export class Master extends EventEmitter<MasterEvents> {
   private readonly attributeUncaughtErrors: boolean;
   private shuttingDown: Promise<void> | undefined;
   private forceShutdown: ((why: string) => void) | undefined;
+  private readonly pids: PidRegistry | undefined;
 
   constructor(options: MasterOptions = {}) {
     super();
@@ -69,6 +77,17 @@ export class Master extends EventEmitter<MasterEvents> {
       // Last line of defence: whatever way this process ends, no process worker outlives it.
       process.on('exit', killAllProcessGroupsSync);
     }
+    this.pids = options.stateDir === undefined ? undefined : this.claimStateDir(path.resolve(this.baseDir, options.stateDir));
+  }
+
+  private claimStateDir(stateDir: string): PidRegistry {
+    const registry = new PidRegistry(stateDir);
+    const report = registry.reapOrphans();
+    if (report.ownedBy !== undefined) {
+      throw hsuError('STATE_DIR_IN_USE', `master pid ${report.ownedBy} is alive and owns ${stateDir}; two masters must not supervise the same workers`, { state_dir: stateDir, pid: report.ownedBy });
+    }
+    for (const orphan of report.reaped) this.logger.warn({ worker: orphan.worker, pid: orphan.pid }, 'killed a process left behind by a previous master');
+    return registry;
   }
 
   /** Register a factory for `module_type: native` workers. */
@@ -91,6 +110,7 @@ export class Master extends EventEmitter<MasterEvents> {
       logDir: this.logDir,
       natives: this.natives,
       attributeUncaughtErrors: this.attributeUncaughtErrors,
+      tracker: this.pids,
       onLine: (workerId, stream, line, pid) => this.emit('output', { workerId, stream, line, pid }),
     });
     const logger = this.logger.child({ worker: config.id });
@@ -248,6 +268,7 @@ export class Master extends EventEmitter<MasterEvents> {
     }
     // Nothing can start after shutdown: the workers' log files can be closed.
     await Promise.all(order.map(({ runtime }) => releaseRuntime(runtime, this.logger)));
+    this.pids?.clear();
     this.logger.info({ duration_ms: Date.now() - started, forced: forcing }, 'shutdown complete');
   }
 
@@ -279,14 +300,10 @@ export class Master extends EventEmitter<MasterEvents> {
   }
 }
 
-/**
- * Process-backed runtimes keep a worker's log files open across restarts (`close()`); release
- * them once the worker is gone for good. Optional: other runtimes hold no such resources.
- */
+/** Runtimes that capture output keep log files open across restarts; release them once the worker is gone for good. */
 async function releaseRuntime(runtime: Runtime, logger: Logger): Promise<void> {
-  const closable = runtime as Runtime & { close?: () => Promise<void> };
   try {
-    await closable.close?.();
+    await runtime.close?.();
   } catch (err) {
     logger.warn({ err }, 'could not close worker log files');
   }

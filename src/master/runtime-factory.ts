@@ -8,7 +8,7 @@ import type { WorkerConfig } from '../config/index.js';
 import { InlineRuntime } from '../runtimes/inline-runtime.js';
 import { HostRuntime } from '../runtimes/host-runtime.js';
 import { OutputCapture } from '../runtimes/output-capture.js';
-import { ProcessRuntime } from '../runtimes/process-runtime.js';
+import { ProcessRuntime, type ProcessTracker } from '../runtimes/process-runtime.js';
 import { ThreadRuntime } from '../runtimes/thread-runtime.js';
 import type { ModuleSource } from '../runtimes/module-source.js';
 import type { Runtime } from '../runtimes/types.js';
@@ -18,6 +18,7 @@ export interface RuntimeFactoryContext {
   readonly logDir: string;
   readonly natives: ReadonlyMap<string, ModuleExport>;
   readonly attributeUncaughtErrors: boolean;
+  readonly tracker: ProcessTracker | undefined;
   readonly onLine: (workerId: string, stream: 'stdout' | 'stderr', line: string, pid: number | undefined) => void;
 }
 
@@ -35,6 +36,7 @@ export function createRuntime(config: WorkerConfig, ctx: RuntimeFactoryContext):
         workingDirectory: execution.working_directory ?? process.cwd(),
         logDir: ctx.logDir,
         onLine,
+        ...(ctx.tracker === undefined ? {} : { tracker: ctx.tracker }),
       });
     }
     if (config.module === undefined) throw hsuError('CONFIG_INVALID', `worker '${config.id}': a process worker needs an execution or a module block`, { worker_id: config.id });
@@ -46,6 +48,7 @@ export function createRuntime(config: WorkerConfig, ctx: RuntimeFactoryContext):
       config: block.config,
       logDir: ctx.logDir,
       onLine,
+      ...(ctx.tracker === undefined ? {} : { tracker: ctx.tracker }),
       ...(block.resource_limits === undefined ? {} : { resourceLimits: block.resource_limits }),
     });
   }

@@ -26,6 +26,7 @@ export interface HostRuntimeOptions {
   readonly workingDirectory?: string;
   readonly environment?: Readonly<Record<string, string>>;
   readonly onLine?: ProcessRuntimeOptions['onLine'];
+  readonly tracker?: ProcessRuntimeOptions['tracker'];
 }
 
 export class HostRuntime implements Runtime {
@@ -49,6 +50,7 @@ export class HostRuntime implements Runtime {
       ...(options.environment === undefined ? {} : { environment: options.environment }),
       ...(options.workingDirectory === undefined ? {} : { workingDirectory: options.workingDirectory }),
       ...(options.onLine === undefined ? {} : { onLine: options.onLine }),
+      ...(options.tracker === undefined ? {} : { tracker: options.tracker }),
     });
   }
 

@@ -18,6 +18,17 @@ export interface ModuleDriverOptions {
   /** Called at most once, for a fatal error reported after start (ctx.fail, a failed ctx.run task, an uncaught error). */
   readonly onFatal: (error: Error) => void;
   readonly onEndpoint?: (endpoint: WorkerEndpoint) => void;
+  /**
+   * Run the module's code inside {@link moduleScope} so uncaught errors can be charged to it.
+   * Only inline modules need it, and it has a price: once any AsyncLocalStorage is entered, Node 20
+   * enables promise hooks for the whole process and every promise gets slower (BENCHMARKS.md).
+   */
+  readonly scoped: boolean;
+}
+
+/** Keeps `this` as the actions object, as a plain method call would. */
+function invokeAction(actions: ActionMap, fn: ActionMap[string], input: unknown, ctx: CallContext): unknown {
+  return fn.call(actions, input, ctx);
 }
 
 export class ModuleDriver {
@@ -45,7 +56,7 @@ export class ModuleDriver {
       signal: this.abort.signal,
       fail: (error: unknown) => this.reportFatal(error, 'MODULE_FATAL'),
       run: <T>(task: Promise<T> | (() => Promise<T>)): Promise<T> => {
-        const promise = typeof task === 'function' ? moduleScope.run(this, task) : task;
+        const promise = typeof task === 'function' ? this.inScope(task) : task;
         promise.catch((error: unknown) => {
           if (!this.abort.signal.aborted) this.reportFatal(error, 'MODULE_FATAL');
         });
@@ -69,7 +80,7 @@ export class ModuleDriver {
   /** initialize() then start(), inside the module's async scope. Rejects if either fails or fail() was called meanwhile. */
   async start(): Promise<void> {
     this.phase = 'starting';
-    await moduleScope.run(this, async () => {
+    await this.inScope(async () => {
       if (this.module.initialize !== undefined) {
         try {
           await this.module.initialize(this.context, this.options.config);
@@ -94,7 +105,7 @@ export class ModuleDriver {
     this.phase = 'stopping';
     this.abort.abort();
     try {
-      if (this.module.stop !== undefined) await moduleScope.run(this, () => this.module.stop?.(this.context));
+      if (this.module.stop !== undefined) await this.inScope(() => this.module.stop?.(this.context));
     } finally {
       this.phase = 'ended';
     }
@@ -125,11 +136,15 @@ export class ModuleDriver {
     try {
       const ctx = signal === undefined ? this.callContext : { signal, workerId: this.options.workerId };
       // In the module's scope, so an uncaught error from async work an action starts is charged to the module.
-      const result: unknown = moduleScope.run(this, fn, input, ctx);
+      const result = this.options.scoped ? moduleScope.run(this, invokeAction, this.actions, fn, input, ctx) : fn.call(this.actions, input, ctx);
       return result instanceof Promise ? result : Promise.resolve(result);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
+  }
+
+  private inScope<T>(fn: () => T): T {
+    return this.options.scoped ? moduleScope.run(this, fn) : fn();
   }
 
   /** Entry point for fatal reports from ctx.fail(), ctx.run() and uncaught-error attribution. */

@@ -57,6 +57,8 @@ export function serveModule(port: HostPort, defaultEndpoint: (workerId: string) 
       defaultEndpoint: defaultEndpoint(msg.workerId),
       onFatal: (error) => fatal(error, 'MODULE_FATAL'),
       onEndpoint: (endpoint) => port.post({ t: 'endpoint', endpoint }),
+      // The whole thread or process is this module's: no scope needed to attribute errors.
+      scoped: false,
     });
     driver = created;
     await created.start();

@@ -15,6 +15,11 @@ import type { ExitInfo, Instance, LaunchContext, Runtime, StopRequest } from './
 
 export type { OutputStream } from './output-capture.js';
 
+export interface ProcessTracker {
+  add(workerId: string, pid: number): void;
+  remove(pid: number): void;
+}
+
 export interface ProcessRuntimeOptions {
   readonly workerId: string;
   readonly executablePath: string;
@@ -30,6 +35,8 @@ export interface ProcessRuntimeOptions {
   readonly logger?: Logger;
   /** Every output line, for the master to republish. */
   readonly onLine?: (stream: OutputStream, line: string, pid: number | undefined) => void;
+  /** Told of every spawn and exit, so a later master can reap what a killed one left (PidRegistry). */
+  readonly tracker?: ProcessTracker;
   /** Open an IPC channel (structured-clone serialization) as fd 3: used by the module host. */
   readonly ipc?: boolean;
   /** Extra node flags placed before `args` (e.g. --max-old-space-size for hosted modules). */
@@ -165,6 +172,7 @@ class ProcessInstance implements Instance {
     this.exited = new Promise((resolve) => (this.settle = resolve));
     this.cpu = new CpuSampler(pid);
     liveGroups.set(pid, this);
+    options.tracker?.add(options.workerId, pid);
     for (const name of ['stdout', 'stderr'] as const) {
       const stream = name === 'stdout' ? child.stdout : child.stderr;
       if (stream === null) continue;
@@ -228,6 +236,7 @@ class ProcessInstance implements Instance {
     signalQuietly(-this.pid, 'SIGKILL');
     signalIdentities(this.known.values(), 'SIGKILL');
     if (liveGroups.get(this.pid) === this) liveGroups.delete(this.pid);
+    this.options.tracker?.remove(this.pid);
     const error = this.requested || exitCode === 0 ? undefined : this.crashError(exitCode, signal);
     this.exitInfo = { requested: this.requested, exitCode, signal, forced: this.forced, at: Date.now(), ...(error && { error }) };
     this.maybeSettle();

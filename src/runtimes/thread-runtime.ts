@@ -38,6 +38,10 @@ export class ThreadRuntime implements Runtime {
     return { isolation: 'thread', module_path: this.options.modulePath, entry_point: this.options.entryPoint, resource_limits: this.options.resourceLimits ?? null };
   }
 
+  close(): Promise<void> {
+    return this.options.output.close();
+  }
+
   async launch(context: LaunchContext): Promise<Instance> {
     const { workerId, resourceLimits } = this.options;
     const worker = new Worker(THREAD_ENTRY, {

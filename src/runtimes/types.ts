@@ -60,4 +60,6 @@ export interface Runtime {
   launch(context: LaunchContext): Promise<Instance>;
   /** Static facts available even when nothing runs (e.g. executable path and whether it exists). */
   describe(): Record<string, unknown>;
+  /** Release what outlives instances (log files); called when the worker is removed or the master shuts down. */
+  close?(): Promise<void>;
 }

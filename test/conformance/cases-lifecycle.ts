@@ -145,8 +145,7 @@ export function lifecycleCases(s: Suite): void {
   });
 
   // Known gap: an inline call is a plain promise; nothing rejects it when its instance ends.
-  const todo = s.deployment === 'inline' ? 'inline: calls in flight are not interrupted when the instance ends (reported)' : false;
-  void it('a call in flight when the worker crashes or stops is rejected with CALL_INTERRUPTED', { todo }, async () => {
+  void it('a call in flight when the worker crashes or stops is rejected with CALL_INTERRUPTED', async () => {
     const id = await s.start('in-flight');
     const crashed = s.master.call(id, 'slow', { ms: 60_000 });
     crashed.catch(() => undefined); // observed below; it may reject before we get there

@@ -1,0 +1,99 @@
+// A master killed with SIGKILL runs no exit hook: its process workers survive as orphans. The pid
+// registry in the state directory lets the next master find and kill exactly those processes.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Master } from '../src/index.js';
+import { processIdentity } from '../src/process/proc.js';
+import { HsuRun } from './helpers/hsu-run.js';
+import { alivePids, throwsWithCode, tempDir, waitForGone } from './helpers/master-helpers.js';
+import { fixture } from './helpers/paths.js';
+
+const scratch = tempDir('orphans');
+after(() => scratch.remove());
+
+function writeConfig(name: string, stateDir: string): string {
+  const file = path.join(scratch.dir, `${name}.yaml`);
+  writeFileSync(
+    file,
+    [
+      'master:',
+      `  state_dir: ${stateDir}`,
+      `  log_dir: ${path.join(scratch.dir, 'logs')}`,
+      'workers:',
+      '  - id: sleeper',
+      '    type: process',
+      '    execution:',
+      '      executable_path: node',
+      `      args: [${JSON.stringify(fixture('forever.mjs'))}]`,
+    ].join('\n'),
+  );
+  return file;
+}
+
+describe('orphans of a master killed with SIGKILL', () => {
+  it('survive the dead master, and the next master with the same state_dir kills them', async () => {
+    const stateDir = path.join(scratch.dir, 'state-a');
+    const run = new HsuRun(writeConfig('a', stateDir), scratch.dir);
+    try {
+      const running = await run.waitFor('sleeper running', (l) => l.worker === 'sleeper' && l.to === 'running');
+      const orphan = running.pid;
+      assert.equal(typeof orphan, 'number');
+      run.signal('SIGKILL');
+      await run.exited;
+      // The premise: nothing else cleaned up, the worker outlived its master.
+      assert.deepEqual(alivePids([orphan as number]), [orphan]);
+
+      const next = new Master({ stateDir, logDir: path.join(scratch.dir, 'logs') });
+      assert.deepEqual(await waitForGone([orphan as number]), [], 'the orphan was reaped');
+      const registry = JSON.parse(readFileSync(path.join(stateDir, 'pids.json'), 'utf8')) as { owner: { pid: number }; processes: unknown[] };
+      assert.equal(registry.owner.pid, process.pid, 'the new master owns the state directory');
+      assert.deepEqual(registry.processes, []);
+      await next.shutdown();
+    } finally {
+      run.kill();
+    }
+  });
+
+  it('a second master refuses a state_dir whose master is alive', async () => {
+    const stateDir = path.join(scratch.dir, 'state-b');
+    const run = new HsuRun(writeConfig('b', stateDir), scratch.dir);
+    try {
+      const running = await run.waitFor('sleeper running', (l) => l.worker === 'sleeper' && l.to === 'running');
+      const error = throwsWithCode(() => new Master({ stateDir }), 'HSU_ERR_STATE_DIR_IN_USE');
+      assert.equal(error.context.pid, run.pid);
+      assert.deepEqual(alivePids([running.pid as number]), [running.pid], 'the live master’s worker is untouched');
+      run.signal('SIGTERM');
+      assert.equal(await run.exitCode(), 0);
+    } finally {
+      run.kill();
+    }
+  });
+
+  it('never kills a recycled pid: a record whose start time differs is ignored', async () => {
+    const stateDir = path.join(scratch.dir, 'state-c');
+    mkdirSync(stateDir, { recursive: true });
+    const bystander = spawn(process.execPath, [fixture('forever.mjs')], { stdio: 'ignore' });
+    await new Promise((resolve) => bystander.once('spawn', resolve));
+    try {
+      const pid = bystander.pid as number;
+      const identity = processIdentity(pid);
+      assert.ok(identity !== undefined);
+      const deadOwner = { pid: 2 ** 22 + 7, startTimeTicks: 1 }; // beyond pid_max: never alive
+      const record = (startTimeTicks: number): string =>
+        JSON.stringify({ owner: deadOwner, processes: [{ worker: 'w', pid, startTimeTicks }] });
+
+      writeFileSync(path.join(stateDir, 'pids.json'), record(identity.startTimeTicks + 1));
+      await new Master({ stateDir }).shutdown();
+      assert.deepEqual(alivePids([pid]), [pid], 'same pid, other start time: a different process, left alone');
+
+      writeFileSync(path.join(stateDir, 'pids.json'), record(identity.startTimeTicks));
+      await new Master({ stateDir }).shutdown();
+      assert.deepEqual(await waitForGone([pid]), [], 'same pid and start time: the orphan, killed');
+    } finally {
+      bystander.kill('SIGKILL');
+    }
+  });
+});
