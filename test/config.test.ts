@@ -77,7 +77,13 @@ void test('durations: numbers are milliseconds, strings take ms/s/m/h', () => {
 
 void test('full config file: every block parsed, durations in ms, paths resolved against the file', () => {
   const config = loadConfigFile(path.join(FIXTURE_DIR, 'full.yaml'));
-  assert.deepEqual(config.master, { log_dir: path.join(FIXTURE_DIR, 'var/log'), log_level: 'debug', shutdown_timeout: 60_000 });
+  assert.deepEqual(config.master, {
+    log_dir: path.join(FIXTURE_DIR, 'var/log'),
+    state_dir: path.join(FIXTURE_DIR, 'run/hsu'),
+    log_level: 'debug',
+    shutdown_timeout: 60_000,
+    inline_error_attribution: false,
+  });
 
   const web = worker(config, 'web', 'process');
   assert.deepEqual(web, {
@@ -146,8 +152,10 @@ workers:
 `);
   assert.deepEqual(config.master, {
     log_dir: path.join(FIXTURE_DIR, DEFAULTS.master.log_dir),
+    state_dir: path.join(FIXTURE_DIR, DEFAULTS.master.state_dir),
     log_level: DEFAULTS.master.log_level,
     shutdown_timeout: parseDuration(DEFAULTS.master.shutdown_timeout),
+    inline_error_attribution: DEFAULTS.master.inline_error_attribution,
   });
   const a = worker(config, 'a', 'process');
   assert.equal(a.enabled, true);
@@ -318,8 +326,8 @@ workers:
   assert.equal(colour.line, 3);
   assert.equal(colour.column, 3);
   assert.ok(colour.message.includes('unknown key "colour"'), colour.message);
-  assert.ok(colour.message.includes('log_dir, log_level, shutdown_timeout'), colour.message);
-  assert.deepEqual(colour.choices, ['log_dir', 'log_level', 'shutdown_timeout']);
+  assert.ok(colour.message.includes('log_dir, state_dir, log_level, shutdown_timeout, inline_error_attribution'), colour.message);
+  assert.deepEqual(colour.choices, ['log_dir', 'state_dir', 'log_level', 'shutdown_timeout', 'inline_error_attribution']);
   // Two unknown keys in one object become two issues, each on its own line.
   const argv = issueAt(issues, 'workers[0].execution.argv');
   assert.equal(argv.line, lineOf(yaml, 'argv:'));

@@ -27,6 +27,7 @@ export async function runMaster(configPath: string, options: RunOptions = {}): P
     shutdownTimeoutMs: config.master.shutdown_timeout,
     baseDir: path.dirname(file),
     stateDir: config.master.state_dir,
+    attributeUncaughtErrors: config.master.inline_error_attribution,
   });
   for (const [name, factory] of Object.entries(options.natives ?? {})) master.registerNativeModuleFactory(name, factory);
   for (const worker of config.workers) master.addWorker(worker);

@@ -8,6 +8,7 @@ export const DEFAULTS = {
     state_dir: '.hsu',
     log_level: 'info',
     shutdown_timeout: '30s',
+    inline_error_attribution: true,
   },
   worker: {
     enabled: true,

@@ -32,6 +32,7 @@ export const masterSettingsSchema = z.strictObject({
   state_dir: z.string().min(1).default(DEFAULTS.master.state_dir),
   log_level: z.enum(LOG_LEVELS).default(DEFAULTS.master.log_level),
   shutdown_timeout: durationSchema.prefault(DEFAULTS.master.shutdown_timeout),
+  inline_error_attribution: z.boolean().default(DEFAULTS.master.inline_error_attribution),
 });
 
 export const hsuConfigSchema = z.strictObject(

@@ -124,7 +124,7 @@ export class WorkerController {
     if (instance.call === undefined) {
       return Promise.reject(hsuError('CALL_UNSUPPORTED', `worker '${this.id}' is a plain process and has no actions`, { worker_id: this.id, action }));
     }
-    return instance.call(action, input, options ?? {});
+    return instance.call(action, input, options);
   }
 
   /** Live health answer: runs the configured probe now when the worker is running. */
@@ -278,10 +278,13 @@ export class WorkerController {
     this.restartCount += 1;
     this.transition('waiting_restart', `${why}; restart in ${decision.delayMs} ms`);
     this.options.emit('restart', { workerId: this.id, cause: exit.error?.code === 'HSU_ERR_HEALTH_CHECK_FAILED' ? 'unhealthy' : 'policy', attempt: decision.attempt, delayMs: decision.delayMs });
-    this.restartTimer = setTimeout(() => {
+    const relaunch = (): void => {
       this.restartTimer = undefined;
       if (this.current === 'waiting_restart' && !this.closed) void this.launch(decision.attempt);
-    }, decision.delayMs);
+    };
+    // An immediate restart skips the timer queue: a crashed worker is back one loop turn sooner.
+    if (decision.delayMs === 0) queueMicrotask(relaunch);
+    else this.restartTimer = setTimeout(relaunch, decision.delayMs);
   }
 
   private endUnhealthy(reason: string): void {

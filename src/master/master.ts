@@ -29,7 +29,11 @@ export interface MasterOptions {
   readonly shutdownTimeoutMs?: number;
   /** Resolve relative paths of workers added through addWorker() against this directory. */
   readonly baseDir?: string;
-  /** Charge uncaught errors raised by inline modules to their module (see docs/isolation.md). Default true. */
+  /**
+   * Charge uncaught errors raised by inline modules to their module instead of ending the master
+   * (docs/isolation.md). Default true. Costs promise throughput process-wide on Node 20: once an
+   * AsyncLocalStorage is entered, every promise is tracked (see BENCHMARKS.md).
+   */
   readonly attributeUncaughtErrors?: boolean;
   /**
    * Where the master records the pids it spawned. A master that finds records left by a dead
@@ -209,12 +213,17 @@ export class Master extends EventEmitter<MasterEvents> {
    * const text = await greeter.greet('Ada'); // typed input and output
    */
   client<T>(id: string): Client<T> {
-    return new Proxy({} as Client<T>, {
-      get: (_target, action) => {
+    // The proxy is the prototype: the first access defines the method on the object itself, so
+    // later calls are plain property reads (no trap, no new closure per call).
+    const trap = new Proxy({} as Record<string, unknown>, {
+      get: (_target, action, receiver: object) => {
         if (typeof action !== 'string' || action === 'then') return undefined; // not a thenable
-        return (input: unknown, options?: CallOptions) => this.call(id, action, input, options);
+        const method = (input: unknown, options?: CallOptions): Promise<unknown> => this.call(id, action, input, options);
+        Object.defineProperty(receiver, action, { value: method, enumerable: true });
+        return method;
       },
     });
+    return Object.create(trap) as Client<T>;
   }
 
   /** Start every enabled worker in config order. A failing worker does not stop the others. */

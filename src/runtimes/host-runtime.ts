@@ -117,7 +117,7 @@ class HostInstance implements Instance {
     return this.remote.health();
   }
 
-  call(action: string, input: unknown, options: CallOptions): Promise<unknown> {
+  call(action: string, input: unknown, options: CallOptions | undefined): Promise<unknown> {
     return this.remote.call(action, input, options);
   }
 

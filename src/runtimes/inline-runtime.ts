@@ -76,7 +76,6 @@ class InlineInstance implements Instance {
   private resolveExit!: (info: ExitInfo) => void;
   private driver!: ModuleDriver;
   private ending: Promise<void> | undefined;
-  private readonly inflight = new Set<(error: Error) => void>();
   /** Ends the grace period of the stop in progress at once. */
   private cutGrace: (() => void) | undefined;
 
@@ -107,23 +106,8 @@ class InlineInstance implements Instance {
   }
 
   call(action: string, input: unknown, options: CallOptions | undefined): Promise<unknown> {
-    const result = needsDeadline(options)
-      ? withDeadline(this.workerId, action, options, (signal) => this.driver.call(action, input, signal))
-      : this.driver.call(action, input);
-    // Tracked so that a call in flight when the instance ends is interrupted, as in a thread or process.
-    return new Promise((resolve, reject) => {
-      this.inflight.add(reject);
-      result.then(
-        (value) => {
-          this.inflight.delete(reject);
-          resolve(value);
-        },
-        (error: unknown) => {
-          this.inflight.delete(reject);
-          reject(error);
-        },
-      );
-    });
+    if (!needsDeadline(options)) return this.driver.call(action, input);
+    return withDeadline(this.workerId, action, options, (signal) => this.driver.call(action, input, signal));
   }
 
   endpoint(): WorkerEndpoint {
@@ -164,14 +148,6 @@ class InlineInstance implements Instance {
       error = hsuError('MODULE_FATAL', `worker '${this.workerId}': stop() failed: ${stopError instanceof Error ? stopError.message : String(stopError)}`, { worker_id: this.workerId }, stopError);
     }
     const info: ExitInfo = { requested, exitCode: null, signal: null, forced, at: Date.now(), ...(error === undefined ? {} : { error: serializeError(error) }) };
-    this.interruptInflight(requested ? 'stopped' : (error?.message ?? 'ended'));
     this.resolveExit(info);
-  }
-
-  private interruptInflight(reason: string): void {
-    for (const reject of this.inflight) {
-      reject(hsuError('CALL_INTERRUPTED', `worker '${this.workerId}' ended while a call was in flight: ${reason}`, { worker_id: this.workerId }));
-    }
-    this.inflight.clear();
   }
 }

@@ -34,6 +34,12 @@ function invokeAction(actions: ActionMap, fn: ActionMap[string], input: unknown,
 export class ModuleDriver {
   readonly loadedAt = Date.now();
   private readonly abort = new AbortController();
+  /**
+   * Aborts every call still in flight once the instance has ended. In-process code cannot be
+   * pre-empted, so interruption is cooperative: an action that honours `call.signal` rejects with
+   * HSU_ERR_CALL_INTERRUPTED, as a call into an ended thread or process does. No per-call cost.
+   */
+  private readonly callsAbort = new AbortController();
   private readonly context: ModuleContext;
   private readonly callContext: CallContext;
   private readonly actions: ActionMap;
@@ -48,7 +54,7 @@ export class ModuleDriver {
   ) {
     this.actions = module.actions ?? {};
     this.currentEndpoint = options.defaultEndpoint;
-    this.callContext = { signal: new AbortController().signal, workerId: options.workerId };
+    this.callContext = { signal: this.callsAbort.signal, workerId: options.workerId };
     this.context = {
       workerId: options.workerId,
       config: options.config,
@@ -108,6 +114,7 @@ export class ModuleDriver {
       if (this.module.stop !== undefined) await this.inScope(() => this.module.stop?.(this.context));
     } finally {
       this.phase = 'ended';
+      this.callsAbort.abort(hsuError('CALL_INTERRUPTED', `worker '${this.options.workerId}' ended while the call was in flight`, { worker_id: this.options.workerId }));
     }
   }
 
@@ -134,7 +141,7 @@ export class ModuleDriver {
       );
     }
     try {
-      const ctx = signal === undefined ? this.callContext : { signal, workerId: this.options.workerId };
+      const ctx = signal === undefined ? this.callContext : { signal: AbortSignal.any([signal, this.callsAbort.signal]), workerId: this.options.workerId };
       // In the module's scope, so an uncaught error from async work an action starts is charged to the module.
       const result = this.options.scoped ? moduleScope.run(this, invokeAction, this.actions, fn, input, ctx) : fn.call(this.actions, input, ctx);
       return result instanceof Promise ? result : Promise.resolve(result);

@@ -116,7 +116,7 @@ class ThreadInstance implements Instance {
     return this.remote.health();
   }
 
-  call(action: string, input: unknown, options: CallOptions): Promise<unknown> {
+  call(action: string, input: unknown, options: CallOptions | undefined): Promise<unknown> {
     return this.remote.call(action, input, options);
   }
 

@@ -48,7 +48,7 @@ export interface Instance {
   /** Runtime-specific liveness/health answer; absent means "alive is healthy". */
   health?(): Promise<boolean>;
   /** Invoke a module action; absent for plain processes. */
-  call?(action: string, input: unknown, options: CallOptions): Promise<unknown>;
+  call?(action: string, input: unknown, options: CallOptions | undefined): Promise<unknown>;
   endpoint(): WorkerEndpoint | undefined;
   /** Cheap, synchronous facts for diagnostics (module info, load time, resource usage...). */
   diagnostics(): Record<string, unknown>;

@@ -1,0 +1,47 @@
+/**
+ * Master RSS supervising 100 inline modules and 20 idle Node children, beside the RSS of a process
+ * that only imported hsu. Each side runs in a fresh process (memory-child.ts) started the same way.
+ */
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { liveChildren, note, verdict, type Row } from './common.js';
+import type { MemoryMode, MemoryReport } from './memory-child.js';
+import { fmtRatio } from './stats.js';
+
+const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'memory-child.js');
+const MB = 1024 * 1024;
+
+async function measure(mode: MemoryMode): Promise<MemoryReport> {
+  const child = fork(CHILD, [mode], { execArgv: ['--expose-gc'] });
+  const exited = once(child, 'exit');
+  const [report] = (await once(child, 'message')) as [MemoryReport];
+  const [code] = (await exited) as [number | null];
+  if (code !== 0) throw new Error(`memory child (${mode}) exited with code ${code}`);
+  return report;
+}
+
+function mb(bytes: number | undefined): string {
+  return bytes === undefined ? '—' : `${(bytes / MB).toFixed(1)} MB`;
+}
+
+export async function benchMemory(): Promise<Row[]> {
+  note('memory: fresh processes: bare node, node importing hsu (the floor), a master with 100 inline modules + 20 process workers...');
+  const bare = await measure('bare');
+  const floor = await measure('floor');
+  const full = await measure('master');
+  const leftovers = liveChildren();
+  if (leftovers.length > 0) note(`  WARNING: live children after the memory benchmark: ${leftovers.join(', ')}`);
+  note(
+    `  bare node RSS ${mb(bare.rssBytes)} (after GC ${mb(bare.rssAfterGcBytes)}); floor RSS ${mb(floor.rssBytes)} (after GC ${mb(floor.rssAfterGcBytes)}); master RSS ${mb(full.rssBytes)} (after GC ${mb(full.rssAfterGcBytes)}, heap used ${mb(full.heapUsedBytes)}); ` +
+      `before workers ${mb(full.rssBeforeWorkersBytes)}, with 100 inline ${mb(full.rssWithInlineBytes)}; the 20 children together ${mb(full.childrenRssBytes)}`,
+  );
+  const ratio = full.rssBytes / floor.rssBytes;
+  return [
+    { name: 'memory: master RSS, 100 inline + 20 process', value: mb(full.rssBytes), spread: `after GC ${mb(full.rssAfterGcBytes)}`, floor: `${mb(floor.rssBytes)} import only`, ratio: fmtRatio(ratio), target: '≤ 40 MB', status: verdict(full.rssBytes <= 40 * MB) },
+    { name: 'memory: bare node process (imports nothing)', value: mb(bare.rssBytes), spread: `after GC ${mb(bare.rssAfterGcBytes)}`, floor: '—', ratio: '—', target: 'report', status: 'info' },
+    { name: 'memory: hsu import above bare node', value: mb(floor.rssBytes - bare.rssBytes), spread: `after GC ${mb(floor.rssAfterGcBytes - bare.rssAfterGcBytes)}`, floor: '—', ratio: '—', target: 'report', status: 'info' },
+    { name: 'memory: master RSS above the import floor', value: mb(full.rssBytes - floor.rssBytes), spread: `after GC ${mb(full.rssAfterGcBytes - floor.rssAfterGcBytes)}`, floor: '—', ratio: '—', target: 'report', status: 'info' },
+  ];
+}
