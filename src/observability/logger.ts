@@ -18,7 +18,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   if (format === 'pretty') {
     return pino({
       level,
-      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } },
+      base: undefined,
+      // One line per record, the worker id up front: what a person scanning a terminal needs.
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'HH:MM:ss.l', singleLine: true, ignore: 'worker', messageFormat: '{if worker}[{worker}] {end}{msg}' },
+      },
     });
   }
   // Synchronous writes: a crash must not lose the last lines explaining it.
