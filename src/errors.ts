@@ -15,11 +15,13 @@ export const ErrorCodes = {
   WORKER_RUNNING: { status: 409, summary: 'worker must be stopped first' },
   MASTER_SHUT_DOWN: { status: 409, summary: 'master is shutting down' },
   STATE_DIR_IN_USE: { status: 409, summary: 'another live master owns this state directory' },
+  STATE_DIR_UNUSABLE: { status: 500, summary: 'the state directory cannot be written' },
   // lifecycle
   ILLEGAL_TRANSITION: { status: 409, summary: 'operation not allowed in the current state' },
   START_TIMEOUT: { status: 504, summary: 'worker did not start in time' },
   STOP_TIMEOUT: { status: 504, summary: 'worker did not stop in time' },
   START_FAILED: { status: 500, summary: 'worker failed to start' },
+  START_CANCELLED: { status: 409, summary: 'start was cancelled by a stop' },
   WORKER_CRASHED: { status: 500, summary: 'worker ended unexpectedly' },
   HEALTH_CHECK_FAILED: { status: 503, summary: 'health check failed' },
   // process runtime
@@ -105,7 +107,7 @@ export function serializeError(err: unknown): SerializedError {
     };
     if (err.stack !== undefined) out.stack = err.stack;
     if (typeof anyErr.context === 'object' && anyErr.context !== null) {
-      out.context = anyErr.context as Record<string, unknown>;
+      out.context = cloneableContext(anyErr.context as Record<string, unknown>);
     }
     return out;
   }
@@ -120,6 +122,28 @@ export function deserializeError(data: SerializedError): Error & { code: string;
   err.context = data.context ?? {};
   if (data.stack !== undefined) err.stack = data.stack;
   return err;
+}
+
+/**
+ * Serialized errors cross threads and processes by structured clone: a context holding a function
+ * or a socket would make the report itself fail. Such values are replaced by a description.
+ */
+function cloneableContext(context: Record<string, unknown>): Record<string, unknown> {
+  try {
+    structuredClone(context);
+    return context;
+  } catch {
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(context)) {
+      try {
+        structuredClone(value);
+        out[key] = value;
+      } catch {
+        out[key] = `[not cloneable: ${typeof value === 'function' ? 'function' : Object.prototype.toString.call(value)}]`;
+      }
+    }
+    return out;
+  }
 }
 
 function safeString(value: unknown): string {

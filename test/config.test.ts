@@ -578,3 +578,30 @@ void test('config types come from the schema: durations are numbers, inputs acce
   expectTypeOf<{ id: string; type: 'process'; stop_timeout: string; execution: { executable_path: string } }>().toExtend<HsuConfigInput['workers'][number]>();
   assert.ok(true);
 });
+
+void test('durations beyond what a timer can hold, and a zero start timeout, are refused', () => {
+  const yaml = `
+master:
+  shutdown_timeout: 1000h
+workers:
+  - id: a
+    type: process
+    start_timeout: 0
+    stop_timeout: 25d
+    execution: { executable_path: node }
+`;
+  const issues = issuesOf(yaml);
+  assert.match(issueAt(issues, 'master.shutdown_timeout').message, /too long/);
+  assert.equal(issueAt(issues, 'master.shutdown_timeout').line, lineOf(yaml, '1000h'));
+  assert.match(issueAt(issues, 'workers[0].start_timeout').message, /greater than 0/);
+  // '25d' is not a unit we accept at all; the message names the accepted forms.
+  assert.match(issueAt(issues, 'workers[0].stop_timeout').message, /"10s"/);
+  const atLimit = valid(`
+workers:
+  - id: a
+    type: process
+    stop_timeout: 596h
+    execution: { executable_path: node }
+`);
+  assert.equal(atLimit.workers[0]?.stop_timeout, 596 * 3_600_000);
+});

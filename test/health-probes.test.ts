@@ -62,4 +62,14 @@ describe('health probes', () => {
       assert.match(unhealthy?.reason ?? '', /ECONNREFUSED/);
     });
   });
+
+  it('asking for health never restarts a worker: only the periodic loop counts failures', async () => {
+    await withMaster(async ({ master, events }) => {
+      master.addWorker(pluginWorker('sick', 'unhealthy.mjs', {}, { health_check: { interval: '1h', failure_threshold: 2 } }));
+      await master.startWorker('sick');
+      for (let i = 0; i < 4; i++) assert.equal((await master.getWorkerHealth('sick')).status, 'unhealthy');
+      assert.equal(master.getWorkerState('sick'), 'running');
+      assert.deepEqual(events.restarts, []);
+    });
+  });
 });

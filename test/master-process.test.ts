@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { LIVENESS_MS, alivePids, diagnostics, nodeWorker, pluginWorker, processesWithMarker, waitForGone, withMaster, type TestMaster } from './helpers/master-helpers.js';
+import { LIVENESS_MS, alivePids, diagnostics, nodeWorker, pluginWorker, processesWithMarker, rejectsWithCode, waitForGone, withMaster, type TestMaster } from './helpers/master-helpers.js';
 
 const T = { timeout: 60_000 };
 
@@ -119,9 +119,10 @@ void describe('process worker lifecycle', () => {
         const id = `quick${i}`;
         master.addWorker(nodeWorker(t, id, 'forever.mjs'));
         const starting = master.startWorker(id);
+        starting.catch(() => undefined); // asserted below; it rejects while the stop runs
         assert.equal(master.getWorkerState(id), 'starting');
         await master.stopWorker(id);
-        await starting;
+        await rejectsWithCode(starting, 'HSU_ERR_START_CANCELLED');
         assert.equal(master.getWorkerState(id), 'stopped');
         // No polling: 'stopped' means gone.
         assert.deepEqual(processesWithMarker(t.marker), [], `${id} outlived its stop`);

@@ -89,7 +89,8 @@ void describe('shutdown', () => {
       const { master } = t;
       for (const id of ['p1', 'p2', 'p3']) {
         master.addWorker(nodeWorker(t, id, 'forever.mjs'));
-        void master.startWorker(id);
+        // Each start is cut short by the shutdown and rejects with HSU_ERR_START_CANCELLED.
+        master.startWorker(id).catch(() => undefined);
       }
       await master.shutdown();
       assert.deepEqual(processesWithMarker(t.marker), []);
@@ -173,8 +174,11 @@ void describe('shutdown', () => {
       await master.shutdown();
       const results = await starting;
       assert.deepEqual(
-        results.map((r) => r.id),
-        ['early', 'slow'],
+        results.map((r) => [r.id, r.ok, r.error?.code]),
+        [
+          ['early', true, undefined],
+          ['slow', false, 'HSU_ERR_START_CANCELLED'],
+        ],
       );
       assert.deepEqual(
         ['early', 'slow', 'late'].map((id) => master.getWorkerState(id)),

@@ -113,7 +113,8 @@ void describe('ProcessRuntime launch', () => {
     );
     assert.deepEqual(h.lines.filter((l) => l.stream === 'stderr'), [{ stream: 'stderr', line: 'err one', pid: instance.pid }]);
     await h.runtime.close();
-    assert.equal(readFileSync(path.join(h.logDir, `${h.workerId}.out.log`), 'utf8'), 'out one\nout two\nno newline\n');
+    // The file keeps the bytes exactly as written (CR and missing final newline included); lines are for the log.
+    assert.equal(readFileSync(path.join(h.logDir, `${h.workerId}.out.log`), 'utf8'), 'out one\nout two\r\nno newline');
     assert.equal(readFileSync(path.join(h.logDir, `${h.workerId}.err.log`), 'utf8'), 'err one\n');
     assert.ok(records.some((r) => r.stream === 'stdout' && r.msg === 'out one' && r.pid === instance.pid && r.level === 30));
     assert.ok(records.some((r) => r.stream === 'stderr' && r.msg === 'err one' && r.level === 40));

@@ -1,5 +1,6 @@
 /** Argument parsing for the `hsu` command: node's own parseArgs, no framework needed for two verbs. */
 import { parseArgs } from 'node:util';
+import { LOG_LEVELS } from '../config/schema.js';
 
 export interface CliArgs {
   readonly command: string | undefined;
@@ -20,6 +21,10 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       'log-level': { type: 'string' },
     },
   });
+  const logLevel = values['log-level'];
+  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel as (typeof LOG_LEVELS)[number])) {
+    throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
+  }
   return {
     command: positionals[0],
     positionals: positionals.slice(1),

@@ -53,8 +53,8 @@ export async function runMaster(configPath: string, options: RunOptions = {}): P
       void master.shutdown({ force: true });
       killAllProcessGroupsSync();
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    // SIGHUP: the terminal went away; SIGQUIT: asked to quit. Both mean "shut down cleanly".
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(signal, onSignal);
   });
 
   logger.info({ config: file, workers: master.listWorkers().length, pid: process.pid }, 'master starting');

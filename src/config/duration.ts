@@ -8,6 +8,9 @@ import { describeValue } from './describe.js';
 
 export const DURATION_HINT = 'expected a duration like "10s", "250ms", "5m" or a number of milliseconds';
 
+/** Node's timers hold at most 2^31-1 ms (~24.8 days); a longer one silently fires after 1 ms. */
+export const MAX_DURATION_MS = 2_147_483_647;
+
 const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 
@@ -37,7 +40,14 @@ export const durationSchema = z
   })
   .transform((value, ctx): number => {
     const ms = tryParseDuration(value);
+    if (ms !== undefined && ms > MAX_DURATION_MS) {
+      ctx.issues.push({ code: 'custom', message: `duration ${describeValue(value)} is too long: at most 2147483647 ms (about 24 days)`, input: value, params: { expected: 'duration' } });
+      return z.NEVER;
+    }
     if (ms !== undefined) return ms;
     ctx.issues.push({ code: 'custom', message: `${DURATION_HINT}, got ${describeValue(value)}`, input: value, params: { expected: 'duration' } });
     return z.NEVER;
   });
+
+/** A duration that must be greater than zero (timeouts, intervals). */
+export const positiveDurationSchema = durationSchema.refine((ms) => ms > 0, { message: 'must be greater than 0' });

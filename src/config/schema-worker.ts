@@ -5,7 +5,7 @@
 import * as z from 'zod';
 import { DEFAULTS } from './defaults.js';
 import { describeValue, fieldsOf, isRecord } from './describe.js';
-import { durationSchema } from './duration.js';
+import { durationSchema, positiveDurationSchema } from './duration.js';
 import { withKeyHints } from './key-hints.js';
 import { yamlString } from './schema-common.js';
 import { hostedModuleSchema, moduleBlockSchema } from './schema-module.js';
@@ -31,7 +31,7 @@ export const executionSchema = z.strictObject({
 /** Fields every worker type has besides id and type, in the order they are listed to users. */
 const commonShape = {
   enabled: z.boolean().default(DEFAULTS.worker.enabled),
-  start_timeout: durationSchema.prefault(DEFAULTS.worker.start_timeout),
+  start_timeout: positiveDurationSchema.prefault(DEFAULTS.worker.start_timeout),
   stop_timeout: durationSchema.prefault(DEFAULTS.worker.stop_timeout),
   stop_signal: z.enum(STOP_SIGNALS).default(DEFAULTS.worker.stop_signal),
   restart: restartSchema.prefault({}),

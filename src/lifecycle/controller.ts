@@ -12,6 +12,8 @@ import { HealthMonitor, type HealthCheckOptions, type HealthSnapshot } from './h
 import { RestartTracker, type RestartPolicy } from './restart-policy.js';
 import { assertOperation, assertTransition, type WorkerState } from './states.js';
 
+type LaunchOutcome = 'running' | 'failed' | 'cancelled';
+
 export interface ControllerOptions {
   readonly id: string;
   readonly type: 'process' | 'module';
@@ -49,11 +51,12 @@ export class WorkerController {
   private readonly health: HealthMonitor;
   private restartTimer: NodeJS.Timeout | undefined;
   private launchAbort: AbortController | undefined;
-  private launching: Promise<void> | undefined;
+  private launching: Promise<LaunchOutcome> | undefined;
   private launchSettled: Promise<void> | undefined;
   /** Set when the health loop ends an instance: its exit counts as a failure, not a requested stop. */
   private endingUnhealthy: string | undefined;
   private stopped: Promise<void> | undefined;
+  private endedPid: number | undefined;
   private closed = false;
 
   constructor(private readonly options: ControllerOptions) {
@@ -90,8 +93,10 @@ export class WorkerController {
     if (this.closed) throw hsuError('MASTER_SHUT_DOWN', `worker '${this.id}' cannot start: the master is shutting down`, { worker_id: this.id });
     assertOperation(this.id, 'start', this.current);
     this.tracker.reset();
-    await this.launch(0);
-    if (this.current === 'failed_start') throw this.lastErrorAsError();
+    // Judged by this launch's outcome, not by the state, which an immediate crash may already have moved on.
+    const outcome = await this.launch(0);
+    if (outcome === 'failed') throw this.lastErrorAsError();
+    if (outcome === 'cancelled') throw hsuError('START_CANCELLED', `worker '${this.id}': start cancelled by a stop`, { worker_id: this.id });
   }
 
   /** Stops whatever runs (or cancels a pending restart); resolves once the worker is stopped. */
@@ -168,15 +173,15 @@ export class WorkerController {
     const at = Date.now();
     this.history.push({ from, to, at: new Date(at).toISOString(), ...(reason === undefined ? {} : { reason }) });
     if (this.history.length > (this.options.historyLimit ?? 50)) this.history.shift();
-    this.options.emit('state', { workerId: this.id, from, to, pid: this.instance?.pid, at, ...(reason === undefined ? {} : { reason }), ...(error === undefined ? {} : { error }) });
+    this.options.emit('state', { workerId: this.id, from, to, pid: this.instance?.pid ?? this.endedPid, at, ...(reason === undefined ? {} : { reason }), ...(error === undefined ? {} : { error }) });
   }
 
-  private launch(attempt: number): Promise<void> {
+  private launch(attempt: number): Promise<LaunchOutcome> {
     this.launching = this.doLaunch(attempt).finally(() => (this.launching = undefined));
     return this.launching;
   }
 
-  private async doLaunch(attempt: number): Promise<void> {
+  private async doLaunch(attempt: number): Promise<LaunchOutcome> {
     this.transition('starting', attempt === 0 ? 'start requested' : `restart attempt ${attempt}`);
     const abort = new AbortController();
     this.launchAbort = abort;
@@ -197,20 +202,21 @@ export class WorkerController {
     } catch (error) {
       clearTimeout(timer);
       this.launchAbort = undefined;
-      if (this.current === 'stopping') return; // a stop arrived mid-start; doStop finishes the job
+      if (this.current === 'stopping') return 'cancelled'; // a stop arrived mid-start; doStop finishes the job
       this.recordError(error);
       this.transition('failed_start', this.lastError?.message, this.lastError);
       if (attempt > 0) this.afterFailure({ requested: false, exitCode: null, signal: null, forced: false, at: Date.now(), ...(this.lastError ? { error: this.lastError } : {}) }, 0);
-      return;
+      return 'failed';
     }
     clearTimeout(timer);
     this.launchAbort = undefined;
     this.instance = instance;
     this.startedAt = Date.now();
-    void instance.exited.then((exit) => this.onExit(instance, exit));
-    if (this.current === 'stopping') return; // doStop will stop this instance
+    instance.exited.then((exit) => this.onExit(instance, exit)).catch((err: unknown) => this.options.logger.error({ err }, 'exit handling failed'));
+    if (this.current === 'stopping') return 'cancelled'; // doStop will stop this instance
     this.transition('running', undefined);
     this.health.begin();
+    return 'running';
   }
 
   private async doStop(force: boolean): Promise<void> {
@@ -244,6 +250,16 @@ export class WorkerController {
   private onExit(instance: Instance, exit: ExitInfo): void {
     if (this.instance !== instance) return;
     this.instance = undefined;
+    // The transitions this exit causes still name the pid that ended (the log line per transition does).
+    this.endedPid = instance.pid;
+    try {
+      this.handleExit(instance, exit);
+    } finally {
+      this.endedPid = undefined;
+    }
+  }
+
+  private handleExit(instance: Instance, exit: ExitInfo): void {
     this.health.end();
     const ranForMs = Date.now() - (this.startedAt ?? Date.now());
     let effective = exit;
@@ -280,7 +296,7 @@ export class WorkerController {
     this.options.emit('restart', { workerId: this.id, cause: exit.error?.code === 'HSU_ERR_HEALTH_CHECK_FAILED' ? 'unhealthy' : 'policy', attempt: decision.attempt, delayMs: decision.delayMs });
     const relaunch = (): void => {
       this.restartTimer = undefined;
-      if (this.current === 'waiting_restart' && !this.closed) void this.launch(decision.attempt);
+      if (this.current === 'waiting_restart' && !this.closed) this.launch(decision.attempt).catch((err: unknown) => this.options.logger.error({ err }, 'restart failed'));
     };
     // An immediate restart skips the timer queue: a crashed worker is back one loop turn sooner.
     if (decision.delayMs === 0) queueMicrotask(relaunch);

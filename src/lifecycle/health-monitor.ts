@@ -54,7 +54,7 @@ export class HealthMonitor {
     if (this.options.intervalMs <= 0) return;
     const generation = this.generation;
     const tick = async (): Promise<void> => {
-      await this.checkNow();
+      await this.checkNow(true);
       if (generation === this.generation) this.timer = setTimeout(() => void tick(), this.options.intervalMs);
     };
     this.timer = setTimeout(() => void tick(), this.options.intervalMs);
@@ -70,10 +70,24 @@ export class HealthMonitor {
     return this.last;
   }
 
-  async checkNow(): Promise<HealthSnapshot> {
+  /**
+   * Probe now. Only the periodic loop (`counted`) moves the failure count and can restart the
+   * worker: an operator or dashboard asking for health must never cause a restart.
+   */
+  async checkNow(counted = false): Promise<HealthSnapshot> {
     const generation = this.generation;
     const result = await this.probe();
     if (generation !== this.generation) return this.last; // the instance ended meanwhile
+    if (!counted) {
+      // Reported (diagnostics show the latest answer) but not counted.
+      this.last = {
+        status: result.ok ? 'healthy' : 'unhealthy',
+        checked_at: new Date().toISOString(),
+        consecutive_failures: this.failures,
+        ...(result.reason === undefined ? {} : { reason: result.reason }),
+      };
+      return this.last;
+    }
     const wasHealthy = this.last.status;
     this.failures = result.ok ? 0 : this.failures + 1;
     this.last = {

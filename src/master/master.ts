@@ -78,15 +78,19 @@ export class Master extends EventEmitter<MasterEvents> {
     this.attributeUncaughtErrors = options.attributeUncaughtErrors ?? true;
     if (!exitHookInstalled) {
       exitHookInstalled = true;
-      // Last line of defence: whatever way this process ends, no process worker outlives it.
-      process.on('exit', killAllProcessGroupsSync);
+      installLastResortHooks();
     }
     this.pids = options.stateDir === undefined ? undefined : this.claimStateDir(path.resolve(this.baseDir, options.stateDir));
   }
 
   private claimStateDir(stateDir: string): PidRegistry {
-    const registry = new PidRegistry(stateDir);
-    const report = registry.reapOrphans();
+    const registry = new PidRegistry(stateDir, (err) => this.logger.warn({ err, state_dir: stateDir }, 'could not update the pid registry'));
+    let report;
+    try {
+      report = registry.claim();
+    } catch (err) {
+      throw hsuError('STATE_DIR_UNUSABLE', `cannot use state directory ${stateDir}: ${(err as Error).message}`, { state_dir: stateDir }, err);
+    }
     if (report.ownedBy !== undefined) {
       throw hsuError('STATE_DIR_IN_USE', `master pid ${report.ownedBy} is alive and owns ${stateDir}; two masters must not supervise the same workers`, { state_dir: stateDir, pid: report.ownedBy });
     }
@@ -290,8 +294,15 @@ export class Master extends EventEmitter<MasterEvents> {
       const e = event as MasterEvents['restart'][0];
       this.logger.info({ worker: e.workerId, cause: e.cause, attempt: e.attempt, delay_ms: e.delayMs }, 'restart scheduled');
     }
-    // EventEmitter's generic signature cannot see through the mapped rest tuple.
-    (this.emit as (n: string, e: unknown) => boolean)(name, event);
+    // A firewall: publishing runs inside the state machine, so a subscriber that throws (metrics,
+    // dashboard, user code) must neither abort a transition nor stop the other subscribers.
+    for (const listener of this.rawListeners(name) as ((e: unknown) => void)[]) {
+      try {
+        listener.call(this, event);
+      } catch (err) {
+        this.logger.error({ err, event: name }, 'an event listener threw; ignored');
+      }
+    }
   }
 
   private entry(id: string): WorkerEntry {
@@ -315,6 +326,25 @@ async function releaseRuntime(runtime: Runtime, logger: Logger): Promise<void> {
     await runtime.close?.();
   } catch (err) {
     logger.warn({ err }, 'could not close worker log files');
+  }
+}
+
+/**
+ * Last line of defence: however this process ends, no process worker outlives it. 'exit' covers
+ * normal ends and uncaught exceptions; a default-action signal (SIGTERM from `kill`, SIGHUP when the
+ * terminal closes) runs no 'exit' hook, so those are caught too, but only while nobody else listens
+ * (then the application decides): kill the groups, then re-raise the signal for its default action.
+ */
+function installLastResortHooks(): void {
+  process.on('exit', killAllProcessGroupsSync);
+  for (const signal of ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGQUIT'] as const) {
+    const onSignal = (): void => {
+      if (process.listenerCount(signal) > 1) return;
+      killAllProcessGroupsSync();
+      process.removeListener(signal, onSignal);
+      process.kill(process.pid, signal);
+    };
+    process.on(signal, onSignal);
   }
 }
 

@@ -48,6 +48,7 @@ export function createRuntime(config: WorkerConfig, ctx: RuntimeFactoryContext):
       config: block.config,
       logDir: ctx.logDir,
       onLine,
+      stopTimeoutMs: config.stop_timeout,
       ...(ctx.tracker === undefined ? {} : { tracker: ctx.tracker }),
       ...(block.resource_limits === undefined ? {} : { resourceLimits: block.resource_limits }),
     });
@@ -63,6 +64,7 @@ export function createRuntime(config: WorkerConfig, ctx: RuntimeFactoryContext):
       entryPoint: block.entry_point,
       config: block.config,
       output: new OutputCapture({ workerId: config.id, logDir: ctx.logDir, onLine }),
+      stopTimeoutMs: config.stop_timeout,
       ...(block.resource_limits === undefined ? {} : { resourceLimits: block.resource_limits }),
     });
   }

@@ -26,6 +26,17 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       },
     });
   }
-  // Synchronous writes: a crash must not lose the last lines explaining it.
-  return pino({ level, base: undefined }, pino.destination({ dest: options.destination ?? 1, sync: true }));
+  // Asynchronous and bounded: a slow reader of our stdout (a stalled pipe, a paused pager) must
+  // never block the supervisor's loop, and through it the children whose output we drain. Past
+  // 16 MiB of backlog lines are dropped (they are still in the per-worker log files); whatever is
+  // buffered is flushed synchronously at exit, so a crash keeps the lines explaining it.
+  const destination = pino.destination({ dest: options.destination ?? 1, sync: false, maxLength: 16 * 1024 * 1024 });
+  process.once('exit', () => {
+    try {
+      destination.flushSync();
+    } catch {
+      // stdout already gone: nothing left to tell
+    }
+  });
+  return pino({ level, base: undefined }, destination);
 }

@@ -21,49 +21,74 @@ export interface ReapReport {
   readonly ownedBy?: number;
 }
 
+/** State directories claimed by masters of this process: two masters must never share one. */
+const claimedHere = new Set<string>();
+
 export class PidRegistry {
   private readonly file: string;
   private readonly owner: ProcessIdentity;
   private readonly live = new Map<number, { worker: string; startTimeTicks: number }>();
 
-  constructor(stateDir: string) {
+  constructor(
+    private readonly stateDir: string,
+    private readonly onWriteError: (error: unknown) => void = () => undefined,
+  ) {
     this.file = path.join(stateDir, 'pids.json');
     const self = processIdentity(process.pid);
     this.owner = self ?? { pid: process.pid, startTimeTicks: 0 };
   }
 
-  /** Kill what a previous, dead master left behind; refuse to touch a live master's processes. */
-  reapOrphans(): ReapReport {
+  /**
+   * Claim the directory: kill what a previous, dead master left behind, refuse one whose master is
+   * alive (another process, or another Master in this one), and write the claim at once so that a
+   * directory we cannot write is an error now, not a silent gap later. Throws on I/O errors.
+   */
+  claim(): ReapReport {
+    if (claimedHere.has(this.stateDir)) return { reaped: [], ownedBy: process.pid };
     const previous = this.read();
-    if (previous === undefined) return { reaped: [] };
-    const sameMaster = previous.owner.pid === this.owner.pid && previous.owner.startTimeTicks === this.owner.startTimeTicks;
-    if (!sameMaster && isSameProcess(previous.owner)) return { reaped: [], ownedBy: previous.owner.pid };
     const reaped: { worker: string; pid: number }[] = [];
-    for (const record of previous.processes) {
-      if (sameMaster && this.live.has(record.pid)) continue;
+    if (previous !== undefined && previous.owner.pid !== this.owner.pid && isSameProcess(previous.owner)) {
+      return { reaped, ownedBy: previous.owner.pid };
+    }
+    for (const record of previous?.processes ?? []) {
       if (!isSameProcess({ pid: record.pid, startTimeTicks: record.startTimeTicks })) continue;
       signalTree(record.pid, record.pid, 'SIGKILL');
       signalQuietly(record.pid, 'SIGKILL');
       reaped.push({ worker: record.worker, pid: record.pid });
     }
     this.write();
+    claimedHere.add(this.stateDir);
     return { reaped };
   }
 
   add(worker: string, pid: number): void {
     const identity = processIdentity(pid);
     this.live.set(pid, { worker, startTimeTicks: identity?.startTimeTicks ?? 0 });
-    this.write();
+    this.writeQuietly();
   }
 
   remove(pid: number): void {
-    if (this.live.delete(pid)) this.write();
+    if (this.live.delete(pid)) this.writeQuietly();
   }
 
-  /** Nothing of ours runs any more: remove the file. */
+  /** Nothing of ours runs any more: remove the file and release the claim. */
   clear(): void {
     this.live.clear();
-    rmSync(this.file, { force: true });
+    claimedHere.delete(this.stateDir);
+    try {
+      rmSync(this.file, { force: true });
+    } catch (error) {
+      this.onWriteError(error);
+    }
+  }
+
+  // A full disk is exactly when services crash: losing a record must not take the supervisor down.
+  private writeQuietly(): void {
+    try {
+      this.write();
+    } catch (error) {
+      this.onWriteError(error);
+    }
   }
 
   private read(): RegistryFile | undefined {

@@ -4,17 +4,17 @@
  * inside it over IPC with the control protocol. Same module file as inline or thread.
  */
 import type { ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { hsuError, serializeError } from '../errors.js';
 import type { CallOptions } from '../worker/define.js';
 import type { WorkerEndpoint } from '../worker/contract.js';
 import { ProcessRuntime, type ProcessRuntimeOptions } from './process-runtime.js';
 import type { FromHost } from './protocol.js';
+import { entryPath } from './entry-path.js';
 import { RemoteModule } from './remote-module.js';
-import type { ResourceLimitsMb } from './thread-runtime.js';
+import { endFailingInstance, type ResourceLimitsMb } from './thread-runtime.js';
 import type { ExitInfo, Instance, LaunchContext, Runtime, StopRequest } from './types.js';
 
-const HOST_ENTRY = fileURLToPath(new URL('./host-entry.js', import.meta.url));
+const HOST_ENTRY = entryPath('host-entry');
 
 export interface HostRuntimeOptions {
   readonly workerId: string;
@@ -27,6 +27,8 @@ export interface HostRuntimeOptions {
   readonly environment?: Readonly<Record<string, string>>;
   readonly onLine?: ProcessRuntimeOptions['onLine'];
   readonly tracker?: ProcessRuntimeOptions['tracker'];
+  /** After a fatal report the host must end by itself within this; otherwise it is killed. */
+  readonly stopTimeoutMs: number;
 }
 
 export class HostRuntime implements Runtime {
@@ -64,6 +66,7 @@ export class HostRuntime implements Runtime {
     const remote = new RemoteModule(this.options.workerId, (m) => void child.send(m), context.logger);
     child.on('message', (message: FromHost) => remote.handle(message));
     const instance = new HostInstance(proc, remote, this.options.workerId, this.options.resourceLimits !== undefined);
+    remote.onFatal = () => endFailingInstance(instance, this.options.stopTimeoutMs);
     const onAbort = (): void => void proc.stop({ timeoutMs: 0, signal: 'SIGKILL', force: true });
     context.signal.addEventListener('abort', onAbort, { once: true });
     try {

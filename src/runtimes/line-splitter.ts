@@ -29,6 +29,12 @@ export class LineSplitter {
     if (start < chunk.length) this.append(chunk.subarray(start));
   }
 
+  /** Forgets a partial line (its chunk was skipped, so its start is not worth keeping). */
+  reset(): void {
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
   /** Emits a final line that had no trailing newline (call when the stream ends). */
   flush(): void {
     if (this.pendingBytes > 0) this.emitLine(this.take());

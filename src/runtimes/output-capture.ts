@@ -9,7 +9,11 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { hsuError } from '../errors.js';
+import { LineBudget } from './line-budget.js';
 import { LineSplitter } from './line-splitter.js';
+
+/** Beyond this much unwritten output the disk is not keeping up; later chunks are not queued. */
+const MAX_FILE_BACKLOG = 64 * 1024 * 1024;
 
 export type OutputStream = 'stdout' | 'stderr';
 
@@ -22,12 +26,16 @@ export interface OutputCaptureOptions {
 
 export class OutputCapture {
   private files: Record<OutputStream, WriteStream> | undefined;
+  /** Shared by stdout and stderr: the budget is per worker. */
+  private readonly budget = new LineBudget();
 
   constructor(private readonly options: OutputCaptureOptions) {}
 
   /** Opens the log files (once per worker, reused across restarts: a restart appends). Throws SPAWN_FAILED if the directory cannot be made. */
   open(logger: Logger): void {
     if (this.files !== undefined && this.files.stdout.writable && this.files.stderr.writable) return;
+    // One of the pair failed (e.g. disk full): end the other too rather than leak its descriptor.
+    if (this.files !== undefined) for (const f of [this.files.stdout, this.files.stderr]) f.end();
     const dir = this.options.logDir;
     try {
       mkdirSync(dir, { recursive: true });
@@ -53,16 +61,10 @@ export class OutputCapture {
     if (stream === null) return { done: Promise.resolve(), finish: () => undefined };
     this.open(logger);
     const file = this.files?.[name];
-    let batch: string[] = [];
+    const budget = this.budget;
     const splitter = new LineSplitter((line) => {
-      batch.push(line);
-      this.deliver(name, line, pid, logger);
+      if (budget.take()) this.deliver(name, line, pid, logger);
     });
-    // One file write per chunk rather than per line: a flood stays cheap.
-    const writeBatch = (): void => {
-      if (batch.length > 0 && file?.writable === true) file.write(batch.join('\n') + '\n');
-      batch = [];
-    };
     let resolveDone!: () => void;
     const done = new Promise<void>((resolve) => (resolveDone = resolve));
     let finished = false;
@@ -70,12 +72,19 @@ export class OutputCapture {
       if (finished) return;
       finished = true;
       splitter.flush();
-      writeBatch();
+      this.reportSuppressed(logger, pid);
       resolveDone();
     };
     stream.on('data', (chunk: Buffer) => {
+      // The file gets the raw bytes, exactly as written, unless the disk is this far behind.
+      if (file?.writable === true && file.writableLength < MAX_FILE_BACKLOG) file.write(chunk);
+      if (budget.exhausted()) {
+        budget.suppressedBytes += chunk.length;
+        splitter.reset();
+        return;
+      }
+      this.reportSuppressed(logger, pid);
       splitter.push(chunk);
-      writeBatch();
     });
     stream.on('error', (err) => logger.debug({ err, pid, stream: name }, 'worker output stream error'));
     stream.once('close', finish);
@@ -89,6 +98,15 @@ export class OutputCapture {
     this.files = undefined;
     if (files === undefined) return;
     await Promise.all([files.stdout, files.stderr].map((s) => new Promise((resolve) => s.end(resolve))));
+  }
+
+  private reportSuppressed(logger: Logger, pid: number | undefined): void {
+    const report = this.budget.drainReport();
+    if (report === undefined) return;
+    logger.warn(
+      { pid, suppressed_lines: report.lines, suppressed_bytes: report.bytes, log_dir: this.options.logDir },
+      'output rate limit: some lines were not copied to the master log (the worker log files have them all)',
+    );
   }
 
   private deliver(name: OutputStream, line: string, pid: number | undefined, logger: Logger): void {

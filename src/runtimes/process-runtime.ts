@@ -172,7 +172,6 @@ class ProcessInstance implements Instance {
     this.exited = new Promise((resolve) => (this.settle = resolve));
     this.cpu = new CpuSampler(pid);
     liveGroups.set(pid, this);
-    options.tracker?.add(options.workerId, pid);
     for (const name of ['stdout', 'stderr'] as const) {
       const stream = name === 'stdout' ? child.stdout : child.stderr;
       if (stream === null) continue;
@@ -186,6 +185,8 @@ class ProcessInstance implements Instance {
     }
     child.on('error', (err) => logger.debug({ err, pid }, 'child process error'));
     child.once('exit', (code, signal) => this.onExit(code, signal));
+    // Last: outside bookkeeping must never run before the exit listener is in place.
+    options.tracker?.add(options.workerId, pid);
   }
 
   stop(request: StopRequest): Promise<void> {

@@ -31,6 +31,8 @@ export class RemoteModule {
   private facts: StartedFacts | undefined;
   /** The fatal error the host reported before ending, if any. */
   fatal: SerializedError | undefined;
+  /** Told when the host reports a fatal error; the owner then bounds how long the host may take to end. */
+  onFatal: (() => void) | undefined;
   /** Set when the host confirmed a graceful stop; `error` if module.stop() threw. */
   stoppedReport: { error?: SerializedError } | undefined;
 
@@ -96,6 +98,7 @@ export class RemoteModule {
       case 'fatal':
         this.fatal = message.error;
         this.rejectStarted(deserializeError(message.error));
+        this.onFatal?.();
         return;
       case 'stopped':
         this.stoppedReport = message.error === undefined ? {} : { error: message.error };
@@ -106,6 +109,10 @@ export class RemoteModule {
   /** Hot path: one message out, one in; timers only when the caller asked for a deadline. */
   call(action: string, input: unknown, options: CallOptions | undefined): Promise<unknown> {
     if (this.closed) return Promise.reject(this.interrupted(action));
+    // Already aborted: refuse before anything is sent, so the action never runs (as inline).
+    if (options?.signal?.aborted === true) {
+      return Promise.reject(hsuError('CALL_ABORTED', `call ${this.workerId}.${action} was aborted`, { worker_id: this.workerId, action }, options.signal.reason));
+    }
     const id = this.nextId++;
     const message: ToHost = needsDeadline(options) ? { t: 'call', id, a: action, i: input, s: 1 } : { t: 'call', id, a: action, i: input };
     const result = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject }));

@@ -9,10 +9,11 @@ import type { CallOptions } from '../worker/define.js';
 import type { WorkerEndpoint } from '../worker/contract.js';
 import type { OutputCapture } from './output-capture.js';
 import type { FromHost } from './protocol.js';
+import { entryPath } from './entry-path.js';
 import { RemoteModule } from './remote-module.js';
 import type { ExitInfo, Instance, LaunchContext, Runtime, StopRequest } from './types.js';
 
-const THREAD_ENTRY = new URL('./thread-entry.js', import.meta.url);
+const THREAD_ENTRY = entryPath('thread-entry');
 
 export interface ResourceLimitsMb {
   readonly max_old_generation_mb?: number;
@@ -27,6 +28,8 @@ export interface ThreadRuntimeOptions {
   readonly config: Record<string, unknown>;
   readonly resourceLimits?: ResourceLimitsMb;
   readonly output: OutputCapture;
+  /** After a fatal report the thread must end by itself within this; otherwise it is terminated. */
+  readonly stopTimeoutMs: number;
 }
 
 export class ThreadRuntime implements Runtime {
@@ -55,6 +58,7 @@ export class ThreadRuntime implements Runtime {
       },
     });
     const instance = new ThreadInstance(workerId, worker, new RemoteModule(workerId, (m) => worker.postMessage(m), context.logger), this.options.output, context);
+    instance.remote.onFatal = () => endFailingInstance(instance, this.options.stopTimeoutMs);
     const onAbort = (): void => void worker.terminate();
     context.signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -69,6 +73,16 @@ export class ThreadRuntime implements Runtime {
       context.signal.removeEventListener('abort', onAbort);
     }
   }
+}
+
+/**
+ * A host that reported a fatal error stops its module and ends itself; if the module's stop()
+ * hangs (or its loop is blocked), the instance is forced down once the stop timeout has passed, so
+ * a failing worker can never stay "running".
+ */
+export function endFailingInstance(instance: Instance, stopTimeoutMs: number): void {
+  const timer = setTimeout(() => void instance.stop({ timeoutMs: 0, signal: 'SIGKILL', force: true }), stopTimeoutMs);
+  void instance.exited.then(() => clearTimeout(timer));
 }
 
 class ThreadInstance implements Instance {
@@ -87,7 +101,8 @@ class ThreadInstance implements Instance {
     context: LaunchContext,
   ) {
     worker.on('message', (message: FromHost) => remote.handle(message));
-    const streams = Promise.all([output.attach(worker.stdout, 'stdout', undefined, context.logger), output.attach(worker.stderr, 'stderr', undefined, context.logger)]);
+    const captures = [output.attach(worker.stdout, 'stdout', undefined, context.logger), output.attach(worker.stderr, 'stderr', undefined, context.logger)];
+    const streams = Promise.all(captures.map((c) => c.done));
     worker.on('error', (error: Error & { code?: string }) => {
       this.threadError =
         error.code === 'ERR_WORKER_OUT_OF_MEMORY'
@@ -97,6 +112,7 @@ class ThreadInstance implements Instance {
     this.exited = new Promise<number>((resolve) => worker.once('exit', resolve)).then(async (exitCode) => {
       remote.close(`thread exited with code ${exitCode}`);
       await Promise.race([streams, new Promise((r) => setTimeout(r, 100))]);
+      for (const capture of captures) capture.finish();
       const error = remote.fatal ?? this.threadError ?? remote.stoppedReport?.error ?? (this.stopRequested || exitCode === 0 ? undefined : serializeError(hsuError('WORKER_CRASHED', `worker '${workerId}': thread exited with code ${exitCode}`, { worker_id: workerId, exit_code: exitCode })));
       return { requested: this.stopRequested && remote.fatal === undefined, exitCode, signal: null, forced: this.forced, at: Date.now(), ...(error === undefined ? {} : { error }) };
     });

@@ -144,7 +144,8 @@ export function lifecycleCases(s: Suite): void {
     await notRunning(failed, 'failed');
   });
 
-  // Known gap: an inline call is a plain promise; nothing rejects it when its instance ends.
+  // Inline: in-process code cannot be pre-empted, so the fixture's action honours call.signal, which
+  // the driver aborts with CALL_INTERRUPTED when the instance ends (docs/isolation.md).
   void it('a call in flight when the worker crashes or stops is rejected with CALL_INTERRUPTED', async () => {
     const id = await s.start('in-flight');
     const crashed = s.master.call(id, 'slow', { ms: 60_000 });
