@@ -2,7 +2,7 @@
 // restart, crash loops, grandchildren, resource usage, start order and restartWorker.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { LIVENESS_MS, alivePids, diagnostics, nodeWorker, pluginWorker, processesWithMarker, rejectsWithCode, waitForGone, withMaster, type TestMaster } from './helpers/master-helpers.js';
 
@@ -324,6 +324,26 @@ void describe('master operations on processes', () => {
         events.restarts.map((r) => `${r.workerId}:${r.cause}`),
         ['gentle:manual', 'hard:manual'],
       );
+    }),
+  );
+});
+
+describe('output floods', () => {
+  it('the log file gets every byte while the master log and output events stay within the line budget', T, () =>
+    withMaster(async (t) => {
+      const { master, events } = t;
+      master.addWorker(nodeWorker(t, 'flood', 'flood.mjs', ['30'], { restart: { policy: 'never' } }));
+      const started = performance.now();
+      await master.startWorker('flood');
+      await events.state('flood', 'stopped');
+      const seconds = (performance.now() - started) / 1000;
+      const file = path.join(t.dir, 'logs', 'flood.out.log');
+      // File writes are asynchronous: the last chunks may land just after the exit was seen.
+      await events.waitFor('every byte in the log file', () => (statSync(file).size === 30 * 1024 * 1024 ? true : undefined), LIVENESS_MS, 20);
+      const republished = events.output.filter((e) => e.workerId === 'flood').length;
+      // 30 MiB is ~315k lines; the budget is a burst of 2000 plus 1000 a second.
+      assert.ok(republished <= 2000 + 1000 * seconds + 50, `republished ${republished} lines in ${seconds.toFixed(2)} s`);
+      assert.ok(republished >= 1000, `republished ${republished} lines: the budget still lets output through`);
     }),
   );
 });

@@ -9,7 +9,7 @@ import { Master } from '../src/index.js';
 import { processIdentity } from '../src/process/proc.js';
 import { HsuRun } from './helpers/hsu-run.js';
 import { alivePids, throwsWithCode, tempDir, waitForGone } from './helpers/master-helpers.js';
-import { fixture } from './helpers/paths.js';
+import { fixture, repoRoot } from './helpers/paths.js';
 
 const scratch = tempDir('orphans');
 after(() => scratch.remove());
@@ -95,5 +95,27 @@ describe('orphans of a master killed with SIGKILL', () => {
     } finally {
       bystander.kill('SIGKILL');
     }
+  });
+
+  it('a library master killed by a default-action SIGTERM takes its process workers with it', async () => {
+    const script = path.join(scratch.dir, 'library-master.mjs');
+    writeFileSync(
+      script,
+      [
+        `import { Master } from ${JSON.stringify(path.join(repoRoot, 'dist', 'src', 'index.js'))};`,
+        `const master = new Master({ logDir: ${JSON.stringify(path.join(scratch.dir, 'logs'))} });`,
+        `master.addWorker({ id: 'w', type: 'process', execution: { executable_path: process.execPath, args: [${JSON.stringify(fixture('forever.mjs'))}] } });`,
+        "await master.startWorker('w');",
+        "process.stdout.write(String(master.getWorkerStateWithDiagnostics('w').pid) + '\\n');",
+        'setInterval(() => undefined, 1000); // an application that installs no signal handler of its own',
+      ].join('\n'),
+    );
+    const app = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const workerPid = await new Promise<number>((resolve) => app.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))));
+    assert.deepEqual(alivePids([workerPid]), [workerPid]);
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => app.once('exit', (_code, signal) => resolve(signal)));
+    app.kill('SIGTERM');
+    assert.equal(await exited, 'SIGTERM', 'the application still dies of the signal, as it would without hsu');
+    assert.deepEqual(await waitForGone([workerPid]), [], 'its process worker died with it');
   });
 });
