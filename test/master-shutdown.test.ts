@@ -101,6 +101,20 @@ void describe('shutdown', () => {
     }),
   );
 
+  it('a forced shutdown does not wait out the stop timeout of a start that hangs', T, () =>
+    withMaster(async ({ master }) => {
+      // stop_timeout far beyond the test's own timeout: only the forced path can finish in time.
+      master.addWorker(pluginWorker('stuck', 'hang-start.mjs', {}, { stop_timeout: '10m' }));
+      const starting = master.startWorker('stuck');
+      starting.catch(() => undefined); // cancelled by the stop below
+      const stopping = master.stopWorker('stuck');
+      await master.shutdown({ force: true });
+      await stopping;
+      assert.equal(master.getWorkerState('stuck'), 'stopped');
+      await rejectsWithCode(starting, 'HSU_ERR_START_CANCELLED');
+    }),
+  );
+
   it('shutdown({ force: true }) forces a shutdown already under way, without restarts', T, () =>
     withMaster(
       async (t) => {

@@ -57,6 +57,8 @@ export class WorkerController {
   private endingUnhealthy: string | undefined;
   private stopped: Promise<void> | undefined;
   private endedPid: number | undefined;
+  /** Ends doStop's bounded wait for a cancelled launch (a forced stop does not wait). */
+  private cutLaunchWait: (() => void) | undefined;
   private closed = false;
 
   constructor(private readonly options: ControllerOptions) {
@@ -103,7 +105,10 @@ export class WorkerController {
   async stop(options: { force?: boolean } = {}): Promise<void> {
     if (this.current === 'stopping' && this.stopped !== undefined) {
       // A second, forced stop escalates the one in progress (e.g. the shutdown deadline passed).
-      if (options.force === true) void this.instance?.stop({ timeoutMs: 0, signal: 'SIGKILL', force: true });
+      if (options.force === true) {
+        void this.instance?.stop({ timeoutMs: 0, signal: 'SIGKILL', force: true });
+        this.cutLaunchWait?.();
+      }
       return this.stopped;
     }
     assertOperation(this.id, 'stop', this.current);
@@ -234,7 +239,9 @@ export class WorkerController {
       await this.launching;
       // We stopped waiting for the launch at once; the runtime may still be ending what it started
       // (a child between spawn() and 'spawn'). Nothing may outlive 'stopped', so wait, bounded.
-      await settledWithin(this.launchSettled, this.options.stopTimeoutMs);
+      // A forced stop waits at most a moment; a later forced stop ends the wait at once.
+      await settledWithin(this.launchSettled, force ? Math.min(this.options.stopTimeoutMs, FORCED_LAUNCH_WAIT_MS) : this.options.stopTimeoutMs, (cut) => (this.cutLaunchWait = cut));
+      this.cutLaunchWait = undefined;
     }
     const instance = this.instance;
     if (instance === undefined) {
@@ -343,10 +350,19 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 /** Waits for `promise` (which never rejects) at most `ms`. */
-async function settledWithin(promise: Promise<void> | undefined, ms: number): Promise<void> {
+/** How long a forced stop still waits for a cancelled launch to end what it had started. */
+const FORCED_LAUNCH_WAIT_MS = 1_000;
+
+async function settledWithin(promise: Promise<void> | undefined, ms: number, onCut?: (cut: () => void) => void): Promise<void> {
   if (promise === undefined) return;
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  await Promise.race([
+    promise,
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+      onCut?.(resolve);
+    }),
+  ]);
   clearTimeout(timer);
 }
 
