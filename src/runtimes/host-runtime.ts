@@ -11,7 +11,8 @@ import { ProcessRuntime, type ProcessRuntimeOptions } from './process-runtime.js
 import type { FromHost } from './protocol.js';
 import { entryPath } from './entry-path.js';
 import { RemoteModule } from './remote-module.js';
-import { endFailingInstance, type ResourceLimitsMb } from './thread-runtime.js';
+import { endFailingInstance } from './failing-instance.js';
+import type { ResourceLimitsMb } from './thread-runtime.js';
 import type { ExitInfo, Instance, LaunchContext, Runtime, StopRequest } from './types.js';
 
 const HOST_ENTRY = entryPath('host-entry');

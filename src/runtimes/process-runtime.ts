@@ -31,8 +31,6 @@ export interface ProcessRuntimeOptions {
   readonly workingDirectory?: string;
   /** Receives `<workerId>.out.log` and `<workerId>.err.log`; created if missing. */
   readonly logDir: string;
-  /** Used for the runtime's own trouble (log file errors) before any launch context exists. */
-  readonly logger?: Logger;
   /** Every output line, for the master to republish. */
   readonly onLine?: (stream: OutputStream, line: string, pid: number | undefined) => void;
   /** Told of every spawn and exit, so a later master can reap what a killed one left (PidRegistry). */

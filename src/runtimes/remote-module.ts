@@ -9,6 +9,9 @@ import type { ModuleInfo, WorkerEndpoint } from '../worker/contract.js';
 import { createDeadline, needsDeadline } from './call-deadline.js';
 import { PROTOCOL_VERSION, type FromHost, type LogLevel, type ToHost } from './protocol.js';
 
+/** Longer than any probe timeout a health check is likely to use; the probe itself answers earlier. */
+const HEALTH_ANSWER_MS = 30_000;
+
 interface Pending {
   resolve(value: unknown): void;
   reject(error: unknown): void;
@@ -134,12 +137,20 @@ export class RemoteModule {
       .finally(() => deadline.dispose());
   }
 
-  health(): Promise<boolean> {
+  /** A host too busy to answer within `timeoutMs` is unhealthy; its entry is dropped, not kept until the host ends. */
+  health(timeoutMs = HEALTH_ANSWER_MS): Promise<boolean> {
     if (this.closed) return Promise.resolve(false);
     const id = this.nextId++;
     const result = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    const timer = setTimeout(() => {
+      this.pending.get(id)?.resolve(false);
+      this.pending.delete(id);
+    }, timeoutMs);
     this.send({ t: 'health', id });
-    return result.then((ok) => ok === true);
+    return result.then((ok) => {
+      clearTimeout(timer);
+      return ok === true;
+    });
   }
 
   stop(): void {

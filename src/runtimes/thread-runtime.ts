@@ -10,6 +10,7 @@ import type { WorkerEndpoint } from '../worker/contract.js';
 import type { OutputCapture } from './output-capture.js';
 import type { FromHost } from './protocol.js';
 import { entryPath } from './entry-path.js';
+import { endFailingInstance } from './failing-instance.js';
 import { RemoteModule } from './remote-module.js';
 import type { ExitInfo, Instance, LaunchContext, Runtime, StopRequest } from './types.js';
 
@@ -73,16 +74,6 @@ export class ThreadRuntime implements Runtime {
       context.signal.removeEventListener('abort', onAbort);
     }
   }
-}
-
-/**
- * A host that reported a fatal error stops its module and ends itself; if the module's stop()
- * hangs (or its loop is blocked), the instance is forced down once the stop timeout has passed, so
- * a failing worker can never stay "running".
- */
-export function endFailingInstance(instance: Instance, stopTimeoutMs: number): void {
-  const timer = setTimeout(() => void instance.stop({ timeoutMs: 0, signal: 'SIGKILL', force: true }), stopTimeoutMs);
-  void instance.exited.then(() => clearTimeout(timer));
 }
 
 class ThreadInstance implements Instance {
