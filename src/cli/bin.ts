@@ -1,6 +1,14 @@
 #!/usr/bin/env node
-// Executable entry for the `hsu` bin; everything testable lives in main.ts.
-import { main } from './main.js';
-
-// Exit explicitly: a timer an inline module forgot to clear must not keep a stopped master alive.
+// Executable entry for the `hsu` bin. It checks the Node version before anything else loads:
+// the rest of hsu uses Node >= 22.18 APIs, and a stack trace from deep inside is no way to say so.
+const REQUIRED = [22, 18] as const;
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+if (major < REQUIRED[0] || (major === REQUIRED[0] && minor < REQUIRED[1])) {
+  process.stderr.write(
+    `hsu: needs Node.js >= ${REQUIRED.join('.')} (Node 24 LTS recommended), this is ${process.version}; install it from https://nodejs.org or with \`npm i -D node@24\` and run hsu through npx\n`,
+  );
+  process.exit(1);
+}
+const { main } = await import('./main.js');
+// Exit explicitly once main() has decided: the code is the master's verdict, whatever else is pending.
 process.exit(await main(process.argv.slice(2)));
