@@ -1,5 +1,5 @@
 /** What every benchmark file shares: fixture paths, a scratch log dir, the result row, small waits. */
-import type { EventEmitter } from 'node:events';
+import type { Master, MasterEvents } from '../src/index.js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -62,13 +62,6 @@ export function note(text: string): void {
 }
 
 /** Resolves with the next event `name` of `emitter` that satisfies `match`, then stops listening. */
-export function nextEvent<T>(emitter: EventEmitter, name: string, match: (event: T) => boolean): Promise<T> {
-  return new Promise((resolve) => {
-    const listener = (event: T): void => {
-      if (!match(event)) return;
-      emitter.off(name, listener);
-      resolve(event);
-    };
-    emitter.on(name, listener);
-  });
+export function nextEvent<K extends keyof MasterEvents>(master: Master, name: K, match: (event: MasterEvents[K]) => boolean): Promise<MasterEvents[K]> {
+  return master.once(name, match);
 }

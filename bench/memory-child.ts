@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     const ready = new Set<string>();
     const allReady = new Promise<void>((resolve) => {
       const onLine = (e: WorkerOutputEvent): void => {
-        ready.add(e.workerId);
+        ready.add(e.worker_id);
         if (ready.size === PROCESS_WORKERS) {
           master.off('output', onLine);
           resolve();

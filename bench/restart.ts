@@ -5,7 +5,6 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Master } from '../src/index.js';
-import type { ExitEvent, StateChangeEvent, WorkerOutputEvent } from '../src/index.js';
 import { fixture, nextEvent, note, scratchDir, verdict, type Row } from './common.js';
 import { forkFloor, rawRespawnFloor } from './floors.js';
 import { fmtMs, fmtRatio, summarize } from './stats.js';
@@ -27,15 +26,15 @@ export async function benchRestart(samples = 30): Promise<Row[]> {
 
   const cycle = async (): Promise<[number, number, number, number]> => {
     // A manual start resets the restart tracker, so every kill meets the default "first restart is immediate".
-    const firstLine = nextEvent<WorkerOutputEvent>(master, 'output', (e) => e.workerId === id && e.stream === 'stdout');
+    const firstLine = nextEvent(master, 'output', (e) => e.worker_id === id && e.stream === 'stdout');
     await master.startWorker(id);
     const { pid: oldPid } = await firstLine;
-    if (oldPid === undefined) throw new Error('process worker reported no pid');
+    if (oldPid === null) throw new Error('process worker reported no pid');
     // Where the time goes: the exit seen by hsu (pipes closed), the new launch begun, the child spawned.
-    const exit = nextEvent<ExitEvent>(master, 'exit', (e) => e.workerId === id && e.pid === oldPid).then(() => performance.now());
-    const starting = nextEvent<StateChangeEvent>(master, 'state', (e) => e.workerId === id && e.to === 'starting').then(() => performance.now());
-    const running = nextEvent<StateChangeEvent>(master, 'state', (e) => e.workerId === id && e.to === 'running' && e.pid !== oldPid);
-    const line = nextEvent<WorkerOutputEvent>(master, 'output', (e) => e.workerId === id && e.stream === 'stdout' && e.pid !== oldPid);
+    const exit = nextEvent(master, 'exit', (e) => e.worker_id === id && e.pid === oldPid).then(() => performance.now());
+    const starting = nextEvent(master, 'state', (e) => e.worker_id === id && e.to === 'starting').then(() => performance.now());
+    const running = nextEvent(master, 'state', (e) => e.worker_id === id && e.to === 'running' && e.pid !== oldPid);
+    const line = nextEvent(master, 'output', (e) => e.worker_id === id && e.stream === 'stdout' && e.pid !== oldPid);
     const t0 = performance.now();
     process.kill(oldPid, 'SIGKILL');
     await running;

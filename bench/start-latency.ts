@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { Master } from '../src/index.js';
-import type { ModuleExport, WorkerOutputEvent } from '../src/index.js';
+import type { ModuleExport } from '../src/index.js';
 import { fixture, nextEvent, note, scratchDir, verdict, type Row } from './common.js';
 import { forkFloor, spawnLineFloor, threadMessageFloor, threadOnlineFloor } from './floors.js';
 import { fmtMs, fmtRatio, summarize, type Summary } from './stats.js';
@@ -103,7 +103,7 @@ async function processStarts(samples: number): Promise<{ running: Summary; ready
   const forks: number[] = [];
   const lines: number[] = [];
   const sample = async (): Promise<[number, number]> => {
-    const firstLine = nextEvent<WorkerOutputEvent>(master, 'output', (e) => e.workerId === 'proc' && e.stream === 'stdout');
+    const firstLine = nextEvent(master, 'output', (e) => e.worker_id === 'proc' && e.stream === 'stdout');
     const t0 = performance.now();
     await master.startWorker('proc');
     const tRunning = performance.now() - t0;

@@ -1,20 +1,26 @@
-// Public face of `hsu`: the Master, configuration, errors and the types they speak.
+// Public face of `hsu`: the Master, configuration, errors, the seams and the types they speak.
 export { Master } from './master/master.js';
-export type { MasterOptions, StartResult } from './master/master.js';
-export type { MasterEvents, WorkerAddedEvent, WorkerOutputEvent } from './master/events.js';
-export type { ExitEvent, HealthEvent, RestartEvent, StateChangeEvent } from './lifecycle/events.js';
-export type { HealthSnapshot } from './lifecycle/health-monitor.js';
+export type { FromConfigOptions, MasterOptions, ShutdownReport, StartResult, WatchdogFactory } from './master/master.js';
+export type { CallMiddleware, CallNext, CallRequest } from './master/middleware.js';
+export type { MasterEvents, WorkerAddedEvent, WorkerOutputEvent, WorkerRemovedEvent } from './master/events.js';
+export { EventBus } from './events/bus.js';
+export type { ExitEvent, ExitView, HealthEvent, RestartCause, RestartEvent, StateChangeEvent } from './lifecycle/events.js';
+export type { HealthSnapshot, HealthStatus } from './lifecycle/health-watchdog.js';
+export type { LastError, TransitionRecord, WorkerDiagnostics } from './lifecycle/diagnostics.js';
+export type { Watchdog, WatchdogAction, WatchdogControl } from './lifecycle/watchdog.js';
+export type { ExitInfo, Instance, LaunchContext, Runtime, RuntimeCapabilities, RuntimeDetails, RuntimeKind, StopCause, StopRequest } from './lifecycle/runtime.js';
 export { WORKER_STATES, TRANSITIONS, OPERATIONS } from './lifecycle/states.js';
 export type { WorkerState } from './lifecycle/states.js';
 export { DEFAULT_RESTART_POLICY } from './lifecycle/restart-policy.js';
 export type { RestartPolicy, RestartMode } from './lifecycle/restart-policy.js';
-export type { ExitInfo } from './runtimes/types.js';
+export { RuntimeRegistry } from './runtimes/registry.js';
+export type { PreflightIssue, RuntimeContext, RuntimeDefinition } from './runtimes/registry.js';
+export { ProbeRegistry } from './health/registry.js';
+export type { Probe, ProbeDefinition, ProbeResult, ProbeTarget } from './health/probe.js';
 export { loadConfigFile, validateConfigFile, validateConfigText, parseWorkerConfig, formatIssues } from './config/index.js';
 export type { ConfigIssue, HsuConfig, WorkerConfig, WorkerConfigInput } from './config/index.js';
-export { HsuError, ErrorCodes, isHsuError, serializeError, deserializeError } from './errors.js';
-export type { SerializedError } from './errors.js';
+export { HsuError, ErrorCodes, isHsuError, serializeError, deserializeError, statusOf } from './errors.js';
+export type { ErrorCode, ErrorCodeKey, SerializedError } from './errors.js';
 export { createLogger } from './observability/logger.js';
-export { runMaster } from './cli/run.js';
-export type { RunOptions } from './cli/run.js';
 export { defineModule } from './worker/index.js';
 export type { CallOptions, Client, ModuleContext, WorkerModule, ModuleExport } from './worker/index.js';

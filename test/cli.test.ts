@@ -67,7 +67,16 @@ void describe('hsu validate', () => {
     assert.ok(text.out.includes(VALID));
     const json = await cli(['validate', VALID, '--json']);
     assert.equal(json.code, 0);
-    assert.deepEqual(JSON.parse(json.out), { ok: true, file: VALID, workers: [{ id: 'plug', type: 'module' }, { id: 'proc', type: 'process' }] });
+    assert.deepEqual(JSON.parse(json.out), {
+      ok: true,
+      file: VALID,
+      workers: [
+        { id: 'plug', type: 'module', runtime: 'inline' },
+        { id: 'proc', type: 'process', runtime: 'process' },
+      ],
+      issues: [],
+      notes: [],
+    });
   });
 
   it('rejects an invalid file: exit 1, every issue printed with its line number', T, async () => {

@@ -99,7 +99,7 @@ void test('full config file: every block parsed, durations in ms, paths resolved
       intensity: { max_restarts: 3, window: 120_000 },
       reset_after: 3_600_000,
     },
-    health_check: { type: 'http', url: 'http://127.0.0.1:8080/health', interval: 2_000, timeout: 500, failure_threshold: 2 },
+    health_check: { type: 'http', url: 'http://127.0.0.1:8080/health', interval: 2_000, timeout: 500, failure_threshold: 2, success_threshold: 1, initial_delay: 2_000 },
     management: 'managed',
     execution: {
       executable_path: path.join(FIXTURE_DIR, 'bin/web'),
@@ -123,11 +123,11 @@ void test('full config file: every block parsed, durations in ms, paths resolved
     config: { greeting: 'hi' },
     resource_limits: { max_old_generation_mb: 128, max_young_generation_mb: 16, stack_size_mb: 4 },
   });
-  assert.deepEqual(hosted.health_check, { type: 'tcp', host: '127.0.0.1', port: 9000, interval: 10_000, timeout: 5_000, failure_threshold: 3 });
+  assert.deepEqual(hosted.health_check, { type: 'tcp', host: '127.0.0.1', port: 9000, interval: 10_000, timeout: 5_000, failure_threshold: 3, success_threshold: 1, initial_delay: 10_000 });
 
   const clock = worker(config, 'clock', 'module');
   assert.deepEqual(clock.module, { module_type: 'native', module_name: 'clock', config: { tick: '1s' }, isolation: 'inline' });
-  assert.deepEqual(clock.health_check, { type: 'runtime', interval: 10_000, timeout: 5_000, failure_threshold: 3 });
+  assert.deepEqual(clock.health_check, { type: 'runtime', interval: 10_000, timeout: 5_000, failure_threshold: 3, success_threshold: 1, initial_delay: 10_000 });
 
   const threaded = worker(config, 'threaded', 'module');
   assert.deepEqual(threaded.module, {

@@ -31,9 +31,9 @@ describe('health probes', () => {
         assert.equal(healthy.status, 'healthy');
 
         status = 503;
-        const restart = await events.waitFor('an unhealthy restart', () => events.restarts.find((r) => r.workerId === 'web' && r.cause === 'unhealthy'));
+        const restart = await events.waitFor('an unhealthy restart', () => events.restarts.find((r) => r.worker_id === 'web' && r.cause === 'unhealthy'));
         assert.equal(restart.cause, 'unhealthy');
-        const unhealthy = events.health.find((h) => h.workerId === 'web' && h.status === 'unhealthy');
+        const unhealthy = events.health.find((h) => h.worker_id === 'web' && h.status === 'unhealthy');
         assert.match(unhealthy?.reason ?? '', /503/);
 
         status = 200;
@@ -56,9 +56,9 @@ describe('health probes', () => {
       assert.equal((await master.getWorkerHealth('tcp')).status, 'healthy');
 
       await close(server);
-      const restart = await events.waitFor('an unhealthy restart', () => events.restarts.find((r) => r.workerId === 'tcp' && r.cause === 'unhealthy'));
+      const restart = await events.waitFor('an unhealthy restart', () => events.restarts.find((r) => r.worker_id === 'tcp' && r.cause === 'unhealthy'));
       assert.equal(restart.cause, 'unhealthy');
-      const unhealthy = events.health.find((h) => h.workerId === 'tcp' && h.status === 'unhealthy');
+      const unhealthy = events.health.find((h) => h.worker_id === 'tcp' && h.status === 'unhealthy');
       assert.match(unhealthy?.reason ?? '', /ECONNREFUSED/);
     });
   });

@@ -84,7 +84,7 @@ void describe('module lifecycle', () => {
       assert.deepEqual(log, ['init 1 hi', 'start 1', 'abort 1', 'stop 1']);
       assert.equal(events.exits.length, 1);
       assert.equal(events.exits[0]?.exit.requested, true);
-      assert.equal(events.states.every((e) => e.pid === undefined), true, 'inline modules have no pid');
+      assert.equal(events.states.every((e) => e.pid === null), true, 'inline modules have no pid');
       // Stopped can be started again, as a fresh instance.
       await master.startWorker('nat');
       assert.equal(await master.call('nat', 'instance'), 2);
@@ -251,7 +251,7 @@ void describe('module faults after start', () => {
       await events.state('fatal', 'running', 2);
       assert.deepEqual(events.transitions('fatal'), ['idle->starting', 'starting->running', 'running->waiting_restart', 'waiting_restart->starting', 'starting->running']);
       assert.equal(await master.call('fatal', 'launch'), 2);
-      assert.deepEqual(events.restarts, [{ workerId: 'fatal', cause: 'policy', attempt: 1, delayMs: 0 }]);
+      assert.deepEqual(events.restarts, [{ worker_id: 'fatal', cause: 'policy', attempt: 1, delay_ms: 0 }]);
       assert.equal(events.exits[0]?.exit.requested, false);
       assert.equal(events.exits[0]?.exit.error?.code, 'HSU_ERR_MODULE_FATAL');
       const d = diagnostics(master, 'fatal');
@@ -324,7 +324,7 @@ void describe('uncaught errors from inline modules', () => {
     assert.equal(code, 0, `the master process died: ${stderr}`);
     const report = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as Record<string, { last_error: { code: string }; restart_count: number; launch: number; state: string }> & {
       bystander: { state: string; before: number; after: number };
-      restarts: { workerId: string; cause: string }[];
+      restarts: { worker_id: string; cause: string }[];
       transitions: Record<string, string[]>;
     };
     // thrower: a timer set in start() throws; rejecter: it leaves a rejection unhandled; actioner:
@@ -336,7 +336,7 @@ void describe('uncaught errors from inline modules', () => {
       assert.equal(worker.launch, 2, `${id} runs a new instance`);
       assert.deepEqual(report.transitions[id], ['idle->starting', 'starting->running', 'running->waiting_restart', 'waiting_restart->starting', 'starting->running']);
     }
-    assert.deepEqual(report.restarts.map((r) => `${r.workerId}:${r.cause}`).sort(), ['actioner:policy', 'rejecter:policy', 'thrower:policy']);
+    assert.deepEqual(report.restarts.map((r) => `${r.worker_id}:${r.cause}`).sort(), ['actioner:policy', 'rejecter:policy', 'thrower:policy']);
     assert.equal(report.bystander.state, 'running');
     assert.equal(report.bystander.after, report.bystander.before, 'another module was touched');
     assert.deepEqual(report.transitions.bystander, ['idle->starting', 'starting->running']);
@@ -375,8 +375,8 @@ void describe('module health', () => {
       await master.startWorker('sick');
       const first = await master.call('sick', 'instance');
       await events.state('sick', 'running', 2);
-      assert.deepEqual(events.restarts[0], { workerId: 'sick', cause: 'unhealthy', attempt: 1, delayMs: 0 });
-      assert.ok(events.health.some((h) => h.workerId === 'sick' && h.status === 'unhealthy'));
+      assert.deepEqual(events.restarts[0], { worker_id: 'sick', cause: 'unhealthy', attempt: 1, delay_ms: 0 });
+      assert.ok(events.health.some((h) => h.worker_id === 'sick' && h.status === 'unhealthy'));
       assert.equal(events.exits[0]?.exit.error?.code, 'HSU_ERR_HEALTH_CHECK_FAILED');
       assert.notEqual(await master.call('sick', 'instance'), first);
       assert.equal(diagnostics(master, 'sick').last_error?.code, 'HSU_ERR_HEALTH_CHECK_FAILED');

@@ -19,7 +19,7 @@ async function startReady(t: TestMaster, id: string): Promise<number> {
   await t.master.startWorker(id);
   const pid = t.master.getWorkerStateWithDiagnostics(id).pid as number;
   await t.events.line(id, (line) => line === 'ready');
-  assert.ok(t.events.output.some((o) => o.workerId === id && o.line === 'ready' && o.pid === pid), 'ready came from the current pid');
+  assert.ok(t.events.output.some((o) => o.worker_id === id && o.line === 'ready' && o.pid === pid), 'ready came from the current pid');
   return pid;
 }
 
@@ -41,9 +41,9 @@ void describe('process worker lifecycle', () => {
       assert.ok((d.details.resource_usage?.cpu_percent ?? -1) >= 0);
       assert.equal((await master.getWorkerHealth('svc')).status, 'healthy');
       assert.deepEqual(
-        events.states.filter((e) => e.workerId === 'svc').map((e) => [e.to, e.pid]),
+        events.states.filter((e) => e.worker_id === 'svc').map((e) => [e.to, e.pid]),
         [
-          ['starting', undefined],
+          ['starting', null],
           ['running', pid],
         ],
       );
@@ -137,7 +137,7 @@ void describe('process worker lifecycle', () => {
       master.addWorker(nodeWorker(t, 'echo', 'env-echo.mjs', ['HSU_GREETING'], { execution: { environment: { HSU_GREETING: 'hello' }, working_directory: dir } }));
       await master.startWorker('echo');
       await events.state('echo', 'stopped');
-      const line = events.output.find((o) => o.workerId === 'echo' && o.stream === 'stdout');
+      const line = events.output.find((o) => o.worker_id === 'echo' && o.stream === 'stdout');
       assert.deepEqual(JSON.parse(line?.line ?? '{}'), { value: 'hello', cwd: dir, args: ['HSU_GREETING'] });
       assert.equal(diagnostics(master, 'echo').last_exit?.exit_code, 0);
       assert.equal(events.restarts.length, 0);
@@ -153,14 +153,14 @@ void describe('process crashes', () => {
       await master.startWorker('crashy');
       const first = diagnostics(master, 'crashy').pid as number;
       const restarted = await events.state('crashy', 'running', 2);
-      assert.ok(restarted.pid !== undefined && restarted.pid !== first, 'restarted under a new pid');
+      assert.ok(restarted.pid !== null && restarted.pid !== first, 'restarted under a new pid');
       assert.deepEqual(events.transitions('crashy').slice(0, 5), ['idle->starting', 'starting->running', 'running->waiting_restart', 'waiting_restart->starting', 'starting->running']);
-      const exit = events.exits.find((e) => e.workerId === 'crashy');
+      const exit = events.exits.find((e) => e.worker_id === 'crashy');
       assert.equal(exit?.pid, first);
-      assert.equal(exit?.exit.exitCode, 3);
+      assert.equal(exit?.exit.exit_code, 3);
       assert.equal(exit?.exit.requested, false);
       assert.equal(exit?.exit.error?.code, 'HSU_ERR_WORKER_CRASHED');
-      assert.deepEqual(events.restarts[0], { workerId: 'crashy', cause: 'policy', attempt: 1, delayMs: 0 });
+      assert.deepEqual(events.restarts[0], { worker_id: 'crashy', cause: 'policy', attempt: 1, delay_ms: 0 });
       const d = diagnostics(master, 'crashy');
       assert.ok(d.restart_count >= 1);
       assert.equal(d.last_error?.code, 'HSU_ERR_WORKER_CRASHED');
@@ -180,11 +180,11 @@ void describe('process crashes', () => {
         events.restarts.map((r) => r.attempt),
         [1, 2, 3],
       );
-      const [immediate, second, third] = events.restarts.map((r) => r.delayMs);
+      const [immediate, second, third] = events.restarts.map((r) => r.delay_ms);
       assert.equal(immediate, 0);
       assert.ok(second !== undefined && second >= 16 && second <= 24, `second delay ${second} is 20 ms ± 20%`);
       assert.ok(third !== undefined && third >= 32 && third <= 48, `third delay ${third} is 40 ms ± 20%`);
-      const pids = events.states.filter((e) => e.workerId === 'loop' && e.to === 'running').map((e) => e.pid);
+      const pids = events.states.filter((e) => e.worker_id === 'loop' && e.to === 'running').map((e) => e.pid);
       assert.equal(new Set(pids).size, 4, 'four instances: the first and three restarts');
       const d = diagnostics(master, 'loop');
       assert.equal(d.state, 'failed');
@@ -194,10 +194,10 @@ void describe('process crashes', () => {
 
       // The operator takes over: a manual start runs a new instance and resets the window.
       await master.startWorker('loop');
-      const manual = events.states.filter((e) => e.workerId === 'loop' && e.to === 'running').at(-1);
-      assert.ok(manual?.pid !== undefined && !pids.includes(manual.pid));
+      const manual = events.states.filter((e) => e.worker_id === 'loop' && e.to === 'running').at(-1);
+      assert.ok(manual !== undefined && manual.pid !== null && !pids.includes(manual.pid));
       await events.waitFor('a restart after the manual start', () => events.restarts[3]);
-      assert.deepEqual({ ...events.restarts[3] }, { workerId: 'loop', cause: 'policy', attempt: 1, delayMs: 0 });
+      assert.deepEqual({ ...events.restarts[3] }, { worker_id: 'loop', cause: 'policy', attempt: 1, delay_ms: 0 });
     }),
   );
 });
@@ -213,11 +213,11 @@ void describe('restart policy on real exits', () => {
       await events.state('always', 'running', 2);
       await events.state('onfail', 'stopped');
       await events.state('never', 'failed');
-      assert.equal(events.restarts.filter((r) => r.workerId === 'always')[0]?.cause, 'policy');
+      assert.equal(events.restarts.filter((r) => r.worker_id === 'always')[0]?.cause, 'policy');
       assert.equal(diagnostics(master, 'onfail').last_error, null, 'a clean exit is no error');
       assert.equal(diagnostics(master, 'onfail').last_exit?.exit_code, 0);
       assert.equal(diagnostics(master, 'never').last_error?.code, 'HSU_ERR_WORKER_CRASHED');
-      assert.ok(!events.restarts.some((r) => r.workerId !== 'always'));
+      assert.ok(!events.restarts.some((r) => r.worker_id !== 'always'));
     }),
   );
 
@@ -230,7 +230,7 @@ void describe('restart policy on real exits', () => {
       await master.startWorker('flaky');
       await events.waitFor('three restarts', () => events.restarts[2]);
       assert.deepEqual(
-        events.restarts.slice(0, 3).map((r) => [r.attempt, r.delayMs]),
+        events.restarts.slice(0, 3).map((r) => [r.attempt, r.delay_ms]),
         [
           [1, 0],
           [1, 0],
@@ -287,7 +287,7 @@ void describe('master operations on processes', () => {
         { id: 'third', ok: true },
       ]);
       assert.deepEqual(
-        events.states.filter((e) => e.to === 'starting' || e.to === 'running').map((e) => `${e.workerId}:${e.to}`),
+        events.states.filter((e) => e.to === 'starting' || e.to === 'running').map((e) => `${e.worker_id}:${e.to}`),
         ['first:starting', 'first:running', 'second:starting', 'second:running', 'third:starting', 'third:running'],
       );
       assert.equal(master.getWorkerState('disabled'), 'idle');
@@ -321,7 +321,7 @@ void describe('master operations on processes', () => {
       assert.deepEqual([hardAfter.last_exit?.signal, hardAfter.last_exit?.forced], ['SIGKILL', true]);
       assert.deepEqual(alivePids([gentle, hard]), []);
       assert.deepEqual(
-        events.restarts.map((r) => `${r.workerId}:${r.cause}`),
+        events.restarts.map((r) => `${r.worker_id}:${r.cause}`),
         ['gentle:manual', 'hard:manual'],
       );
     }),
@@ -340,7 +340,7 @@ describe('output floods', () => {
       const file = path.join(t.dir, 'logs', 'flood.out.log');
       // File writes are asynchronous: the last chunks may land just after the exit was seen.
       await events.waitFor('every byte in the log file', () => (statSync(file).size === 30 * 1024 * 1024 ? true : undefined), LIVENESS_MS, 20);
-      const republished = events.output.filter((e) => e.workerId === 'flood').length;
+      const republished = events.output.filter((e) => e.worker_id === 'flood').length;
       // 30 MiB is ~315k lines; the budget is a burst of 2000 plus 1000 a second.
       assert.ok(republished <= 2000 + 1000 * seconds + 50, `republished ${republished} lines in ${seconds.toFixed(2)} s`);
       assert.ok(republished >= 1000, `republished ${republished} lines: the budget still lets output through`);

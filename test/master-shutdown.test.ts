@@ -21,7 +21,7 @@ void describe('shutdown', () => {
       const from = events.states.length;
       await master.shutdown();
       assert.deepEqual(
-        events.states.slice(from).map((e) => `${e.workerId}:${e.to}`),
+        events.states.slice(from).map((e) => `${e.worker_id}:${e.to}`),
         ['c:stopping', 'c:stopped', 'b:stopping', 'b:stopped', 'a:stopping', 'a:stopped'],
       );
       assert.deepEqual(
@@ -73,7 +73,7 @@ void describe('shutdown', () => {
       const { grandchildren } = JSON.parse(tree.line) as { grandchildren: number[] };
       await events.line('stubborn', (l) => l === 'ready');
       await events.state('crashing', 'waiting_restart');
-      const pids = events.states.flatMap((e) => (e.pid === undefined ? [] : [e.pid]));
+      const pids = events.states.flatMap((e) => (e.pid === null ? [] : [e.pid]));
       assert.ok(processesWithMarker(t.marker).length >= 4);
       await master.shutdown();
       assert.deepEqual(alivePids(pids), [], 'a worker process outlived shutdown()');
@@ -221,7 +221,7 @@ void describe('shutdown', () => {
       // Reading state still works after shutdown.
       assert.deepEqual(master.listWorkers(), ['svc', 'mod']);
       assert.equal(diagnostics(master, 'svc').state, 'stopped');
-      assert.deepEqual(await waitForGone(events.states.flatMap((e) => (e.pid === undefined ? [] : [e.pid]))), []);
+      assert.deepEqual(await waitForGone(events.states.flatMap((e) => (e.pid === null ? [] : [e.pid]))), []);
     }),
   );
 });

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Master } from '../src/index.js';
-import { processIdentity } from '../src/process/proc.js';
+import { processIdentity } from '../src/os/proc.js';
 import { HsuRun } from './helpers/hsu-run.js';
 import { alivePids, throwsWithCode, tempDir, waitForGone } from './helpers/master-helpers.js';
 import { fixture, repoRoot } from './helpers/paths.js';
@@ -48,9 +48,9 @@ describe('orphans of a master killed with SIGKILL', () => {
 
       const next = new Master({ stateDir, logDir: path.join(scratch.dir, 'logs') });
       assert.deepEqual(await waitForGone([orphan as number]), [], 'the orphan was reaped');
-      const registry = JSON.parse(readFileSync(path.join(stateDir, 'pids.json'), 'utf8')) as { owner: { pid: number }; processes: unknown[] };
-      assert.equal(registry.owner.pid, process.pid, 'the new master owns the state directory');
-      assert.deepEqual(registry.processes, []);
+      const lock = JSON.parse(readFileSync(path.join(stateDir, 'master.lock'), 'utf8')) as { pid: number };
+      assert.equal(lock.pid, process.pid, 'the new master owns the state directory');
+      assert.equal(readFileSync(path.join(stateDir, 'pids.jsonl'), 'utf8'), '', 'the journal was compacted to nothing live');
       await next.shutdown();
     } finally {
       run.kill();
@@ -82,14 +82,17 @@ describe('orphans of a master killed with SIGKILL', () => {
       const identity = processIdentity(pid);
       assert.ok(identity !== undefined);
       const deadOwner = { pid: 2 ** 22 + 7, startTimeTicks: 1 }; // beyond pid_max: never alive
-      const record = (startTimeTicks: number): string =>
-        JSON.stringify({ owner: deadOwner, processes: [{ worker: 'w', pid, startTimeTicks }] });
+      const record = (start: number): string => `${JSON.stringify({ op: 'add', pid, start, worker: 'w' })}\n`;
+      const leave = (start: number): void => {
+        writeFileSync(path.join(stateDir, 'master.lock'), JSON.stringify(deadOwner));
+        writeFileSync(path.join(stateDir, 'pids.jsonl'), record(start));
+      };
 
-      writeFileSync(path.join(stateDir, 'pids.json'), record(identity.startTimeTicks + 1));
+      leave(identity.startTimeTicks + 1);
       await new Master({ stateDir }).shutdown();
       assert.deepEqual(alivePids([pid]), [pid], 'same pid, other start time: a different process, left alone');
 
-      writeFileSync(path.join(stateDir, 'pids.json'), record(identity.startTimeTicks));
+      leave(identity.startTimeTicks);
       await new Master({ stateDir }).shutdown();
       assert.deepEqual(await waitForGone([pid]), [], 'same pid and start time: the orphan, killed');
     } finally {

@@ -20,7 +20,7 @@ import {
   signalTree,
   waitForGone,
   which,
-} from '../src/process/index.js';
+} from '../src/os/index.js';
 import { fixture } from './helpers/paths.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'hsu-proc-'));

@@ -8,19 +8,21 @@ import path from 'node:path';
 import pino from 'pino';
 import type { Logger } from 'pino';
 import { isHsuError } from '../src/errors.js';
-import { isAlive, readProcStat, waitForGone } from '../src/process/index.js';
-import { LineSplitter } from '../src/runtimes/line-splitter.js';
-import { killAllProcessGroupsSync, ProcessRuntime, type OutputStream, type ProcessRuntimeOptions } from '../src/runtimes/process-runtime.js';
-import type { Instance, LaunchContext } from '../src/runtimes/types.js';
+import { isAlive, ProcessGroups, readProcStat, waitForGone } from '../src/os/index.js';
+import { LineSplitter } from '../src/runtimes/output/line-splitter.js';
+import type { OutputStream } from '../src/runtimes/output/index.js';
+import { ProcessRuntime, type ProcessRuntimeOptions } from '../src/runtimes/process/process-runtime.js';
+import type { Instance, LaunchContext } from '../src/lifecycle/runtime.js';
 import { fixture } from './helpers/paths.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'hsu-process-runtime-'));
 const silent = pino({ level: 'silent' });
+const groups = new ProcessGroups();
 const instances: Instance[] = [];
 const runtimes: ProcessRuntime[] = [];
 
 after(async () => {
-  await Promise.all(instances.map((i) => i.stop({ timeoutMs: 0, signal: 'SIGKILL', force: true })));
+  await Promise.all(instances.map((i) => i.stop({ graceMs: 0, signal: 'SIGKILL', force: true, cause: 'requested' })));
   await Promise.all(runtimes.map((r) => r.close()));
   rmSync(tmp, { recursive: true, force: true });
 });
@@ -48,6 +50,7 @@ function harness(options: Partial<ProcessRuntimeOptions> & { script?: string; sc
     environment: {},
     inheritEnvironment: true,
     logDir,
+    groups,
     onLine: (stream, line, pid) => {
       lines.push({ stream, line, pid });
       for (const w of waiters.filter((w) => w.match(line))) {
@@ -76,18 +79,20 @@ async function launch(h: Harness, ctx = context()): Promise<Instance> {
   return instance;
 }
 
-const TERM = { timeoutMs: 5_000, signal: 'SIGTERM', force: false } as const;
+const TERM = { graceMs: 5_000, signal: 'SIGTERM', force: false, cause: 'requested' } as const;
+const probe = (): AbortSignal => new AbortController().signal;
 
 void describe('ProcessRuntime launch', () => {
   void it('runs the child in its own process group and describes the executable', { timeout: 15_000 }, async () => {
     const h = harness({ script: 'forever.mjs' });
-    assert.deepEqual(h.runtime.describe(), { executable_path: process.execPath, executable_exists: true, working_directory: process.cwd() });
+    const described = h.runtime.describe();
+    assert.deepEqual({ ...described, output: undefined }, { kind: 'process', executable_path: process.execPath, executable_exists: true, working_directory: process.cwd(), output: undefined });
     const instance = await launch(h);
     assert.ok(instance.pid !== undefined && instance.pid > 0);
     const stat = readProcStat(instance.pid);
     assert.equal(stat?.pgid, instance.pid);
     assert.equal(stat?.ppid, process.pid);
-    assert.equal(await instance.health?.(), true);
+    assert.equal(await instance.health?.(probe()), true);
     assert.equal(instance.endpoint(), undefined);
     await h.waitForLine((l) => l === 'ready');
     const diag = instance.diagnostics() as { pid: number; pgid: number; resource_usage: { rss_bytes: number; cpu_percent: number } };
@@ -96,7 +101,7 @@ void describe('ProcessRuntime launch', () => {
     assert.ok(diag.resource_usage.rss_bytes > 1024 * 1024);
     assert.ok(diag.resource_usage.cpu_percent >= 0);
     await instance.stop(TERM);
-    assert.equal(await instance.health?.(), false);
+    assert.equal(await instance.health?.(probe()), false);
   });
 
   void it('sends stdout and stderr lines to the log files, the master logger and onLine', { timeout: 15_000 }, async () => {
@@ -165,7 +170,7 @@ void describe('ProcessRuntime launch', () => {
     await assert.rejects(noCwd.runtime.launch(context()), (err: Error) => isHsuError(err, 'WORKING_DIRECTORY_NOT_FOUND') && err.message.includes('no-such-dir'));
 
     const badLogDir = harness({ script: 'forever.mjs', logDir: path.join(file, 'logs') }); // under a regular file
-    await assert.rejects(badLogDir.runtime.launch(context()), (err) => isHsuError(err, 'SPAWN_FAILED'));
+    await assert.rejects(badLogDir.runtime.launch(context()), (err) => isHsuError(err, 'LOG_DIR_UNUSABLE'));
   });
 
   void it('rejects without spawning when the launch is already aborted', async () => {
@@ -215,7 +220,7 @@ void describe('ProcessRuntime exits and stops', () => {
     const instance = await launch(h);
     await h.waitForLine((l) => l === 'ready');
     const started = Date.now();
-    await instance.stop({ timeoutMs: 300, signal: 'SIGTERM', force: false });
+    await instance.stop({ graceMs: 300, signal: 'SIGTERM', force: false, cause: 'requested' });
     const info = await instance.exited;
     assert.ok(Date.now() - started >= 290, 'waited for the grace period');
     assert.equal(info.signal, 'SIGKILL');
@@ -229,7 +234,7 @@ void describe('ProcessRuntime exits and stops', () => {
     const instance = await launch(h);
     await h.waitForLine((l) => l === 'ready');
     const started = Date.now();
-    await instance.stop({ timeoutMs: 10_000, signal: 'SIGTERM', force: true });
+    await instance.stop({ graceMs: 10_000, signal: 'SIGTERM', force: true, cause: 'requested' });
     assert.ok(Date.now() - started < 5_000);
     assert.equal((await instance.exited).signal, 'SIGKILL');
   });
@@ -276,10 +281,10 @@ void describe('ProcessRuntime exits and stops', () => {
     assert.equal(statSync(path.join(h.logDir, `${h.workerId}.out.log`)).size, 50 * 1024 * 1024);
   });
 
-  void it('killAllProcessGroupsSync takes down every live group', { timeout: 15_000 }, async () => {
+  void it("the master's ProcessGroups takes down every live group at once", { timeout: 15_000 }, async () => {
     const a = await launch(harness({ script: 'forever.mjs' }));
     const b = await launch(harness({ script: 'no-killable.mjs' }));
-    killAllProcessGroupsSync();
+    groups.killAllSync();
     const [ia, ib] = await Promise.all([a.exited, b.exited]);
     assert.equal(ia.signal, 'SIGKILL');
     assert.equal(ib.signal, 'SIGKILL');
@@ -290,7 +295,7 @@ void describe('ProcessRuntime exits and stops', () => {
 void describe('LineSplitter', () => {
   function split(chunks: (string | Buffer)[], max?: number): string[] {
     const out: string[] = [];
-    const splitter = new LineSplitter((line) => out.push(line), max);
+    const splitter = new LineSplitter((line) => void out.push(line), max);
     for (const c of chunks) splitter.push(typeof c === 'string' ? Buffer.from(c) : c);
     splitter.flush();
     return out;
@@ -305,14 +310,17 @@ void describe('LineSplitter', () => {
     assert.deepEqual(split([bytes.subarray(0, 2), bytes.subarray(2)]), ['héllo']);
   });
 
-  void it('emits an over-long line in pieces of at most the cap', () => {
-    const lines = split(['x'.repeat(10), 'y'.repeat(10) + '\nz'], 8);
-    assert.deepEqual(lines, ['xxxxxxxx', 'xxyyyyyy', 'yyyy', 'z']);
-    assert.deepEqual(split(['a'.repeat(16 * 1024 * 3 + 5)]).map((l) => l.length), [16384, 16384, 16384, 5]);
+  void it('delivers an over-long line once, cut at the cap, and reports how much was cut', () => {
+    const lines: [string, number, number][] = [];
+    const splitter = new LineSplitter((line, bytes, truncated) => void lines.push([line, bytes, truncated]), 8);
+    for (const chunk of ['x'.repeat(10), 'y'.repeat(10) + '\nz']) splitter.push(Buffer.from(chunk));
+    splitter.flush();
+    assert.deepEqual(lines, [['xxxxxxxx', 21, 12], ['z', 1, 0]]);
+    assert.deepEqual(split(['a'.repeat(16 * 1024 * 3 + 5)]).map((l) => l.length), [16384]);
   });
 
-  void it('does not cut a multi-byte character when splitting a long line', () => {
+  void it('does not cut a multi-byte character when truncating a long line', () => {
     const lines = split(['aaaaaaé\n'], 7);
-    assert.deepEqual(lines, ['aaaaaa', 'é']);
+    assert.deepEqual(lines, ['aaaaaa']);
   });
 });

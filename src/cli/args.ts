@@ -1,13 +1,16 @@
-/** Argument parsing for the `hsu` command: node's own parseArgs, no framework needed for two verbs. */
+/** Argument parsing for the `hsu` command: node's own parseArgs, no framework needed. */
 import { parseArgs } from 'node:util';
-import { LOG_LEVELS } from '../config/schema.js';
+import { LOG_LEVELS } from '../config/log-levels.js';
 
 export interface CliArgs {
   readonly command: string | undefined;
   readonly positionals: string[];
   readonly json: boolean;
   readonly help: boolean;
+  readonly version: boolean;
   readonly logLevel: string | undefined;
+  /** Native factory names the runner registers (for `hsu validate`). */
+  readonly natives: string[];
 }
 
 export function parseCliArgs(argv: readonly string[]): CliArgs {
@@ -18,7 +21,9 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     options: {
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
+      version: { type: 'boolean', short: 'v', default: false },
       'log-level': { type: 'string' },
+      native: { type: 'string', multiple: true, default: [] },
     },
   });
   const logLevel = values['log-level'];
@@ -30,18 +35,22 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     positionals: positionals.slice(1),
     json: values.json === true,
     help: values.help === true,
-    logLevel: values['log-level'],
+    version: values.version === true,
+    logLevel,
+    natives: values.native ?? [],
   };
 }
 
 export const USAGE = `Usage: hsu <command> [options]
 
 Commands:
-  run <config.yaml>        run the master in the foreground (Ctrl-C stops it gracefully; twice forces)
-  validate <config.yaml>   check a configuration file and print every problem at once
+  run <config.yaml>          run the master in the foreground (Ctrl-C stops it gracefully; twice forces)
+  validate <config.yaml>...  check configuration files: every problem at once, and what \`hsu run\` could not start
 
 Options:
-  --json                   machine-readable output (JSON lines for run, a JSON document for validate)
-  --log-level <level>      trace | debug | info | warn | error | fatal | silent (overrides the config)
-  -h, --help               show this help
+  --json                     machine-readable output (JSON lines for run, one JSON document per file for validate)
+  --log-level <level>        trace | debug | info | warn | error | fatal | silent (overrides the config)
+  --native <name>            validate: a native module factory the runner registers (repeatable)
+  -v, --version              print the version
+  -h, --help                 show this help
 `;

@@ -1,10 +1,14 @@
-/** `hsu run`: the master in the foreground until SIGINT/SIGTERM; a second signal forces. */
+/**
+ * `hsu run`: the master in the foreground until it is told to stop (SIGINT, SIGTERM, SIGHUP,
+ * SIGQUIT); a second signal forces. It stays up whatever its workers do: a failed or finished
+ * worker is a state to show, not a reason to exit.
+ */
 import path from 'node:path';
-import type { LevelWithSilent } from 'pino';
+import type { LevelWithSilent, Logger } from 'pino';
 import { loadConfigFile } from '../config/index.js';
 import { Master } from '../master/master.js';
 import { createLogger } from '../observability/logger.js';
-import { killAllProcessGroupsSync } from '../runtimes/process-runtime.js';
+import type { StdoutSink } from '../observability/stdout-sink.js';
 import type { ModuleExport } from '../worker/contract.js';
 
 export interface RunOptions {
@@ -16,53 +20,79 @@ export interface RunOptions {
   readonly onStarted?: (master: Master) => void;
 }
 
-/** Resolves with the process exit code: 0 after a graceful shutdown, 1 when forced. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
+/** At exit, how long the log backlog may take to reach a slow reader before it is counted as lost. */
+const LOG_DRAIN_MS = 2_000;
+
+/** Resolves with the process exit code: 0 after a graceful shutdown, 1 when it had to force. */
 export async function runMaster(configPath: string, options: RunOptions = {}): Promise<number> {
   const file = path.resolve(configPath);
   const config = loadConfigFile(file);
-  const logger = createLogger({ level: options.logLevel ?? config.master.log_level, ...(options.json === true ? { format: 'json' as const } : {}) });
-  const master = new Master({
-    logger,
-    logDir: config.master.log_dir,
-    shutdownTimeoutMs: config.master.shutdown_timeout,
-    baseDir: path.dirname(file),
-    stateDir: config.master.state_dir,
-    attributeUncaughtErrors: config.master.inline_error_attribution,
-  });
-  for (const [name, factory] of Object.entries(options.natives ?? {})) master.registerNativeModuleFactory(name, factory);
-  for (const worker of config.workers) master.addWorker(worker);
+  const { logger, sink } = await createLogger({ level: options.logLevel ?? config.master.log_level, ...(options.json === true ? { format: 'json' as const } : {}) });
+  let master: Master;
+  try {
+    master = Master.fromConfig(config, file, { logger, ...(options.natives === undefined ? {} : { natives: options.natives }) });
+  } catch (error) {
+    await finishLog(sink);
+    throw error;
+  }
+  // Nothing of the master's own keeps Node's loop alive (signal listeners don't): this does, until told to stop.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  const stop = onStopSignals(master, logger);
+  try {
+    logger.info({ config: file, workers: master.listWorkers().length, pid: process.pid }, 'master starting');
+    const results = await master.start();
+    const failed = results.filter((r) => !r.ok).length;
+    if (!master.closing) logger.info({ started: results.length - failed, failed }, 'master running');
+    options.onStarted?.(master);
+    const { forced, signals } = await stop.done;
+    return forced || signals > 1 ? 1 : 0;
+  } finally {
+    stop.remove();
+    clearInterval(keepAlive);
+    await finishLog(sink);
+  }
+}
 
-  const done = new Promise<number>((resolve) => {
-    let signals = 0;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      signals += 1;
-      if (signals === 1) {
-        logger.info({ signal }, 'shutting down (send the signal again to force)');
-        master.shutdown().then(
-          () => resolve(signals > 1 ? 1 : 0),
-          (error: unknown) => {
-            logger.error({ err: error }, 'shutdown failed');
-            resolve(1);
-          },
-        );
-        return;
-      }
-      logger.warn({ signal }, 'second signal: killing every worker process now');
-      // Through the master first, so the kills count as requested stops (no restart) and stops
-      // that hang (an inline module's stop()) stop holding the shutdown up; it then resolves 1.
-      void master.shutdown({ force: true });
-      killAllProcessGroupsSync();
-    };
-    // SIGHUP: the terminal went away; SIGQUIT: asked to quit. Both mean "shut down cleanly".
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(signal, onSignal);
-  });
+interface StopHandle {
+  readonly done: Promise<{ forced: boolean; signals: number }>;
+  remove(): void;
+}
 
-  logger.info({ config: file, workers: master.listWorkers().length, pid: process.pid }, 'master starting');
-  const results = await master.start();
-  const failed = results.filter((r) => !r.ok).length;
-  logger.info({ started: results.length - failed, failed }, 'master running');
-  options.onStarted?.(master);
-  const code = await done;
-  logger.flush();
-  return code;
+function onStopSignals(master: Master, logger: Logger): StopHandle {
+  let signals = 0;
+  let resolveDone!: (outcome: { forced: boolean; signals: number }) => void;
+  const done = new Promise<{ forced: boolean; signals: number }>((resolve) => (resolveDone = resolve));
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals === 1) {
+      logger.info({ signal }, 'shutting down (send the signal again to force)');
+      master.shutdown().then(
+        (report) => resolveDone({ forced: report.forced, signals }),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          resolveDone({ forced: true, signals });
+        },
+      );
+      return;
+    }
+    logger.warn({ signal }, 'second signal: forcing every worker down now');
+    // Through the master, so the kills count as requested stops (no restart) and stops that hang
+    // (an inline module's stop()) stop holding the shutdown up.
+    void master.shutdown({ force: true });
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  return {
+    done,
+    remove: () => {
+      for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+    },
+  };
+}
+
+async function finishLog(sink: StdoutSink): Promise<void> {
+  const loss = await sink.drain(LOG_DRAIN_MS);
+  if (loss.dropped_lines > 0) {
+    process.stderr.write(`hsu: ${loss.dropped_lines} log lines (${loss.dropped_bytes} bytes) could not be written to stdout: its reader stalled or went away\n`);
+  }
 }

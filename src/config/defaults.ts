@@ -29,6 +29,8 @@ export const DEFAULTS = {
     interval: '10s',
     timeout: '5s',
     failure_threshold: 3,
+    success_threshold: 1,
+    initial_delay: '<one interval>',
   },
   execution: {
     args: [],

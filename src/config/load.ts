@@ -7,45 +7,79 @@ import path from 'node:path';
 import { isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { Document, YAMLError } from 'yaml';
 import { hsuError } from '../errors.js';
-import { configErrorMap, formatIssues, toConfigIssues } from './issues.js';
+import { dropExtensionKeys, interpolate } from './interpolate.js';
+import { configErrorMap, formatIssues, formatPath, toConfigIssues } from './issues.js';
 import type { ConfigIssue, IssuePath, Locator } from './issues.js';
 import { resolveConfigPaths, resolveWorkerPaths } from './resolve.js';
-import { hsuConfigSchema, workerConfigSchema } from './schema.js';
+import { WORKER_TYPES, commonWorkerFieldsSchema, hsuConfigSchema, workerConfigSchema } from './schema.js';
 import type { HsuConfig, WorkerConfig } from './schema.js';
 
 export { formatIssues } from './issues.js';
 export type { ConfigIssue } from './issues.js';
 
-export type ValidationResult = { ok: true; config: HsuConfig } | { ok: false; issues: ConfigIssue[] };
+export type ValidationResult =
+  | { ok: true; config: HsuConfig; /** Where a key path sits in the source, for problems found later (preflight). */ locate: (path: IssuePath) => { line: number; column: number } | undefined }
+  | { ok: false; issues: ConfigIssue[] };
+
+export interface ValidateOptions {
+  /** Variables for `${VAR}` interpolation; default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
+}
 
 /**
  * Validates YAML text. Relative paths in the result are resolved against the directory of `file`
- * (or the current directory when no file is named).
+ * (or the current directory when no file is named). YAML merge keys (`<<: *defaults`) are
+ * honoured, `x-` keys (at the top and in worker entries) hold shared fragments and are not
+ * config, and `${VAR}` references in values are interpolated from the environment.
  */
-export function validateConfigText(text: string, file?: string): ValidationResult {
+export function validateConfigText(text: string, file?: string, options: ValidateOptions = {}): ValidationResult {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
   if (doc.errors.length > 0) {
     return { ok: false, issues: doc.errors.map((error) => syntaxIssue(error, lineCounter, file)) };
   }
-  let data: unknown;
+  let raw: unknown;
   try {
-    data = doc.toJS();
+    raw = doc.toJS({ maxAliasCount: 1000 });
   } catch (error) {
     return { ok: false, issues: [withFile({ line: 1, column: 1, path: '', message: `cannot read YAML: ${String(error)}` }, file)] };
   }
+  const locate = yamlLocator(doc, lineCounter);
+  const interpolated = interpolate(dropExtensionKeys(raw), options.env ?? process.env);
+  const data = interpolated.value;
+  const issues: ConfigIssue[] = interpolated.issues.map((issue) => located({ path: formatPath(issue.path), message: issue.message }, locate(issue.path), file));
   const result = hsuConfigSchema.safeParse(data, { error: configErrorMap });
   if (!result.success) {
-    const issues = toConfigIssues(result.error.issues, { schema: hsuConfigSchema, data, locate: yamlLocator(doc, lineCounter), file });
-    return { ok: false, issues: sortByPosition(issues) };
+    issues.push(...toConfigIssues(result.error.issues, { schema: hsuConfigSchema, data, locate, file }), ...untypedWorkerIssues(data, locate, file));
   }
+  if (issues.length > 0 || !result.success) return { ok: false, issues: sortByPosition(issues) };
   const baseDir = file === undefined ? process.cwd() : path.dirname(path.resolve(file));
-  return { ok: true, config: resolveConfigPaths(result.data, baseDir) };
+  return { ok: true, config: resolveConfigPaths(result.data, baseDir), locate: (p) => locate(p) };
+}
+
+/** Entries whose `type` is missing or wrong: their other fields are still checked. */
+function untypedWorkerIssues(data: unknown, locate: Locator, file: string | undefined): ConfigIssue[] {
+  const workers = (data as { workers?: unknown } | null)?.workers;
+  if (!Array.isArray(workers)) return [];
+  const out: ConfigIssue[] = [];
+  workers.forEach((entry: unknown, index) => {
+    const type = (entry as { type?: unknown } | null)?.type;
+    if (typeof entry !== 'object' || entry === null || (WORKER_TYPES as readonly unknown[]).includes(type)) return;
+    const parsed = commonWorkerFieldsSchema.safeParse(entry, { error: configErrorMap });
+    if (parsed.success) return;
+    const prefixed = parsed.error.issues.map((issue) => ({ ...issue, path: ['workers', index, ...issue.path] }));
+    out.push(...toConfigIssues(prefixed, { schema: hsuConfigSchema, data, locate, ...(file === undefined ? {} : { file }) }));
+  });
+  return out;
+}
+
+function located(issue: ConfigIssue, position: { line: number; column: number } | undefined, file: string | undefined): ConfigIssue {
+  return withFile(position === undefined ? issue : { ...issue, line: position.line, column: position.column }, file);
 }
 
 /** Validates a YAML file; throws CONFIG_NOT_FOUND when it cannot be read. */
-export function validateConfigFile(file: string): ValidationResult {
-  return validateConfigText(readConfigText(file), file);
+export function validateConfigFile(file: string, options: ValidateOptions = {}): ValidationResult {
+  return validateConfigText(readConfigText(file), file, options);
 }
 
 /** Loads a YAML file; throws CONFIG_INVALID listing every issue, or CONFIG_NOT_FOUND. */

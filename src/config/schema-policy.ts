@@ -44,7 +44,7 @@ const httpUrlSchema = z.string().refine((value) => isHttpUrl(value), {
 /** Which keys each probe type uses; any other probe key is a mistake worth naming. */
 const KEYS_BY_TYPE: Readonly<Record<(typeof HEALTH_CHECK_TYPES)[number], readonly string[]>> = {
   runtime: [],
-  http: ['url'],
+  http: ['url', 'expect_body'],
   tcp: ['host', 'port'],
 };
 const REQUIRED_BY_TYPE: Readonly<Record<(typeof HEALTH_CHECK_TYPES)[number], readonly string[]>> = {
@@ -58,11 +58,15 @@ export const healthCheckSchema = z
   .strictObject({
     type: z.enum(HEALTH_CHECK_TYPES).default(DEFAULTS.health_check.type),
     url: httpUrlSchema.optional(),
+    expect_body: z.string().min(1).optional(),
     host: z.string().min(1).optional(),
     port: z.number().int().min(1).max(65535).optional(),
     interval: durationSchema.prefault(DEFAULTS.health_check.interval).refine((ms) => ms > 0, 'expected a duration greater than 0'),
     timeout: durationSchema.prefault(DEFAULTS.health_check.timeout).refine((ms) => ms > 0, 'expected a duration greater than 0'),
     failure_threshold: z.number().int().min(1).default(DEFAULTS.health_check.failure_threshold),
+    success_threshold: z.number().int().min(1).default(DEFAULTS.health_check.success_threshold),
+    /** Before the first probe; default: one interval. */
+    initial_delay: durationSchema.optional(),
   })
   .superRefine(
     (parsed, ctx) => {
@@ -72,7 +76,7 @@ export const healthCheckSchema = z
       for (const key of REQUIRED_BY_TYPE[type]) {
         if (check[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `required when type is ${type}` });
       }
-      for (const key of ['url', 'host', 'port']) {
+      for (const key of ['url', 'expect_body', 'host', 'port']) {
         if (check[key] !== undefined && !KEYS_BY_TYPE[type].includes(key)) {
           const users = HEALTH_CHECK_TYPES.filter((t) => KEYS_BY_TYPE[t].includes(key)).join(' or ');
           ctx.addIssue({ code: 'custom', path: [key], message: `${key} is only used when type is ${users} (type is ${type})` });
@@ -83,10 +87,16 @@ export const healthCheckSchema = z
     { when: (payload) => isRecord(payload.value) },
   )
   .transform((check) => {
-    const common = { interval: check.interval, timeout: check.timeout, failure_threshold: check.failure_threshold };
+    const common = {
+      interval: check.interval,
+      timeout: check.timeout,
+      failure_threshold: check.failure_threshold,
+      success_threshold: check.success_threshold,
+      initial_delay: check.initial_delay ?? check.interval,
+    };
     switch (check.type) {
       case 'http':
-        return { type: 'http' as const, url: check.url ?? '', ...common };
+        return { type: 'http' as const, url: check.url ?? '', ...(check.expect_body === undefined ? {} : { expect_body: check.expect_body }), ...common };
       case 'tcp':
         return { type: 'tcp' as const, host: check.host ?? DEFAULTS.health_check.host, port: check.port ?? 0, ...common };
       default:

@@ -88,6 +88,12 @@ export const moduleWorkerSchema = withKeyHints(
 
 export const workerConfigSchema = z.discriminatedUnion('type', [processWorkerSchema, moduleWorkerSchema]);
 
+/**
+ * The fields every worker has, whatever its type. When `type` itself is wrong the union cannot
+ * pick a branch; this schema still checks the rest of the entry, so one mistake does not hide others.
+ */
+export const commonWorkerFieldsSchema = z.looseObject({ id: workerIdSchema, ...commonShape });
+
 /** The worker list; ids must be unique because every API call addresses a worker by id. */
 export const workersSchema = z.array(workerConfigSchema).superRefine(
   (workers, ctx) => {

@@ -6,6 +6,7 @@
 import * as z from 'zod';
 import { DEFAULTS } from './defaults.js';
 import { durationSchema } from './duration.js';
+import { LOG_LEVELS } from './log-levels.js';
 import type { moduleBlockSchema, hostedModuleSchema, resourceLimitsSchema } from './schema-module.js';
 import type { healthCheckSchema, restartSchema } from './schema-policy.js';
 import type { executionSchema, moduleWorkerSchema, processWorkerSchema, workerConfigSchema } from './schema-worker.js';
@@ -19,13 +20,14 @@ export {
   STOP_SIGNALS,
   WORKER_ID_PATTERN,
   WORKER_TYPES,
+  commonWorkerFieldsSchema,
   executionSchema,
   moduleWorkerSchema,
   processWorkerSchema,
   workerConfigSchema,
 } from './schema-worker.js';
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export { LOG_LEVELS } from './log-levels.js';
 
 export const masterSettingsSchema = z.strictObject({
   log_dir: z.string().min(1).default(DEFAULTS.master.log_dir),

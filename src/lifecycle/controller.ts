@@ -1,18 +1,24 @@
 /**
  * The one lifecycle. A controller drives any runtime through the same state machine, restart
- * policy, health loop and diagnostics; there is deliberately no per-type controller (the Go
- * original kept two state machines that drifted apart).
+ * policy, watchdogs and diagnostics; there is deliberately no per-type controller (the Go original
+ * kept two state machines that drifted apart).
+ *
+ * Concurrency model: every change of state happens inside `step()`, one step at a time. Async work
+ * (a launch, a stop, a timer) never changes state itself; when it completes it schedules a step,
+ * which re-checks where the worker is before doing anything (a launch the controller gave up on,
+ * an exit of an instance that is no longer current, a timer of a restart that was cancelled).
+ * Events go to an asynchronous bus, so no subscriber can re-enter a step.
  */
 import type { Logger } from 'pino';
-import { hsuError, serializeError, type SerializedError } from '../errors.js';
+import { deserializeError, hsuError, serializeError, type ErrorCodeKey, type SerializedError } from '../errors.js';
 import type { CallOptions, WorkerEndpoint } from '../worker/index.js';
-import type { ExitInfo, Instance, Runtime } from '../runtimes/types.js';
-import type { ControllerEmit } from './events.js';
-import { HealthMonitor, type HealthCheckOptions, type HealthSnapshot } from './health-monitor.js';
+import { describeExit, exitView, type LastError, type TransitionRecord, type WorkerDiagnostics } from './diagnostics.js';
+import type { ControllerEmit, RestartCause } from './events.js';
+import type { HealthSnapshot, HealthWatchdog } from './health-watchdog.js';
 import { RestartTracker, type RestartPolicy } from './restart-policy.js';
+import type { ExitInfo, Instance, Runtime, StopCause } from './runtime.js';
 import { assertOperation, assertTransition, type WorkerState } from './states.js';
-
-type LaunchOutcome = 'running' | 'failed' | 'cancelled';
+import type { Watchdog, WatchdogAction, WatchdogControl } from './watchdog.js';
 
 export interface ControllerOptions {
   readonly id: string;
@@ -24,50 +30,79 @@ export interface ControllerOptions {
   readonly stopTimeoutMs: number;
   readonly stopSignal: NodeJS.Signals;
   readonly restart: RestartPolicy;
-  readonly healthCheck?: HealthCheckOptions;
+  readonly health: HealthWatchdog;
+  /** More watchdogs (resource limits, schedules); each may ask for a stop or restart with a cause. */
+  readonly watchdogs?: readonly Watchdog[];
+  readonly enabled?: () => boolean;
   readonly historyLimit?: number;
 }
 
-export interface TransitionRecord {
-  readonly from: WorkerState;
-  readonly to: WorkerState;
-  readonly at: string;
-  readonly reason?: string;
+interface Waiter {
+  resolve(): void;
+  reject(error: Error): void;
 }
 
-export interface LastError extends SerializedError {
-  readonly at: string;
+interface Launch {
+  readonly attempt: number;
+  readonly abort: AbortController;
+  timer: NodeJS.Timeout | undefined;
+  waiter: Waiter | undefined;
+  /** The controller gave up on it (timeout or stop): whatever it produces is ended, not adopted. */
+  abandoned: boolean;
+  timedOut: boolean;
+  /** Settles once the runtime is done with this launch, including ending an instance produced too late. */
+  readonly settled: Promise<void>;
+  markSettled(): void;
+  /** Ends the bounded wait for an abandoned launch early (a forced stop). */
+  cutWait: (() => void) | undefined;
 }
+
+interface StopInProgress {
+  readonly cause: StopCause;
+  /** When the instance is gone: stay stopped, or let the restart policy decide (a watchdog's restart). */
+  after: 'stopped' | 'policy';
+  force: boolean;
+  /** Recorded as the worker's failure when a watchdog ended it. */
+  readonly error: SerializedError | undefined;
+  readonly done: Promise<void>;
+  readonly resolve: () => void;
+}
+
+/** How long a forced stop still waits for a cancelled launch to end what it had started. */
+const FORCED_LAUNCH_WAIT_MS = 1_000;
+
+const CAUSE_ERROR: Record<Exclude<StopCause, 'requested'>, ErrorCodeKey> = {
+  unhealthy: 'HEALTH_CHECK_FAILED',
+  limit: 'LIMIT_EXCEEDED',
+  fatal: 'MODULE_FATAL',
+};
 
 export class WorkerController {
   private current: WorkerState = 'idle';
   private instance: Instance | undefined;
+  /** Resources of the last instance; the next launch waits for them (a port, a file lock). */
+  private released: Promise<void> = Promise.resolve();
   private startedAt: number | undefined;
   private lastError: LastError | undefined;
   private lastExit: ExitInfo | undefined;
+  private stopCause: StopCause | undefined;
   private restartCount = 0;
   private readonly history: TransitionRecord[] = [];
   private readonly tracker: RestartTracker;
-  private readonly health: HealthMonitor;
+  private readonly watchdogs: readonly Watchdog[];
+  private launch: Launch | undefined;
+  private stopping: StopInProgress | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
-  private launchAbort: AbortController | undefined;
-  private launching: Promise<LaunchOutcome> | undefined;
-  private launchSettled: Promise<void> | undefined;
-  /** Set when the health loop ends an instance: its exit counts as a failure, not a requested stop. */
-  private endingUnhealthy: string | undefined;
-  private stopped: Promise<void> | undefined;
+  private restartToken = 0;
+  /** The pid the transitions of an exit still name. */
   private endedPid: number | undefined;
-  /** Ends doStop's bounded wait for a cancelled launch (a forced stop does not wait). */
-  private cutLaunchWait: (() => void) | undefined;
   private closed = false;
+  private inStep = false;
+  private readonly queued: (() => void)[] = [];
 
   constructor(private readonly options: ControllerOptions) {
     this.tracker = new RestartTracker(options.restart);
-    this.health = new HealthMonitor(options.id, options.healthCheck, {
-      check: () => this.instance?.health?.() ?? Promise.resolve(this.instance !== undefined),
-      emit: options.emit,
-      onUnhealthy: (reason) => this.endUnhealthy(reason),
-    });
+    this.watchdogs = [options.health, ...(options.watchdogs ?? [])];
   }
 
   get id(): string {
@@ -82,54 +117,59 @@ export class WorkerController {
     return this.instance?.pid;
   }
 
-  /**
-   * The master is shutting down: nothing launches any more (a restart half-way through, a backoff
-   * timer), while stop() keeps working.
-   */
+  get endpoint(): WorkerEndpoint | undefined {
+    return this.current === 'running' ? this.instance?.endpoint() : undefined;
+  }
+
+  /** The master is shutting down: nothing launches any more (a backoff timer, a restart), while stop() keeps working. */
   close(): void {
     this.closed = true;
   }
 
   /** Manual start: allowed from idle, stopped, failed_start and failed; resolves when running. */
-  async start(): Promise<void> {
-    if (this.closed) throw hsuError('MASTER_SHUT_DOWN', `worker '${this.id}' cannot start: the master is shutting down`, { worker_id: this.id });
-    assertOperation(this.id, 'start', this.current);
+  start(): Promise<void> {
+    if (this.closed) return Promise.reject(hsuError('MASTER_SHUT_DOWN', `worker '${this.id}' cannot start: the master is shutting down`, { worker_id: this.id }));
+    try {
+      assertOperation(this.id, 'start', this.current);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     this.tracker.reset();
-    // Judged by this launch's outcome, not by the state, which an immediate crash may already have moved on.
-    const outcome = await this.launch(0);
-    if (outcome === 'failed') throw this.lastErrorAsError();
-    if (outcome === 'cancelled') throw hsuError('START_CANCELLED', `worker '${this.id}': start cancelled by a stop`, { worker_id: this.id });
+    return new Promise((resolve, reject) => this.step(() => this.beginLaunch(0, { resolve, reject })));
   }
 
   /** Stops whatever runs (or cancels a pending restart); resolves once the worker is stopped. */
-  async stop(options: { force?: boolean } = {}): Promise<void> {
-    if (this.current === 'stopping' && this.stopped !== undefined) {
-      // A second, forced stop escalates the one in progress (e.g. the shutdown deadline passed).
-      if (options.force === true) {
-        void this.instance?.stop({ timeoutMs: 0, signal: 'SIGKILL', force: true });
-        this.cutLaunchWait?.();
-      }
-      return this.stopped;
+  stop(options: { force?: boolean } = {}): Promise<void> {
+    const force = options.force === true;
+    const underway = this.stopping;
+    if (underway !== undefined) {
+      // An operator's stop wins over a watchdog's restart, and a forced one escalates.
+      underway.after = 'stopped';
+      if (force && !underway.force) this.step(() => this.escalate());
+      return underway.done;
     }
-    assertOperation(this.id, 'stop', this.current);
-    this.stopped = this.doStop(options.force === true).finally(() => (this.stopped = undefined));
-    return this.stopped;
+    try {
+      assertOperation(this.id, 'stop', this.current);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    const stop = newStop('requested', 'stopped', force, undefined);
+    this.step(() => this.beginStop(stop, force ? 'forced stop requested' : 'stop requested'));
+    return stop.done;
   }
 
   async restart(options: { force?: boolean } = {}): Promise<void> {
     if (this.current === 'starting' || this.current === 'running' || this.current === 'waiting_restart' || this.current === 'stopping') {
       await this.stop(options);
     }
-    this.options.emit('restart', { workerId: this.id, cause: 'manual', attempt: 0, delayMs: 0 });
+    this.options.emit('restart', { worker_id: this.id, cause: 'manual', attempt: 0, delay_ms: 0 });
     await this.start();
   }
 
   call(action: string, input: unknown, options?: CallOptions): Promise<unknown> {
     const instance = this.instance;
     if (this.current !== 'running' || instance === undefined) {
-      return Promise.reject(
-        hsuError('CALL_NOT_RUNNING', `worker '${this.id}' is ${this.current}; calls need it running`, { worker_id: this.id, state: this.current, action }),
-      );
+      return Promise.reject(hsuError('CALL_NOT_RUNNING', `worker '${this.id}' is ${this.current}; calls need it running`, { worker_id: this.id, state: this.current, action }));
     }
     if (instance.call === undefined) {
       return Promise.reject(hsuError('CALL_UNSUPPORTED', `worker '${this.id}' is a plain process and has no actions`, { worker_id: this.id, action }));
@@ -137,24 +177,23 @@ export class WorkerController {
     return instance.call(action, input, options);
   }
 
-  /** Live health answer: runs the configured probe now when the worker is running. */
+  /** Live health answer: runs the configured probe now when the worker is running; never counted. */
   async checkHealth(): Promise<HealthSnapshot> {
-    if (this.current !== 'running') return { status: 'unhealthy', reason: `worker is ${this.current}`, checked_at: new Date().toISOString(), consecutive_failures: 0 };
-    return this.health.checkNow();
+    if (this.current !== 'running') return { status: 'unhealthy', reason: `worker is ${this.current}`, checked_at: new Date().toISOString(), latency_ms: null, consecutive_failures: 0, consecutive_successes: 0 };
+    return this.options.health.checkNow();
   }
 
-  get endpoint(): WorkerEndpoint | undefined {
-    return this.current === 'running' ? this.instance?.endpoint() : undefined;
-  }
-
-  diagnostics(): Record<string, unknown> {
+  diagnostics(): WorkerDiagnostics {
     const now = Date.now();
     const running = this.current === 'running' && this.startedAt !== undefined;
+    const watchdogs: Record<string, object> = {};
+    for (const watchdog of this.watchdogs) watchdogs[watchdog.name] = watchdog.snapshot();
     return {
       id: this.id,
       type: this.options.type,
       runtime: this.options.runtime.kind,
       state: this.current,
+      enabled: this.options.enabled?.() ?? true,
       pid: this.instance?.pid ?? null,
       started_at: this.startedAt === undefined ? null : new Date(this.startedAt).toISOString(),
       uptime_ms: running ? now - (this.startedAt ?? now) : null,
@@ -162,131 +201,317 @@ export class WorkerController {
       consecutive_restarts: this.tracker.restartCount,
       last_error: this.lastError ?? null,
       last_exit: this.lastExit === undefined ? null : exitView(this.lastExit),
-      health: this.current === 'running' ? this.health.snapshot() : { status: 'unhealthy', reason: `worker is ${this.current}` },
+      stop_cause: this.stopCause ?? null,
+      health: this.current === 'running' ? this.options.health.snapshot() : { status: 'unhealthy', reason: `worker is ${this.current}`, checked_at: null, latency_ms: null, consecutive_failures: 0, consecutive_successes: 0 },
       endpoint: this.endpoint ?? null,
       details: { ...this.options.runtime.describe(), ...(this.instance?.diagnostics() ?? {}) },
+      watchdogs,
       history: [...this.history],
     };
   }
 
-  // ---- internals ----------------------------------------------------------------------------
+  // ---- the step discipline ------------------------------------------------------------------
 
-  private transition(to: WorkerState, reason?: string, error?: SerializedError): void {
+  /** Runs `fn` as the only change in progress; a step requested from inside one runs right after it. */
+  private step(fn: () => void): void {
+    if (this.inStep) {
+      this.queued.push(fn);
+      return;
+    }
+    this.inStep = true;
+    try {
+      this.guarded(fn);
+      for (let next = this.queued.shift(); next !== undefined; next = this.queued.shift()) this.guarded(next);
+    } finally {
+      this.inStep = false;
+    }
+  }
+
+  private guarded(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.breach(error);
+    }
+  }
+
+  /**
+   * A broken invariant (an illegal transition, a runtime that throws where it must not) must never
+   * leave a worker stuck: everything this controller owns is ended, and the worker becomes failed,
+   * with an event. This one move bypasses the transition table on purpose.
+   */
+  private breach(error: unknown): void {
+    const wrapped = hsuError('INVARIANT', `worker '${this.id}': lifecycle invariant broken: ${error instanceof Error ? error.message : String(error)}`, { worker_id: this.id, state: this.current }, error);
+    this.options.logger.error({ err: error, worker: this.id }, 'lifecycle invariant broken; the worker is marked failed');
+    this.recordError(wrapped);
+    clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    const launch = this.launch;
+    this.launch = undefined;
+    if (launch !== undefined) {
+      launch.abandoned = true;
+      clearTimeout(launch.timer);
+      launch.abort.abort(wrapped);
+      launch.waiter?.reject(wrapped);
+    }
+    this.endWatchdogs();
+    const instance = this.instance;
+    this.instance = undefined;
+    if (instance !== undefined) {
+      this.released = instance.released;
+      try {
+        void instance.stop({ graceMs: 0, signal: 'SIGKILL', force: true, cause: 'fatal' }).catch(() => undefined);
+      } catch {
+        // the runtime is broken too; the master's last-resort hooks still end its processes
+      }
+    }
+    const stopping = this.stopping;
+    this.stopping = undefined;
+    if (this.current !== 'failed') this.record('failed', wrapped.message, undefined, serializeError(wrapped));
+    stopping?.resolve();
+  }
+
+  // ---- transitions --------------------------------------------------------------------------
+
+  private transition(to: WorkerState, reason?: string, cause?: StopCause, error?: SerializedError): void {
+    assertTransition(this.id, this.current, to);
+    this.record(to, reason, cause, error);
+  }
+
+  private record(to: WorkerState, reason: string | undefined, cause: StopCause | undefined, error: SerializedError | undefined): void {
     const from = this.current;
-    assertTransition(this.id, from, to);
     this.current = to;
     const at = Date.now();
-    this.history.push({ from, to, at: new Date(at).toISOString(), ...(reason === undefined ? {} : { reason }) });
+    this.history.push({ from, to, at: new Date(at).toISOString(), ...(reason === undefined ? {} : { reason }), ...(cause === undefined ? {} : { cause }) });
     if (this.history.length > (this.options.historyLimit ?? 50)) this.history.shift();
-    this.options.emit('state', { workerId: this.id, from, to, pid: this.instance?.pid ?? this.endedPid, at, ...(reason === undefined ? {} : { reason }), ...(error === undefined ? {} : { error }) });
+    this.options.emit('state', {
+      worker_id: this.id,
+      from,
+      to,
+      pid: this.instance?.pid ?? this.endedPid ?? null,
+      at,
+      ...(reason === undefined ? {} : { reason }),
+      ...(cause === undefined ? {} : { cause }),
+      ...(error === undefined ? {} : { error }),
+    });
   }
 
-  private launch(attempt: number): Promise<LaunchOutcome> {
-    this.launching = this.doLaunch(attempt).finally(() => (this.launching = undefined));
-    return this.launching;
-  }
+  // ---- launching ----------------------------------------------------------------------------
 
-  private async doLaunch(attempt: number): Promise<LaunchOutcome> {
+  private beginLaunch(attempt: number, waiter: Waiter | undefined): void {
     this.transition('starting', attempt === 0 ? 'start requested' : `restart attempt ${attempt}`);
-    const abort = new AbortController();
-    this.launchAbort = abort;
-    const timer = setTimeout(() => {
-      abort.abort(hsuError('START_TIMEOUT', `worker '${this.id}' did not start within ${this.options.startTimeoutMs} ms`, { worker_id: this.id, timeout_ms: this.options.startTimeoutMs }));
-    }, this.options.startTimeoutMs);
-    let instance: Instance;
-    try {
-      const launched = this.options.runtime.launch({ signal: abort.signal, logger: this.options.logger, attempt });
-      // Settles once the runtime has finished with this launch, including ending what it produced too late.
-      this.launchSettled = launched
-        .then(
-          (late) => (abort.signal.aborted ? late.stop({ timeoutMs: 0, signal: 'SIGKILL', force: true }) : undefined),
-          () => undefined,
-        )
-        .catch(() => undefined); // nobody may be waiting for it: it must never reject
-      instance = await raceAbort(launched, abort.signal);
-    } catch (error) {
-      clearTimeout(timer);
-      this.launchAbort = undefined;
-      if (this.current === 'stopping') return 'cancelled'; // a stop arrived mid-start; doStop finishes the job
-      this.recordError(error);
-      this.transition('failed_start', this.lastError?.message, this.lastError);
-      if (attempt > 0) this.afterFailure({ requested: false, exitCode: null, signal: null, forced: false, at: Date.now(), ...(this.lastError ? { error: this.lastError } : {}) }, 0);
-      return 'failed';
+    let markSettled!: () => void;
+    const launch: Launch = {
+      attempt,
+      abort: new AbortController(),
+      timer: undefined,
+      waiter,
+      abandoned: false,
+      timedOut: false,
+      settled: new Promise<void>((resolve) => (markSettled = resolve)),
+      markSettled: () => markSettled(),
+      cutWait: undefined,
+    };
+    this.launch = launch;
+    launch.timer = setTimeout(() => this.step(() => this.onStartTimeout(launch)), this.options.startTimeoutMs);
+    const previous = this.released;
+    const job = (async (): Promise<Instance> => {
+      // The last instance's resources (its port, its files) are gone before the next one starts.
+      await boundedWait(previous, this.options.stopTimeoutMs);
+      if (launch.abort.signal.aborted) throw launch.abort.signal.reason as Error;
+      return this.options.runtime.launch({ signal: launch.abort.signal, logger: this.options.logger, attempt });
+    })();
+    job.then(
+      (instance) => this.step(() => this.onLaunched(launch, instance)),
+      (error: unknown) => this.step(() => this.onLaunchFailed(launch, error)),
+    );
+  }
+
+  private onLaunched(launch: Launch, instance: Instance): void {
+    if (this.launch !== launch || launch.abandoned) {
+      // Too late: the controller gave up on this launch. End what it produced; then it is settled.
+      void instance.stop({ graceMs: 0, signal: 'SIGKILL', force: true, cause: 'requested' }).catch(() => undefined);
+      void instance.released.then(() => launch.markSettled());
+      return;
     }
-    clearTimeout(timer);
-    this.launchAbort = undefined;
+    clearTimeout(launch.timer);
+    this.launch = undefined;
+    launch.markSettled();
     this.instance = instance;
     this.startedAt = Date.now();
-    instance.exited.then((exit) => this.onExit(instance, exit)).catch((err: unknown) => this.options.logger.error({ err }, 'exit handling failed'));
-    if (this.current === 'stopping') return 'cancelled'; // doStop will stop this instance
-    this.transition('running', undefined);
-    this.health.begin();
-    return 'running';
+    this.stopCause = undefined;
+    instance.exited.then(
+      (exit) => this.step(() => this.onExit(instance, exit)),
+      (error: unknown) => this.step(() => this.breach(error)),
+    );
+    this.transition('running');
+    this.beginWatchdogs(instance);
+    launch.waiter?.resolve();
   }
 
-  private async doStop(force: boolean): Promise<void> {
-    if (this.current === 'waiting_restart') {
-      clearTimeout(this.restartTimer);
-      this.restartTimer = undefined;
-      this.transition('stopped', 'stop requested during backoff');
-      return;
-    }
-    const wasStarting = this.current === 'starting';
-    this.transition('stopping', force ? 'forced stop requested' : 'stop requested');
-    this.health.end();
-    if (wasStarting) {
-      this.launchAbort?.abort(hsuError('START_FAILED', `worker '${this.id}': start cancelled by stop`, { worker_id: this.id }));
-      await this.launching;
-      // We stopped waiting for the launch at once; the runtime may still be ending what it started
-      // (a child between spawn() and 'spawn'). Nothing may outlive 'stopped', so wait, bounded.
-      // A forced stop waits at most a moment; a later forced stop ends the wait at once.
-      await settledWithin(this.launchSettled, force ? Math.min(this.options.stopTimeoutMs, FORCED_LAUNCH_WAIT_MS) : this.options.stopTimeoutMs, (cut) => (this.cutLaunchWait = cut));
-      this.cutLaunchWait = undefined;
-    }
-    const instance = this.instance;
-    if (instance === undefined) {
-      this.transition('stopped', 'start cancelled');
-      return;
-    }
-    await instance.stop({ timeoutMs: this.options.stopTimeoutMs, signal: this.options.stopSignal, force });
-    const exit = await instance.exited;
-    // onExit runs from the same promise; make sure the transition happened before we resolve.
-    if (this.current === 'stopping') this.onExit(instance, exit);
+  private onLaunchFailed(launch: Launch, error: unknown): void {
+    launch.markSettled();
+    if (this.launch !== launch || launch.abandoned) return; // the abandoned-launch wait takes it from here
+    clearTimeout(launch.timer);
+    this.launch = undefined;
+    this.failStart(launch, error);
   }
+
+  private failStart(launch: Launch, error: unknown): void {
+    this.recordError(error);
+    this.transition('failed_start', this.lastError?.message, undefined, this.lastError);
+    launch.waiter?.reject(this.lastErrorAsError());
+    if (launch.attempt > 0) {
+      // A restart attempt that fails to start counts against the policy like a crash.
+      this.afterFailure({ requested: false, exitCode: null, signal: null, forced: false, at: Date.now(), ...(this.lastError === undefined ? {} : { error: this.lastError }) }, 0, 'policy');
+    }
+  }
+
+  /** The start took too long: abort it, but stay `starting` until the runtime has ended what it began. */
+  private onStartTimeout(launch: Launch): void {
+    if (this.launch !== launch || launch.abandoned) return;
+    launch.abandoned = true;
+    launch.timedOut = true;
+    launch.abort.abort(hsuError('START_TIMEOUT', `worker '${this.id}' did not start within ${this.options.startTimeoutMs} ms`, { worker_id: this.id, timeout_ms: this.options.startTimeoutMs }));
+    this.awaitAbandoned(launch, false);
+  }
+
+  /** Waits (bounded) for an abandoned launch to be gone, then moves on from `starting` or `stopping`. */
+  private awaitAbandoned(launch: Launch, forced: boolean): void {
+    if (launch.cutWait !== undefined) {
+      if (forced) launch.cutWait();
+      return;
+    }
+    const bound = forced ? Math.min(this.options.stopTimeoutMs, FORCED_LAUNCH_WAIT_MS) : this.options.stopTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const cut = new Promise<'cut'>((resolve) => {
+      timer = setTimeout(() => resolve('cut'), bound);
+      launch.cutWait = () => resolve('cut');
+    });
+    void Promise.race([launch.settled.then(() => 'settled' as const), cut]).then((how) => {
+      clearTimeout(timer);
+      this.step(() => this.onAbandonedGone(launch, how === 'settled'));
+    });
+  }
+
+  private onAbandonedGone(launch: Launch, settled: boolean): void {
+    if (this.launch !== launch) return;
+    this.launch = undefined;
+    clearTimeout(launch.timer);
+    if (!settled) this.options.logger.error({ worker: this.id }, 'the runtime did not end an abandoned launch in time; moving on without it');
+    if (this.current === 'stopping') {
+      this.transition('stopped', 'start cancelled', this.stopping?.cause);
+      this.finishStop();
+      return;
+    }
+    if (this.current === 'starting' && launch.timedOut) {
+      this.failStart(launch, launch.abort.signal.reason);
+    }
+  }
+
+  // ---- stopping -----------------------------------------------------------------------------
+
+  private beginStop(stop: StopInProgress, reason: string): void {
+    switch (this.current) {
+      case 'waiting_restart':
+        clearTimeout(this.restartTimer);
+        this.restartTimer = undefined;
+        this.restartToken += 1;
+        this.stopCause = stop.cause;
+        this.transition('stopped', 'stop requested during backoff', stop.cause);
+        stop.resolve();
+        return;
+      case 'starting': {
+        const launch = this.launch;
+        this.stopping = stop;
+        this.stopCause = stop.cause;
+        this.transition('stopping', reason, stop.cause);
+        if (launch === undefined) {
+          this.transition('stopped', 'start cancelled', stop.cause);
+          this.finishStop();
+          return;
+        }
+        if (!launch.abandoned) {
+          launch.abandoned = true;
+          clearTimeout(launch.timer);
+          launch.abort.abort(hsuError('START_CANCELLED', `worker '${this.id}': start cancelled by a stop`, { worker_id: this.id }));
+        }
+        launch.waiter?.reject(hsuError('START_CANCELLED', `worker '${this.id}': start cancelled by a stop`, { worker_id: this.id }));
+        launch.waiter = undefined;
+        this.awaitAbandoned(launch, stop.force);
+        return;
+      }
+      case 'running': {
+        const instance = this.instance;
+        if (instance === undefined) throw new Error('running without an instance');
+        this.stopping = stop;
+        this.stopCause = stop.cause;
+        this.transition('stopping', reason, stop.cause);
+        this.endWatchdogs();
+        void instance.stop({ graceMs: this.options.stopTimeoutMs, signal: this.options.stopSignal, force: stop.force, cause: stop.cause }).catch((err: unknown) => this.options.logger.error({ err }, 'stop failed'));
+        return;
+      }
+      default:
+        // Queued behind a step that already ended the worker: nothing is left to stop.
+        stop.resolve();
+    }
+  }
+
+  private escalate(): void {
+    const stop = this.stopping;
+    if (stop === undefined || stop.force) return;
+    stop.force = true;
+    void this.instance?.stop({ graceMs: 0, signal: 'SIGKILL', force: true, cause: stop.cause }).catch(() => undefined);
+    if (this.launch !== undefined) this.awaitAbandoned(this.launch, true);
+  }
+
+  private finishStop(): void {
+    const stop = this.stopping;
+    this.stopping = undefined;
+    stop?.resolve();
+  }
+
+  private onWatchdogRequest(instance: Instance, action: WatchdogAction, cause: Exclude<StopCause, 'requested'>, reason: string): void {
+    if (this.instance !== instance || this.current !== 'running') return;
+    const error = serializeError(hsuError(CAUSE_ERROR[cause], `worker '${this.id}': ${reason}`, { worker_id: this.id, cause }));
+    this.options.logger.warn({ worker: this.id, cause, action, reason }, action === 'stop' ? 'stopping worker' : 'restarting worker');
+    this.beginStop(newStop(cause, action === 'stop' ? 'stopped' : 'policy', action === 'kill', error), reason);
+  }
+
+  // ---- exits and restarts -------------------------------------------------------------------
 
   private onExit(instance: Instance, exit: ExitInfo): void {
     if (this.instance !== instance) return;
     this.instance = undefined;
+    this.released = instance.released;
+    this.endWatchdogs();
     // The transitions this exit causes still name the pid that ended (the log line per transition does).
     this.endedPid = instance.pid;
     try {
-      this.handleExit(instance, exit);
+      const ranForMs = Date.now() - (this.startedAt ?? Date.now());
+      const stop = this.stopping;
+      const effective: ExitInfo = stop?.error !== undefined ? { ...exit, requested: stop.after === 'stopped', error: stop.error } : exit;
+      this.lastExit = effective;
+      this.options.emit('exit', { worker_id: this.id, pid: instance.pid ?? null, exit: exitView(effective), ran_for_ms: ranForMs });
+      if (this.current !== 'stopping') {
+        this.afterFailure(effective, ranForMs, 'policy');
+        return;
+      }
+      this.stopping = undefined;
+      if (stop?.after === 'policy') {
+        this.afterFailure(effective, ranForMs, stop.cause === 'requested' ? 'policy' : stop.cause);
+      } else {
+        if (effective.error !== undefined) this.recordError(effective.error);
+        this.transition('stopped', describeExit(effective), stop?.cause);
+      }
+      stop?.resolve();
     } finally {
       this.endedPid = undefined;
     }
   }
 
-  private handleExit(instance: Instance, exit: ExitInfo): void {
-    this.health.end();
-    const ranForMs = Date.now() - (this.startedAt ?? Date.now());
-    let effective = exit;
-    if (this.endingUnhealthy !== undefined) {
-      const reason = this.endingUnhealthy;
-      this.endingUnhealthy = undefined;
-      effective = { ...exit, requested: false, error: serializeError(hsuError('HEALTH_CHECK_FAILED', `worker '${this.id}': ${reason}`, { worker_id: this.id })) };
-    }
-    this.lastExit = effective;
-    this.options.emit('exit', { workerId: this.id, pid: instance.pid, exit: effective, ranForMs });
-    if (this.current === 'stopping') {
-      if (effective.error !== undefined) this.recordError(effective.error);
-      this.transition('stopped', describeExit(effective));
-      return;
-    }
-    this.afterFailure(effective, ranForMs);
-  }
-
-  /** An instance ended on its own (or a restart attempt failed to start): ask the policy. */
-  private afterFailure(exit: ExitInfo, ranForMs: number): void {
+  /** An instance ended on its own, a watchdog ended it, or a restart attempt failed to start: ask the policy. */
+  private afterFailure(exit: ExitInfo, ranForMs: number, cause: RestartCause): void {
     if (exit.error !== undefined) this.recordError(exit.error);
     const decision = this.tracker.decide(exit, ranForMs);
     const why = describeExit(exit);
@@ -295,88 +520,79 @@ export class WorkerController {
       return;
     }
     if (decision.action === 'give_up') {
-      this.transition('failed', `${why}; ${decision.reason}`, this.lastError);
+      this.transition('failed', `${why}; ${decision.reason}`, undefined, this.lastError);
       return;
     }
     this.restartCount += 1;
     this.transition('waiting_restart', `${why}; restart in ${decision.delayMs} ms`);
-    this.options.emit('restart', { workerId: this.id, cause: exit.error?.code === 'HSU_ERR_HEALTH_CHECK_FAILED' ? 'unhealthy' : 'policy', attempt: decision.attempt, delayMs: decision.delayMs });
-    const relaunch = (): void => {
-      this.restartTimer = undefined;
-      if (this.current === 'waiting_restart' && !this.closed) this.launch(decision.attempt).catch((err: unknown) => this.options.logger.error({ err }, 'restart failed'));
-    };
+    this.options.emit('restart', { worker_id: this.id, cause, attempt: decision.attempt, delay_ms: decision.delayMs });
+    if (this.closed) return; // the shutdown in progress stops it; nothing may be armed now
+    const token = ++this.restartToken;
+    const relaunch = (): void =>
+      this.step(() => {
+        if (token !== this.restartToken || this.current !== 'waiting_restart' || this.closed) return;
+        this.restartTimer = undefined;
+        this.beginLaunch(decision.attempt, undefined);
+      });
     // An immediate restart skips the timer queue: a crashed worker is back one loop turn sooner.
     if (decision.delayMs === 0) queueMicrotask(relaunch);
     else this.restartTimer = setTimeout(relaunch, decision.delayMs);
   }
 
-  private endUnhealthy(reason: string): void {
-    const instance = this.instance;
-    if (this.current !== 'running' || instance === undefined) return;
-    this.endingUnhealthy = reason;
-    this.options.logger.warn({ worker: this.id, reason }, 'health check failed repeatedly; restarting worker');
-    void instance.stop({ timeoutMs: this.options.stopTimeoutMs, signal: this.options.stopSignal, force: false });
+  // ---- watchdogs ----------------------------------------------------------------------------
+
+  private beginWatchdogs(instance: Instance): void {
+    const control: WatchdogControl = {
+      logger: this.options.logger,
+      request: (action, cause, reason) => this.step(() => this.onWatchdogRequest(instance, action, cause, reason)),
+    };
+    for (const watchdog of this.watchdogs) {
+      try {
+        watchdog.begin(instance, control);
+      } catch (err) {
+        this.options.logger.error({ err, watchdog: watchdog.name }, 'a watchdog failed to begin; the worker runs without it');
+      }
+    }
   }
+
+  private endWatchdogs(): void {
+    for (const watchdog of this.watchdogs) {
+      try {
+        watchdog.end();
+      } catch (err) {
+        this.options.logger.error({ err, watchdog: watchdog.name }, 'a watchdog failed to end');
+      }
+    }
+  }
+
+  // ---- errors -------------------------------------------------------------------------------
 
   private recordError(error: unknown): void {
     const serialized = isSerialized(error) ? error : serializeError(error);
-    this.lastError = { code: serialized.code, message: serialized.message, at: new Date().toISOString(), ...(serialized.stack ? { stack: serialized.stack } : {}), ...(serialized.context ? { context: serialized.context } : {}) };
+    this.lastError = { ...serialized, at: new Date().toISOString() };
   }
 
+  /** The original error of a failed start, rebuilt with its own code and status. */
   private lastErrorAsError(): Error {
-    const e = hsuError('START_FAILED', this.lastError?.message ?? 'start failed', { worker_id: this.id });
-    if (this.lastError !== undefined) Object.assign(e, { code: this.lastError.code, context: this.lastError.context ?? { worker_id: this.id } });
-    return e;
+    if (this.lastError === undefined) return hsuError('START_FAILED', `worker '${this.id}' failed to start`, { worker_id: this.id });
+    const { at: _at, ...serialized } = this.lastError;
+    return deserializeError(serialized);
   }
 }
 
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
-    if (signal.aborted) onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        // Too late (we gave up on this launch): the caller's launchSettled ends the instance.
-        if (!signal.aborted) resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
+function newStop(cause: StopCause, after: 'stopped' | 'policy', force: boolean, error: SerializedError | undefined): StopInProgress {
+  let resolve!: () => void;
+  const done = new Promise<void>((r) => (resolve = r));
+  return { cause, after, force, error, done, resolve };
 }
 
 /** Waits for `promise` (which never rejects) at most `ms`. */
-/** How long a forced stop still waits for a cancelled launch to end what it had started. */
-const FORCED_LAUNCH_WAIT_MS = 1_000;
-
-async function settledWithin(promise: Promise<void> | undefined, ms: number, onCut?: (cut: () => void) => void): Promise<void> {
-  if (promise === undefined) return;
+async function boundedWait(promise: Promise<void>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    promise,
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-      onCut?.(resolve);
-    }),
-  ]);
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);
 }
 
 function isSerialized(value: unknown): value is SerializedError {
   return typeof value === 'object' && value !== null && !(value instanceof Error) && typeof (value as SerializedError).code === 'string' && typeof (value as SerializedError).message === 'string';
-}
-
-function exitView(exit: ExitInfo): Record<string, unknown> {
-  return { requested: exit.requested, exit_code: exit.exitCode, signal: exit.signal, forced: exit.forced, at: new Date(exit.at).toISOString(), error: exit.error ?? null };
-}
-
-function describeExit(exit: ExitInfo): string {
-  if (exit.error !== undefined) return exit.error.message;
-  if (exit.signal !== null) return `killed by ${exit.signal}${exit.forced ? ' (forced)' : ''}`;
-  if (exit.exitCode !== null) return `exited with code ${exit.exitCode}`;
-  return exit.requested ? 'stopped' : 'ended';
 }

@@ -1,38 +1,58 @@
-/** Events the controller publishes; the master re-emits them and everything else subscribes. */
+/**
+ * Events the controller publishes. Every public surface (YAML, JSON API, diagnostics, events)
+ * speaks snake_case, so an event field reads the same in a log line, an SSE stream and in code.
+ */
 import type { SerializedError } from '../errors.js';
-import type { ExitInfo } from '../runtimes/types.js';
+import type { StopCause } from './runtime.js';
 import type { WorkerState } from './states.js';
 
 export interface StateChangeEvent {
-  readonly workerId: string;
+  readonly worker_id: string;
   readonly from: WorkerState;
   readonly to: WorkerState;
-  readonly pid: number | undefined;
+  readonly pid: number | null;
+  /** Epoch milliseconds. */
   readonly at: number;
   readonly reason?: string;
+  /** Why a stop happened, on transitions into stopping and out of it. */
+  readonly cause?: StopCause;
   readonly error?: SerializedError;
 }
 
-export interface ExitEvent {
-  readonly workerId: string;
-  readonly pid: number | undefined;
-  readonly exit: ExitInfo;
-  /** How long the instance had been running, ms. */
-  readonly ranForMs: number;
+export interface ExitView {
+  readonly requested: boolean;
+  readonly exit_code: number | null;
+  readonly signal: string | null;
+  readonly forced: boolean;
+  /** ISO time. */
+  readonly at: string;
+  readonly error: SerializedError | null;
 }
 
+export interface ExitEvent {
+  readonly worker_id: string;
+  readonly pid: number | null;
+  readonly exit: ExitView;
+  /** How long the instance had been running, ms. */
+  readonly ran_for_ms: number;
+}
+
+export type RestartCause = 'policy' | 'manual' | 'unhealthy' | 'limit' | 'fatal';
+
 export interface RestartEvent {
-  readonly workerId: string;
-  /** 'policy' for automatic restarts, 'manual' for restartWorker(), 'unhealthy' when probes failed. */
-  readonly cause: 'policy' | 'manual' | 'unhealthy';
+  readonly worker_id: string;
+  /** 'policy' after a crash, 'manual' for restartWorker(), or the watchdog cause that ended the instance. */
+  readonly cause: RestartCause;
   readonly attempt: number;
-  readonly delayMs: number;
+  readonly delay_ms: number;
 }
 
 export interface HealthEvent {
-  readonly workerId: string;
+  readonly worker_id: string;
   readonly status: 'healthy' | 'unhealthy';
-  readonly consecutiveFailures: number;
+  readonly consecutive_failures: number;
+  readonly consecutive_successes: number;
+  readonly latency_ms: number;
   readonly reason?: string;
 }
 

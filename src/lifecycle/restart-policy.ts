@@ -6,7 +6,7 @@
  * at once), repeated failures back off exponentially with jitter up to a cap, and more than
  * `maxRestarts` restarts within `windowMs` give up (systemd's StartLimitBurst/IntervalSec).
  */
-import type { ExitInfo } from '../runtimes/types.js';
+import type { ExitInfo } from './runtime.js';
 
 export type RestartMode = 'always' | 'on-failure' | 'never';
 

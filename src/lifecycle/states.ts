@@ -8,7 +8,7 @@ export const WORKER_STATES = [
   'idle', // added, never started
   'starting', // launch in progress
   'running',
-  'stopping', // stop requested, waiting for the instance to end
+  'stopping', // a stop is under way (requested, or a watchdog's: unhealthy, limit, fatal)
   'stopped', // ended on request, or exited cleanly with no restart due
   'failed_start', // launch threw or timed out; the error is kept
   'waiting_restart', // ended unexpectedly; backoff timer pending
@@ -21,7 +21,8 @@ export const TRANSITIONS: Readonly<Record<WorkerState, readonly WorkerState[]>> 
   idle: ['starting'],
   starting: ['running', 'failed_start', 'stopping'],
   running: ['stopping', 'waiting_restart', 'stopped', 'failed'],
-  stopping: ['stopped'],
+  // A watchdog's stop ends in the restart policy's verdict, like a crash.
+  stopping: ['stopped', 'waiting_restart', 'failed'],
   stopped: ['starting'],
   failed_start: ['starting', 'waiting_restart', 'failed'],
   waiting_restart: ['starting', 'stopped'],

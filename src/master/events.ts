@@ -1,24 +1,29 @@
-/** The master's typed event map: every lifecycle fact is published once, here. */
+/** The master's typed event map: every lifecycle fact is published once, here, in snake_case. */
 import type { ExitEvent, HealthEvent, RestartEvent, StateChangeEvent } from '../lifecycle/events.js';
 
 export interface WorkerAddedEvent {
-  readonly workerId: string;
+  readonly worker_id: string;
   readonly type: 'process' | 'module';
+  readonly runtime: string;
+}
+
+export interface WorkerRemovedEvent {
+  readonly worker_id: string;
 }
 
 export interface WorkerOutputEvent {
-  readonly workerId: string;
+  readonly worker_id: string;
   readonly stream: 'stdout' | 'stderr';
   readonly line: string;
-  readonly pid: number | undefined;
+  readonly pid: number | null;
 }
 
 export interface MasterEvents {
-  state: [StateChangeEvent];
-  exit: [ExitEvent];
-  restart: [RestartEvent];
-  health: [HealthEvent];
-  added: [WorkerAddedEvent];
-  removed: [{ readonly workerId: string }];
-  output: [WorkerOutputEvent];
+  state: StateChangeEvent;
+  exit: ExitEvent;
+  restart: RestartEvent;
+  health: HealthEvent;
+  added: WorkerAddedEvent;
+  removed: WorkerRemovedEvent;
+  output: WorkerOutputEvent;
 }

@@ -1,24 +1,36 @@
 /**
  * The Master: one table of workers of every type, one API over it. It owns ordering (start in
- * config order, shut down in reverse), the shutdown deadline and event fan-out; the lifecycle of
- * each worker lives in its controller.
+ * config order, shut down in reverse), the shutdown deadline, the event bus and the seams
+ * (runtimes, probes, watchdogs, call middleware); the lifecycle of each worker lives in its
+ * controller. Everything process-wide it installs (last-resort hook, error attribution) is tied
+ * to its lifetime and given back at shutdown.
  */
-import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
-import { parseWorkerConfig, type WorkerConfig, type WorkerConfigInput } from '../config/index.js';
+import { loadConfigFile, parseWorkerConfig, type HsuConfig, type WorkerConfig, type WorkerConfigInput } from '../config/index.js';
 import { hsuError } from '../errors.js';
+import { EventBus } from '../events/bus.js';
+import { ProbeRegistry } from '../health/registry.js';
 import { WorkerController } from '../lifecycle/controller.js';
-import type { HealthSnapshot } from '../lifecycle/health-monitor.js';
+import type { WorkerDiagnostics } from '../lifecycle/diagnostics.js';
+import { HealthWatchdog, type HealthSnapshot } from '../lifecycle/health-watchdog.js';
 import { DEFAULT_RESTART_POLICY } from '../lifecycle/restart-policy.js';
+import type { Runtime } from '../lifecycle/runtime.js';
 import { OPERATIONS, type WorkerState } from '../lifecycle/states.js';
-import { PidRegistry } from '../process/pid-registry.js';
-import { killAllProcessGroupsSync } from '../runtimes/process-runtime.js';
-import type { Runtime } from '../runtimes/types.js';
+import type { Watchdog } from '../lifecycle/watchdog.js';
+import { PidRegistry } from '../os/pid-registry.js';
+import { ProcessGroups } from '../os/process-groups.js';
+import { registerBuiltinRuntimes } from '../runtimes/builtin.js';
+import { acquireAttribution, type AttributionScope } from '../runtimes/module/uncaught-attribution.js';
+import { RuntimeRegistry, type RuntimeDefinition } from '../runtimes/registry.js';
 import type { CallOptions, Client } from '../worker/define.js';
 import type { ModuleExport } from '../worker/contract.js';
 import type { MasterEvents } from './events.js';
-import { createRuntime } from './runtime-factory.js';
+import { installLastResort } from './last-resort.js';
+import { compose, type CallMiddleware, type CallNext } from './middleware.js';
+
+/** Builds extra watchdogs for a worker (resource limits, schedules); undefined when none applies. */
+export type WatchdogFactory = (config: WorkerConfig) => Watchdog | undefined;
 
 export interface MasterOptions {
   /** Master log; defaults to a silent logger so library use prints nothing unasked. */
@@ -29,18 +41,16 @@ export interface MasterOptions {
   readonly shutdownTimeoutMs?: number;
   /** Resolve relative paths of workers added through addWorker() against this directory. */
   readonly baseDir?: string;
-  /**
-   * Charge uncaught errors raised by inline modules to their module instead of ending the master
-   * (docs/isolation.md). Default true. Costs promise throughput process-wide on Node 20: once an
-   * AsyncLocalStorage is entered, every promise is tracked (see BENCHMARKS.md).
-   */
+  /** Charge uncaught errors raised by inline modules to their module instead of ending the master (docs/isolation.md). Default true. */
   readonly attributeUncaughtErrors?: boolean;
   /**
-   * Where the master records the pids it spawned. A master that finds records left by a dead
-   * master (e.g. one killed with SIGKILL) kills those orphans before anything starts. Unset: no
-   * records (`hsu run` uses `master.state_dir`, default `.hsu` beside the config).
+   * Where the master records the pids it spawned and holds its lock. A master that finds records
+   * left by a dead master (e.g. one killed with SIGKILL) kills those orphans before anything starts.
+   * Unset: no records (`hsu run` and {@link Master.fromConfigFile} use `master.state_dir`).
    */
   readonly stateDir?: string;
+  /** Extra watchdogs per worker, beside its health checks. */
+  readonly watchdogs?: readonly WatchdogFactory[];
 }
 
 export interface StartResult {
@@ -49,54 +59,114 @@ export interface StartResult {
   readonly error?: { code: string; message: string };
 }
 
+export interface ShutdownReport {
+  /** True when the deadline passed (or a forced shutdown was asked for) and workers were forced down. */
+  readonly forced: boolean;
+  readonly duration_ms: number;
+}
+
+/** What a whole config file does not say: how the master logs, and the code it runs. */
+export interface FromConfigOptions {
+  readonly logger?: Logger;
+  /** Native module factories the config's `module_type: native` workers name. */
+  readonly natives?: Readonly<Record<string, ModuleExport>>;
+  readonly watchdogs?: readonly WatchdogFactory[];
+}
+
 interface WorkerEntry {
   readonly config: WorkerConfig;
   readonly controller: WorkerController;
   readonly runtime: Runtime;
 }
 
-let exitHookInstalled = false;
-
-export class Master extends EventEmitter<MasterEvents> {
+export class Master {
   readonly logger: Logger;
+  /** Every lifecycle event, delivered asynchronously (after the transition that caused it). */
+  readonly events: EventBus<MasterEvents>;
+  /** Runtime kinds; register one to run a new kind of worker. */
+  readonly runtimes = registerBuiltinRuntimes(new RuntimeRegistry());
+  /** Health probe types; register one to add a probe type. */
+  readonly probes = ProbeRegistry.withBuiltins();
   private readonly entries = new Map<string, WorkerEntry>();
   private readonly natives = new Map<string, ModuleExport>();
   private readonly logDir: string;
   private readonly shutdownTimeoutMs: number;
   private readonly baseDir: string;
   private readonly attributeUncaughtErrors: boolean;
-  private shuttingDown: Promise<void> | undefined;
-  private forceShutdown: ((why: string) => void) | undefined;
+  private readonly watchdogFactories: readonly WatchdogFactory[];
+  private readonly groups = new ProcessGroups();
   private readonly pids: PidRegistry | undefined;
+  private readonly removeLastResort: () => void;
+  private attribution: AttributionScope | undefined;
+  private middlewares: CallMiddleware[] = [];
+  private callChain: CallNext | undefined;
+  private shuttingDown: Promise<ShutdownReport> | undefined;
+  private forceShutdown: ((why: string) => void) | undefined;
 
   constructor(options: MasterOptions = {}) {
-    super();
     this.logger = options.logger ?? pino({ level: 'silent' });
+    this.events = new EventBus<MasterEvents>(({ event, error }) => this.logger.error({ err: error, event }, 'an event listener threw; ignored'));
     this.baseDir = options.baseDir ?? process.cwd();
     this.logDir = path.resolve(this.baseDir, options.logDir ?? 'logs');
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 30_000;
     this.attributeUncaughtErrors = options.attributeUncaughtErrors ?? true;
-    if (!exitHookInstalled) {
-      exitHookInstalled = true;
-      installLastResortHooks();
-    }
+    this.watchdogFactories = options.watchdogs ?? [];
     this.pids = options.stateDir === undefined ? undefined : this.claimStateDir(path.resolve(this.baseDir, options.stateDir));
+    this.removeLastResort = installLastResort(this.groups);
   }
 
-  private claimStateDir(stateDir: string): PidRegistry {
-    const registry = new PidRegistry(stateDir, (err) => this.logger.warn({ err, state_dir: stateDir }, 'could not update the pid registry'));
-    let report;
-    try {
-      report = registry.claim();
-    } catch (err) {
-      throw hsuError('STATE_DIR_UNUSABLE', `cannot use state directory ${stateDir}: ${(err as Error).message}`, { state_dir: stateDir }, err);
-    }
-    if (report.ownedBy !== undefined) {
-      throw hsuError('STATE_DIR_IN_USE', `master pid ${report.ownedBy} is alive and owns ${stateDir}; two masters must not supervise the same workers`, { state_dir: stateDir, pid: report.ownedBy });
-    }
-    for (const orphan of report.reaped) this.logger.warn({ worker: orphan.worker, pid: orphan.pid }, 'killed a process left behind by a previous master');
-    return registry;
+  /**
+   * A master configured by a whole config file: its `master:` section (log and state
+   * directories, shutdown timeout, error attribution, orphan reaping) and every worker, not
+   * started. The one obvious way to run a config file from code.
+   * @example
+   * const master = Master.fromConfigFile('hsu.yaml', { logger });
+   * await master.start();
+   * // ...
+   * await master.shutdown();
+   */
+  static fromConfigFile(file: string, options: FromConfigOptions = {}): Master {
+    return Master.fromConfig(loadConfigFile(file), file, options);
   }
+
+  /** As {@link fromConfigFile}, for a config already loaded from `file` (relative paths resolve against its directory). */
+  static fromConfig(config: HsuConfig, file: string, options: FromConfigOptions = {}): Master {
+    const master = new Master({
+      logDir: config.master.log_dir,
+      stateDir: config.master.state_dir,
+      shutdownTimeoutMs: config.master.shutdown_timeout,
+      attributeUncaughtErrors: config.master.inline_error_attribution,
+      baseDir: path.dirname(path.resolve(file)),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+      ...(options.watchdogs === undefined ? {} : { watchdogs: options.watchdogs }),
+    });
+    try {
+      for (const [name, factory] of Object.entries(options.natives ?? {})) master.registerNativeModuleFactory(name, factory);
+      for (const worker of config.workers) master.addWorker(worker);
+    } catch (error) {
+      master.abandon();
+      throw error;
+    }
+    return master;
+  }
+
+  // ---- events ---------------------------------------------------------------------------------
+
+  /** Subscribe to an event; returns the function that unsubscribes. */
+  on<K extends keyof MasterEvents>(name: K, listener: (event: MasterEvents[K]) => unknown): () => void {
+    return this.events.on(name, listener);
+  }
+
+  off<K extends keyof MasterEvents>(name: K, listener: (event: MasterEvents[K]) => unknown): void {
+    this.events.off(name, listener);
+  }
+
+  /** The next event of `name` matching `filter`. */
+  once<K extends keyof MasterEvents>(name: K, filter?: (event: MasterEvents[K]) => boolean): Promise<MasterEvents[K]> {
+    return this.events.once(name, filter);
+  }
+
+  // ---- seams ----------------------------------------------------------------------------------
 
   /** Register a factory for `module_type: native` workers. */
   registerNativeModuleFactory(name: string, factory: ModuleExport): void {
@@ -107,6 +177,19 @@ export class Master extends EventEmitter<MasterEvents> {
     this.logger.debug({ module_name: name }, 'registered native module factory');
   }
 
+  /** Register a runtime kind; it is consulted before the built-in ones. */
+  registerRuntime(definition: RuntimeDefinition): void {
+    this.runtimes.register(definition);
+  }
+
+  /** Wrap every `call()` (first added runs outermost). */
+  use(middleware: CallMiddleware): void {
+    this.middlewares = [...this.middlewares, middleware];
+    this.callChain = compose(this.middlewares, (request) => this.callWorker(request.target, request.action, request.input, request.options));
+  }
+
+  // ---- the worker table -----------------------------------------------------------------------
+
   /** Validate and add a worker (not started). Accepts the YAML shape; relative paths resolve against `baseDir`. */
   addWorker(input: WorkerConfigInput | WorkerConfig): void {
     this.assertOpen();
@@ -114,55 +197,51 @@ export class Master extends EventEmitter<MasterEvents> {
     if (this.entries.has(config.id)) {
       throw hsuError('WORKER_EXISTS', `a worker with id '${config.id}' already exists`, { worker_id: config.id });
     }
-    const runtime = createRuntime(config, {
+    const runtime = this.runtimes.resolve(config).create(config, {
       logDir: this.logDir,
       natives: this.natives,
-      attributeUncaughtErrors: this.attributeUncaughtErrors,
+      attribution: () => this.attributionScope(),
       tracker: this.pids,
-      onLine: (workerId, stream, line, pid) => this.emit('output', { workerId, stream, line, pid }),
+      groups: this.groups,
+      onLine: (workerId, stream, line, pid) => {
+        if (this.events.has('output')) this.events.emit('output', { worker_id: workerId, stream, line, pid: pid ?? null });
+      },
     });
     const logger = this.logger.child({ worker: config.id });
-    const restart = config.restart ?? DEFAULT_RESTART_POLICY;
-    const hc = config.health_check;
+    const emit = (name: keyof MasterEvents, event: unknown): void => this.publish(name, event);
+    const health = new HealthWatchdog(config.id, config.health_check, (check, instance) => this.probes.create(check, { workerId: config.id, instance }), emit);
+    const watchdogs = this.watchdogFactories.map((factory) => factory(config)).filter((w): w is Watchdog => w !== undefined);
     const controller = new WorkerController({
       id: config.id,
       type: config.type,
       runtime,
       logger,
-      emit: (name, event) => this.publish(name, event),
+      emit,
       startTimeoutMs: config.start_timeout,
       stopTimeoutMs: config.stop_timeout,
       stopSignal: config.stop_signal as NodeJS.Signals,
-      restart,
-      ...(hc === undefined
-        ? {}
-        : {
-            healthCheck: {
-              type: hc.type,
-              intervalMs: hc.interval,
-              timeoutMs: hc.timeout,
-              failureThreshold: hc.failure_threshold,
-              ...(hc.type === 'http' ? { url: hc.url } : {}),
-              ...(hc.type === 'tcp' ? { host: hc.host, port: hc.port } : {}),
-            },
-          }),
+      restart: config.restart ?? DEFAULT_RESTART_POLICY,
+      health,
+      watchdogs,
+      enabled: () => config.enabled,
     });
     this.entries.set(config.id, { config, controller, runtime });
     this.logger.info({ worker: config.id, type: config.type, runtime: runtime.kind }, 'worker added');
-    this.emit('added', { workerId: config.id, type: config.type });
+    this.events.emit('added', { worker_id: config.id, type: config.type, runtime: runtime.kind });
   }
 
   /** Remove a worker that is not running (stop it first). */
-  removeWorker(id: string): void {
+  async removeWorker(id: string): Promise<void> {
     const entry = this.entry(id);
     const allowed: readonly WorkerState[] = OPERATIONS.remove;
     if (!allowed.includes(entry.controller.state)) {
       throw hsuError('WORKER_RUNNING', `cannot remove worker '${id}' while it is ${entry.controller.state}; stop it first`, { worker_id: id, state: entry.controller.state });
     }
+    entry.controller.close();
     this.entries.delete(id);
-    void releaseRuntime(entry.runtime, this.logger);
+    await releaseRuntime(entry.runtime, this.logger);
     this.logger.info({ worker: id }, 'worker removed');
-    this.emit('removed', { workerId: id });
+    this.events.emit('removed', { worker_id: id });
   }
 
   startWorker(id: string): Promise<void> {
@@ -183,14 +262,17 @@ export class Master extends EventEmitter<MasterEvents> {
     return this.entry(id).controller.state;
   }
 
-  getWorkerStateWithDiagnostics(id: string): Record<string, unknown> {
-    const entry = this.entry(id);
-    return { ...entry.controller.diagnostics(), enabled: entry.config.enabled };
+  getWorkerConfig(id: string): WorkerConfig {
+    return this.entry(id).config;
   }
 
-  getAllWorkerStatesWithDiagnostics(): Record<string, Record<string, unknown>> {
-    const out: Record<string, Record<string, unknown>> = {};
-    for (const [id, entry] of this.entries) out[id] = { ...entry.controller.diagnostics(), enabled: entry.config.enabled };
+  getWorkerStateWithDiagnostics(id: string): WorkerDiagnostics {
+    return this.entry(id).controller.diagnostics();
+  }
+
+  getAllWorkerStatesWithDiagnostics(): Record<string, WorkerDiagnostics> {
+    const out: Record<string, WorkerDiagnostics> = {};
+    for (const [id, entry] of this.entries) out[id] = entry.controller.diagnostics();
     return out;
   }
 
@@ -203,11 +285,13 @@ export class Master extends EventEmitter<MasterEvents> {
     return [...this.entries.keys()];
   }
 
-  /** Call a module action wherever the module runs: function call, postMessage or IPC. */
+  // ---- calls ----------------------------------------------------------------------------------
+
+  /** Call a module action wherever the module runs: function call, postMessage or IPC; through the middleware. */
   call(id: string, action: string, input?: unknown, options?: CallOptions): Promise<unknown> {
-    const entry = this.entries.get(id);
-    if (entry === undefined) return Promise.reject(this.notFound(id));
-    return entry.controller.call(action, input, options);
+    const chain = this.callChain;
+    if (chain === undefined) return this.callWorker(id, action, input, options);
+    return chain({ target: id, action, input, options });
   }
 
   /**
@@ -230,6 +314,14 @@ export class Master extends EventEmitter<MasterEvents> {
     return Object.create(trap) as Client<T>;
   }
 
+  private callWorker(id: string, action: string, input: unknown, options: CallOptions | undefined): Promise<unknown> {
+    const entry = this.entries.get(id);
+    if (entry === undefined) return Promise.reject(this.notFound(id));
+    return entry.controller.call(action, input, options);
+  }
+
+  // ---- start and shutdown ---------------------------------------------------------------------
+
   /** Start every enabled worker in config order. A failing worker does not stop the others. */
   async start(): Promise<StartResult[]> {
     this.assertOpen();
@@ -249,18 +341,23 @@ export class Master extends EventEmitter<MasterEvents> {
     return results;
   }
 
+  /** True once shutdown() has begun. */
+  get closing(): boolean {
+    return this.shuttingDown !== undefined;
+  }
+
   /**
    * Stop every worker in reverse config order. After `shutdownTimeoutMs` (or at once with
    * `force`, also for a shutdown already under way) the rest are force-stopped together; resolves
-   * when nothing runs. Idempotent.
+   * when nothing runs and everything the master installed is given back. Idempotent.
    */
-  shutdown(options: { force?: boolean } = {}): Promise<void> {
+  shutdown(options: { force?: boolean } = {}): Promise<ShutdownReport> {
     this.shuttingDown ??= this.doShutdown();
     if (options.force === true) this.forceShutdown?.('forced shutdown requested');
     return this.shuttingDown;
   }
 
-  private async doShutdown(): Promise<void> {
+  private async doShutdown(): Promise<ShutdownReport> {
     const started = Date.now();
     const order = [...this.entries.values()].reverse();
     // First, before any await: a restart half-way through must not launch behind our back.
@@ -268,6 +365,7 @@ export class Master extends EventEmitter<MasterEvents> {
     let forcing = false;
     // Force-stopped workers end as requested stops, so nothing is restarted on the way out.
     this.forceShutdown = (why) => {
+      if (forcing) return;
       forcing = true;
       this.logger.warn({ timeout_ms: this.shutdownTimeoutMs }, `${why}; forcing remaining workers`);
       for (const { controller } of order) void stopQuietly(controller, true);
@@ -281,28 +379,55 @@ export class Master extends EventEmitter<MasterEvents> {
     }
     // Nothing can start after shutdown: the workers' log files can be closed.
     await Promise.all(order.map(({ runtime }) => releaseRuntime(runtime, this.logger)));
-    this.pids?.clear();
-    this.logger.info({ duration_ms: Date.now() - started, forced: forcing }, 'shutdown complete');
+    await this.pids?.close();
+    this.attribution?.release();
+    this.attribution = undefined;
+    this.removeLastResort();
+    const report: ShutdownReport = { forced: forcing, duration_ms: Date.now() - started };
+    this.logger.info(report, 'shutdown complete');
+    return report;
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  private claimStateDir(stateDir: string): PidRegistry {
+    const registry = new PidRegistry(stateDir, (err) => this.logger.warn({ err, state_dir: stateDir }, 'could not update the pid registry'));
+    let report;
+    try {
+      report = registry.claim();
+    } catch (err) {
+      throw hsuError('STATE_DIR_UNUSABLE', `cannot use state directory ${stateDir}: ${(err as Error).message}`, { state_dir: stateDir }, err);
+    }
+    if (report.ownedBy !== undefined) {
+      throw hsuError('STATE_DIR_IN_USE', `master pid ${report.ownedBy} is alive and owns ${stateDir}; two masters must not supervise the same workers`, { state_dir: stateDir, pid: report.ownedBy });
+    }
+    for (const orphan of report.reaped) this.logger.warn({ worker: orphan.worker, pid: orphan.pid }, 'killed a process left behind by a previous master');
+    return registry;
+  }
+
+  /** Gives back what the constructor took (lock, hooks) for a master that never started. */
+  private abandon(): void {
+    this.shuttingDown = Promise.resolve({ forced: false, duration_ms: 0 });
+    this.pids?.closeSync();
+    this.removeLastResort();
+  }
+
+  private attributionScope(): AttributionScope | undefined {
+    if (!this.attributeUncaughtErrors) return undefined;
+    this.attribution ??= acquireAttribution();
+    return this.attribution;
   }
 
   private publish(name: keyof MasterEvents, event: unknown): void {
     if (name === 'state') {
-      const e = event as MasterEvents['state'][0];
+      const e = event as MasterEvents['state'];
       const level = e.to === 'failed' || e.to === 'failed_start' ? 'error' : e.to === 'waiting_restart' ? 'warn' : 'info';
-      this.logger[level]({ worker: e.workerId, from: e.from, to: e.to, pid: e.pid ?? null, ...(e.reason === undefined ? {} : { reason: e.reason }) }, 'state');
+      this.logger[level]({ worker: e.worker_id, from: e.from, to: e.to, pid: e.pid, ...(e.reason === undefined ? {} : { reason: e.reason }), ...(e.cause === undefined ? {} : { cause: e.cause }) }, 'state');
     } else if (name === 'restart') {
-      const e = event as MasterEvents['restart'][0];
-      this.logger.info({ worker: e.workerId, cause: e.cause, attempt: e.attempt, delay_ms: e.delayMs }, 'restart scheduled');
+      const e = event as MasterEvents['restart'];
+      this.logger.info({ worker: e.worker_id, cause: e.cause, attempt: e.attempt, delay_ms: e.delay_ms }, 'restart scheduled');
     }
-    // A firewall: publishing runs inside the state machine, so a subscriber that throws (metrics,
-    // dashboard, user code) must neither abort a transition nor stop the other subscribers.
-    for (const listener of this.rawListeners(name) as ((e: unknown) => void)[]) {
-      try {
-        listener.call(this, event);
-      } catch (err) {
-        this.logger.error({ err, event: name }, 'an event listener threw; ignored');
-      }
-    }
+    this.events.emit(name, event as never);
   }
 
   private entry(id: string): WorkerEntry {
@@ -326,25 +451,6 @@ async function releaseRuntime(runtime: Runtime, logger: Logger): Promise<void> {
     await runtime.close?.();
   } catch (err) {
     logger.warn({ err }, 'could not close worker log files');
-  }
-}
-
-/**
- * Last line of defence: however this process ends, no process worker outlives it. 'exit' covers
- * normal ends and uncaught exceptions; a default-action signal (SIGTERM from `kill`, SIGHUP when the
- * terminal closes) runs no 'exit' hook, so those are caught too, but only while nobody else listens
- * (then the application decides): kill the groups, then re-raise the signal for its default action.
- */
-function installLastResortHooks(): void {
-  process.on('exit', killAllProcessGroupsSync);
-  for (const signal of ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGQUIT'] as const) {
-    const onSignal = (): void => {
-      if (process.listenerCount(signal) > 1) return;
-      killAllProcessGroupsSync();
-      process.removeListener(signal, onSignal);
-      process.kill(process.pid, signal);
-    };
-    process.on(signal, onSignal);
   }
 }
 

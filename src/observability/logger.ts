@@ -1,42 +1,32 @@
 /**
  * The master's logger: pretty lines for a person at a terminal, one JSON object per line for
- * everything else (files, pipes, log shippers).
+ * everything else (files, pipes, log shippers). Both go through a bounded sink, so a stalled
+ * reader never blocks the master; pretty printing is loaded only when it is used.
  */
-import pino, { type Logger, type LevelWithSilent } from 'pino';
+import pino, { type LevelWithSilent, type Logger } from 'pino';
+import { StdoutSink } from './stdout-sink.js';
 
 export interface LoggerOptions {
   readonly level?: LevelWithSilent;
   /** Force a format; default: pretty when stdout is a TTY. */
   readonly format?: 'pretty' | 'json';
-  /** Destination for JSON output (default stdout, fd 1). */
-  readonly destination?: number | string;
 }
 
-export function createLogger(options: LoggerOptions = {}): Logger {
+export interface MasterLog {
+  readonly logger: Logger;
+  readonly sink: StdoutSink;
+}
+
+export async function createLogger(options: LoggerOptions = {}): Promise<MasterLog> {
   const level = options.level ?? 'info';
   const format = options.format ?? (process.stdout.isTTY ? 'pretty' : 'json');
+  let render: ((line: string) => string) | undefined;
   if (format === 'pretty') {
-    return pino({
-      level,
-      base: undefined,
-      // One line per record, the worker id up front: what a person scanning a terminal needs.
-      transport: {
-        target: 'pino-pretty',
-        options: { colorize: true, translateTime: 'HH:MM:ss.l', singleLine: true, ignore: 'worker', messageFormat: '{if worker}[{worker}] {end}{msg}' },
-      },
-    });
+    const { prettyFactory } = await import('pino-pretty');
+    // One line per record, the worker id up front: what a person scanning a terminal needs.
+    const pretty = prettyFactory({ colorize: true, translateTime: 'HH:MM:ss.l', singleLine: true, ignore: 'worker', messageFormat: '{if worker}[{worker}] {end}{msg}' });
+    render = (line) => pretty(line);
   }
-  // Asynchronous and bounded: a slow reader of our stdout (a stalled pipe, a paused pager) must
-  // never block the supervisor's loop, and through it the children whose output we drain. Past
-  // 16 MiB of backlog lines are dropped (they are still in the per-worker log files); whatever is
-  // buffered is flushed synchronously at exit, so a crash keeps the lines explaining it.
-  const destination = pino.destination({ dest: options.destination ?? 1, sync: false, maxLength: 16 * 1024 * 1024 });
-  process.once('exit', () => {
-    try {
-      destination.flushSync();
-    } catch {
-      // stdout already gone: nothing left to tell
-    }
-  });
-  return pino({ level, base: undefined }, destination);
+  const sink = new StdoutSink(process.stdout, render);
+  return { logger: pino({ level, base: undefined }, sink), sink };
 }

@@ -68,6 +68,8 @@ export interface WorkerModule<Config = Record<string, unknown>, Actions extends 
   /** Release what start acquired; `ctx.signal` has already fired. */
   stop?(ctx: ModuleContext<Config>): void | Promise<void>;
   isHealthy?(): boolean | Promise<boolean>;
+  /** Cheap facts of the module's own (a queue's lag, a cache's size), shown in the worker's diagnostics. */
+  diagnostics?(): Record<string, unknown>;
   /** Named async actions reachable through `master.call()` and `master.client()`. */
   readonly actions?: Actions;
 }

@@ -20,8 +20,10 @@ const DIAGNOSTIC_KEYS = [
   'runtime',
   'started_at',
   'state',
+  'stop_cause',
   'type',
   'uptime_ms',
+  'watchdogs',
 ];
 
 const EXPECTED: Record<Deployment, { type: string; runtime: string; hasPid: boolean }> = {
@@ -63,13 +65,13 @@ export function lifecycleCases(s: Suite): void {
       { requested: stopped.last_exit?.requested, forced: stopped.last_exit?.forced, error: stopped.last_exit?.error },
       { requested: true, forced: false, error: null },
     );
-    const moves = s.states.filter((e) => e.workerId === id).map((e) => `${e.from}->${e.to}`);
+    const moves = s.states.filter((e) => e.worker_id === id).map((e) => `${e.from}->${e.to}`);
     assert.deepEqual(moves, ['idle->starting', 'starting->running', 'running->stopping', 'stopping->stopped']);
     assert.deepEqual(stopped.history.map((h) => `${h.from}->${h.to}`), moves);
-    const exits = s.exits.filter((e) => e.workerId === id);
+    const exits = s.exits.filter((e) => e.worker_id === id);
     assert.equal(exits.length, 1);
     assert.equal(exits[0]?.exit.requested, true);
-    assert.equal(exits[0]?.exit.error, undefined);
+    assert.equal(exits[0]?.exit.error, null);
 
     // A manual restart brings up a new instance of the same module.
     await s.master.startWorker(id);
@@ -107,8 +109,8 @@ export function lifecycleCases(s: Suite): void {
     const after = await client.whoami();
     assert.notEqual(after.token, before.token, 'a new module instance must answer after the restart');
     if (s.deployment === 'process') assert.notEqual(after.pid, before.pid, 'a new host process must run the module');
-    assert.ok(s.states.some((e) => e.workerId === id && e.from === 'running' && e.to === 'waiting_restart'));
-    assert.ok(s.restarts.some((e) => e.workerId === id && e.cause === 'policy'));
+    assert.ok(s.states.some((e) => e.worker_id === id && e.from === 'running' && e.to === 'waiting_restart'));
+    assert.ok(s.restarts.some((e) => e.worker_id === id && e.cause === 'policy'));
     await assertSiblingUnaffected(s);
     await s.master.stopWorker(id);
   });

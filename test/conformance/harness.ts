@@ -13,7 +13,7 @@ import type * as z from 'zod';
 import type { resourceLimitsSchema, restartSchema, WorkerConfigInput } from '../../src/config/index.js';
 import type { ExitEvent, RestartEvent, StateChangeEvent } from '../../src/lifecycle/events.js';
 import { Master } from '../../src/master/master.js';
-import { isAlive, listAllProcesses } from '../../src/process/index.js';
+import { isAlive, listAllProcesses } from '../../src/os/index.js';
 import { moduleFixture } from '../helpers/paths.js';
 
 export type Deployment = 'inline' | 'thread' | 'process';
@@ -88,7 +88,7 @@ export class Suite {
   constructor(readonly deployment: Deployment) {
     this.master.on('state', (e) => {
       this.states.push(e);
-      if (e.pid !== undefined) this.pids.add(e.pid);
+      if (e.pid !== null) this.pids.add(e.pid);
     });
     this.master.on('exit', (e) => this.exits.push(e));
     this.master.on('restart', (e) => this.restarts.push(e));
@@ -206,7 +206,7 @@ function cmdline(pid: number): string {
 export function assertNoHostProcesses(seen: Iterable<number>): void {
   const leftovers = [...seen].filter((pid) => isAlive(pid) && cmdline(pid).includes('host-entry'));
   const children = listAllProcesses()
-    .filter((stat) => stat.ppid === process.pid && stat.state !== 'Z' && cmdline(stat.pid).includes('host-entry'))
-    .map((stat) => stat.pid);
+    .filter((stat: { ppid: number; state: string; pid: number }) => stat.ppid === process.pid && stat.state !== 'Z' && cmdline(stat.pid).includes('host-entry'))
+    .map((stat: { pid: number }) => stat.pid);
   assert.deepEqual({ leftovers, children }, { leftovers: [], children: [] }, 'module host processes outlived the master');
 }

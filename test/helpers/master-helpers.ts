@@ -75,21 +75,21 @@ export class EventLog {
 
   /** The n-th (1-based) transition of `id` into `to`. */
   state(id: string, to: WorkerState, nth = 1, timeoutMs = LIVENESS_MS): Promise<StateChangeEvent> {
-    return this.waitFor(`${id} -> ${to} #${nth}`, () => this.states.filter((e) => e.workerId === id && e.to === to)[nth - 1], timeoutMs);
+    return this.waitFor(`${id} -> ${to} #${nth}`, () => this.states.filter((e) => e.worker_id === id && e.to === to)[nth - 1], timeoutMs);
   }
 
   /** The first output line of `id` matching `match`. */
   line(id: string, match: (line: string) => boolean, timeoutMs = LIVENESS_MS): Promise<WorkerOutputEvent> {
-    return this.waitFor(`a matching output line from ${id}`, () => this.output.find((e) => e.workerId === id && match(e.line)), timeoutMs);
+    return this.waitFor(`a matching output line from ${id}`, () => this.output.find((e) => e.worker_id === id && match(e.line)), timeoutMs);
   }
 
   /** `from->to` transitions of one worker, in order. */
   transitions(id: string): string[] {
-    return this.states.filter((e) => e.workerId === id).map((e) => `${e.from}->${e.to}`);
+    return this.states.filter((e) => e.worker_id === id).map((e) => `${e.from}->${e.to}`);
   }
 
   private describe(): string {
-    return this.states.map((e) => `${e.workerId}:${e.from}->${e.to}`).join(', ') || 'none';
+    return this.states.map((e) => `${e.worker_id}:${e.from}->${e.to}`).join(', ') || 'none';
   }
 }
 
@@ -101,7 +101,7 @@ export function waitForState(master: Master, id: string, state: WorkerState, tim
   if (master.getWorkerState(id) === state) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const onState = (e: StateChangeEvent): void => {
-      if (e.workerId !== id || e.to !== state) return;
+      if (e.worker_id !== id || e.to !== state) return;
       master.off('state', onState);
       clearTimeout(timer);
       resolve();

@@ -13,13 +13,13 @@ master.on('state', (e) => states.push(e));
 master.on('restart', (e) => restarts.push(e));
 
 function runningCount(id: string): number {
-  return states.filter((e) => e.workerId === id && e.to === 'running').length;
+  return states.filter((e) => e.worker_id === id && e.to === 'running').length;
 }
 
 async function until(condition: () => boolean): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out; transitions: ${states.map((e) => `${e.workerId}:${e.from}->${e.to}`).join(', ')}`);
+    if (Date.now() > deadline) throw new Error(`timed out; transitions: ${states.map((e) => `${e.worker_id}:${e.from}->${e.to}`).join(', ')}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
@@ -51,7 +51,7 @@ const report = {
   actioner: { ...master.getWorkerStateWithDiagnostics('actioner'), launch: await master.call('actioner', 'launch') },
   bystander: { state: master.getWorkerState('bystander'), before: bystanderBefore, after: await master.call('bystander', 'instance') },
   restarts,
-  transitions: Object.fromEntries(['thrower', 'rejecter', 'actioner', 'bystander'].map((id) => [id, states.filter((e) => e.workerId === id).map((e) => `${e.from}->${e.to}`)])),
+  transitions: Object.fromEntries(['thrower', 'rejecter', 'actioner', 'bystander'].map((id) => [id, states.filter((e) => e.worker_id === id).map((e) => `${e.from}->${e.to}`)])),
 };
 await master.shutdown();
 process.stdout.write(`${JSON.stringify(report)}\n`);

@@ -1,0 +1,6 @@
+// Public face of health checking: the probe port, the registry and the built-in probe types.
+export { ProbeRegistry } from './registry.js';
+export type { Probe, ProbeDefinition, ProbeResult, ProbeTarget } from './probe.js';
+export { httpProbe } from './http-probe.js';
+export { runtimeProbe } from './runtime-probe.js';
+export { tcpProbe } from './tcp-probe.js';

@@ -1,0 +1,36 @@
+/**
+ * The probe port: a health check of one type, bound to one running instance. A probe resolves to a
+ * verdict and never throws; it must honour `signal` (the watchdog aborts it at its timeout and
+ * when the instance ends), and the watchdog races it against that signal anyway, so a probe that
+ * ignores it can delay nothing.
+ */
+import type { Instance } from '../lifecycle/runtime.js';
+import type { HealthCheckConfig } from '../config/index.js';
+
+export interface ProbeResult {
+  readonly ok: boolean;
+  readonly reason?: string;
+}
+
+export type Probe = (signal: AbortSignal) => Promise<ProbeResult>;
+
+/** What a probe may look at: the instance itself (its runtime answer, its endpoint, its pid). */
+export interface ProbeTarget {
+  readonly workerId: string;
+  readonly instance: Instance;
+}
+
+export interface ProbeDefinition<C extends HealthCheckConfig = HealthCheckConfig> {
+  readonly type: C['type'];
+  create(check: C, target: ProbeTarget): Probe;
+}
+
+/** The reason an aborted probe failed: the watchdog's timeout, or the instance going away. */
+export function abortReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : 'aborted';
+}
+
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

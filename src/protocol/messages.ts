@@ -1,0 +1,48 @@
+/**
+ * The control protocol between the master and a module hosted in a worker thread or a child
+ * process. Messages travel by structured clone (postMessage, or IPC with `serialization:
+ * 'advanced'`), so both remote deployments accept exactly the same payloads.
+ *
+ * A host refuses an `init` whose `v` differs, and the master refuses a `started` whose
+ * `v` differs, each with HSU_ERR_PROTOCOL_VERSION.
+ */
+import type { SerializedError } from '../errors.js';
+import type { ModuleInfo, WorkerEndpoint } from '../worker/contract.js';
+
+/** v2: health checks carry their timeout; module facts can be asked for. */
+export const PROTOCOL_VERSION = 2;
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+/** Master -> host. */
+export type ToHost =
+  | {
+      readonly t: 'init';
+      readonly v: number;
+      readonly workerId: string;
+      readonly modulePath: string;
+      readonly entryPoint: string;
+      readonly config: Record<string, unknown>;
+      readonly logLevel: LogLevel | 'silent';
+    }
+  /** `s` is set when the caller may cancel: only then does the host track an AbortController. */
+  | { readonly t: 'call'; readonly id: number; readonly a: string; readonly i: unknown; readonly s?: 1 }
+  /** `reason` is the caller's CALL_TIMEOUT / CALL_ABORTED error, handed to the action as `call.signal.reason`. */
+  | { readonly t: 'cancel'; readonly id: number; readonly reason?: SerializedError }
+  /** `ms`: the probe's timeout, so the host bounds the module's isHealthy() itself. */
+  | { readonly t: 'health'; readonly id: number; readonly ms?: number }
+  | { readonly t: 'facts'; readonly id: number }
+  | { readonly t: 'stop' };
+
+/** Host -> master. */
+export type FromHost =
+  | { readonly t: 'started'; readonly v: number; readonly info: ModuleInfo; readonly actions: string[]; readonly endpoint: WorkerEndpoint; readonly loadedAt: number }
+  | { readonly t: 'start_failed'; readonly error: SerializedError }
+  | { readonly t: 'result'; readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly t: 'result'; readonly id: number; readonly ok: false; readonly error: SerializedError }
+  | { readonly t: 'health'; readonly id: number; readonly ok: boolean }
+  | { readonly t: 'facts'; readonly id: number; readonly diagnostics: Record<string, unknown> | null }
+  | { readonly t: 'log'; readonly level: LogLevel; readonly fields: Record<string, unknown>; readonly msg: string | undefined }
+  | { readonly t: 'endpoint'; readonly endpoint: WorkerEndpoint }
+  | { readonly t: 'fatal'; readonly error: SerializedError }
+  | { readonly t: 'stopped'; readonly error?: SerializedError };

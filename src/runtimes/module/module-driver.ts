@@ -1,0 +1,219 @@
+/**
+ * Runs one WorkerModule instance: context, initialize/start/stop, fatal reports, health and action
+ * calls. The same driver runs inline in the master, inside a worker thread and inside a child host,
+ * which is what makes the three deployments behave alike.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { hsuError, isHsuError } from '../../errors.js';
+import type { ActionMap, CallContext, ModuleContext, ModuleLogger, WorkerEndpoint, WorkerModule } from '../../worker/contract.js';
+
+/** The driver whose code is running; lets an uncaught error be attributed to its module. */
+export const moduleScope = new AsyncLocalStorage<ModuleDriver>();
+
+export interface ModuleDriverOptions {
+  readonly workerId: string;
+  readonly config: Record<string, unknown>;
+  readonly logger: ModuleLogger;
+  readonly defaultEndpoint: WorkerEndpoint;
+  /** Called at most once, for a fatal error reported after start (ctx.fail, a failed ctx.run task, an uncaught error). */
+  readonly onFatal: (error: Error) => void;
+  readonly onEndpoint?: (endpoint: WorkerEndpoint) => void;
+  /**
+   * Run the module's code inside {@link moduleScope} so uncaught errors can be charged to it.
+   * Only inline modules need it. On Node 24 AsyncLocalStorage is built on AsyncContextFrame and
+   * costs calls next to nothing (BENCHMARKS.md); on Node 22 it enables promise hooks process-wide.
+   */
+  readonly scoped: boolean;
+}
+
+/** Keeps `this` as the actions object, as a plain method call would. */
+function invokeAction(actions: ActionMap, fn: ActionMap[string], input: unknown, ctx: CallContext): unknown {
+  return fn.call(actions, input, ctx);
+}
+
+export class ModuleDriver {
+  readonly loadedAt = Date.now();
+  private readonly abort = new AbortController();
+  /**
+   * Aborts every call still in flight once the instance has ended. In-process code cannot be
+   * pre-empted, so interruption is cooperative: an action that honours `call.signal` rejects with
+   * HSU_ERR_CALL_INTERRUPTED, as a call into an ended thread or process does. No per-call cost.
+   */
+  private readonly callsAbort = new AbortController();
+  private readonly context: ModuleContext;
+  private readonly callContext: CallContext;
+  private readonly actions: ActionMap;
+  private phase: 'new' | 'starting' | 'running' | 'stopping' | 'ended' = 'new';
+  private earlyFatal: Error | undefined;
+  private fatalSent = false;
+  private currentEndpoint: WorkerEndpoint;
+
+  constructor(
+    readonly module: WorkerModule,
+    private readonly options: ModuleDriverOptions,
+  ) {
+    this.actions = module.actions ?? {};
+    this.currentEndpoint = options.defaultEndpoint;
+    this.callContext = { signal: this.callsAbort.signal, workerId: options.workerId };
+    this.context = {
+      workerId: options.workerId,
+      config: options.config,
+      logger: options.logger,
+      signal: this.abort.signal,
+      fail: (error: unknown) => this.reportFatal(error, 'MODULE_FATAL'),
+      run: <T>(task: Promise<T> | (() => Promise<T>)): Promise<T> => {
+        const promise = typeof task === 'function' ? this.inScope(task) : task;
+        promise.catch((error: unknown) => {
+          if (!this.abort.signal.aborted) this.reportFatal(error, 'MODULE_FATAL');
+        });
+        return promise;
+      },
+      setEndpoint: (endpoint: WorkerEndpoint) => {
+        this.currentEndpoint = endpoint;
+        this.options.onEndpoint?.(endpoint);
+      },
+    };
+  }
+
+  get endpoint(): WorkerEndpoint {
+    return this.currentEndpoint;
+  }
+
+  get actionNames(): string[] {
+    return Object.keys(this.actions);
+  }
+
+  /** initialize() then start(), inside the module's async scope. Rejects if either fails or fail() was called meanwhile. */
+  async start(): Promise<void> {
+    this.phase = 'starting';
+    await this.inScope(async () => {
+      if (this.module.initialize !== undefined) {
+        try {
+          await this.module.initialize(this.context, this.options.config);
+        } catch (error) {
+          throw isHsuError(error) ? error : hsuError('MODULE_INIT_FAILED', `worker '${this.options.workerId}': initialize() failed: ${messageOf(error)}`, { worker_id: this.options.workerId }, error);
+        }
+      }
+      try {
+        await this.module.start(this.context);
+      } catch (error) {
+        throw isHsuError(error) ? error : hsuError('START_FAILED', `worker '${this.options.workerId}': start() failed: ${messageOf(error)}`, { worker_id: this.options.workerId }, error);
+      }
+    });
+    if (this.earlyFatal !== undefined) throw this.earlyFatal;
+    // A stop() that arrived during start wins: an ended driver must not come back to life.
+    if (this.phase === 'starting') this.phase = 'running';
+  }
+
+  /** Fires ctx.signal and awaits module.stop(). Safe to call in any phase, more than once. */
+  async stop(): Promise<void> {
+    if (this.phase === 'stopping' || this.phase === 'ended') return;
+    this.phase = 'stopping';
+    this.abort.abort();
+    try {
+      if (this.module.stop !== undefined) await this.inScope(() => this.module.stop?.(this.context));
+    } finally {
+      this.phase = 'ended';
+      this.interruptCalls();
+    }
+  }
+
+  /** The module's isHealthy(), bounded by `timeoutMs`: a hung check is an unhealthy answer. */
+  async health(timeoutMs?: number): Promise<boolean> {
+    if (this.phase !== 'running') return false;
+    if (this.module.isHealthy === undefined) return true;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const answer = Promise.resolve(this.inScope(() => this.module.isHealthy?.())).then((ok) => ok === true);
+      if (timeoutMs === undefined) return await answer;
+      return await Promise.race([answer, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))]);
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Hot path: no allocation beyond what the action itself does when no signal is given. With a
+   * signal, the call gets its own controller tied to the caller's signal and to the instance's end
+   * by listeners that are removed when the call settles. (AbortSignal.any() would tie every call's
+   * signal to the instance-long one for as long as the instance lives: a leak per call.)
+   */
+  call(action: string, input: unknown, signal?: AbortSignal): Promise<unknown> {
+    const fn = this.actions[action];
+    if (fn === undefined) {
+      return Promise.reject(
+        hsuError('ACTION_NOT_FOUND', `worker '${this.options.workerId}' has no action '${action}' (actions: ${this.actionNames.join(', ') || 'none'})`, {
+          worker_id: this.options.workerId,
+          action,
+          available: this.actionNames,
+        }),
+      );
+    }
+    if (signal === undefined) return this.invoke(fn, input, this.callContext);
+    const controller = new AbortController();
+    const ended = this.callsAbort.signal;
+    const onCaller = (): void => controller.abort(signal.reason);
+    const onEnded = (): void => controller.abort(ended.reason);
+    if (signal.aborted) onCaller();
+    else if (ended.aborted) onEnded();
+    else {
+      signal.addEventListener('abort', onCaller, { once: true });
+      ended.addEventListener('abort', onEnded, { once: true });
+    }
+    return this.invoke(fn, input, { signal: controller.signal, workerId: this.options.workerId }).finally(() => {
+      signal.removeEventListener('abort', onCaller);
+      ended.removeEventListener('abort', onEnded);
+    });
+  }
+
+  private invoke(fn: ActionMap[string], input: unknown, ctx: CallContext): Promise<unknown> {
+    try {
+      // In the module's scope, so an uncaught error from async work an action starts is charged to the module.
+      const result = this.options.scoped ? moduleScope.run(this, invokeAction, this.actions, fn, input, ctx) : fn.call(this.actions, input, ctx);
+      return result instanceof Promise ? result : Promise.resolve(result);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  /** The module's own facts (`diagnostics()` of the module object), or null; never throws. */
+  moduleDiagnostics(): Record<string, unknown> | null {
+    if (this.module.diagnostics === undefined) return null;
+    try {
+      return this.module.diagnostics();
+    } catch (error) {
+      return { error: messageOf(error) };
+    }
+  }
+
+  /** The instance is gone (it crashed): calls in flight are told at once, whatever stop() does. */
+  interruptCalls(): void {
+    if (!this.callsAbort.signal.aborted) this.callsAbort.abort(hsuError('CALL_INTERRUPTED', `worker '${this.options.workerId}' ended while the call was in flight`, { worker_id: this.options.workerId }));
+  }
+
+  private inScope<T>(fn: () => T): T {
+    return this.options.scoped ? moduleScope.run(this, fn) : fn();
+  }
+
+  /** Entry point for fatal reports from ctx.fail(), ctx.run() and uncaught-error attribution. */
+  reportFatal(error: unknown, code: 'MODULE_FATAL' | 'MODULE_UNCAUGHT'): void {
+    if (this.phase === 'stopping' || this.phase === 'ended') return;
+    const wrapped = isHsuError(error)
+      ? error
+      : hsuError(code, `worker '${this.options.workerId}': ${code === 'MODULE_UNCAUGHT' ? 'uncaught exception' : 'fatal error'}: ${messageOf(error)}`, { worker_id: this.options.workerId }, error);
+    if (error instanceof Error && error.stack !== undefined && wrapped !== error) wrapped.stack = `${wrapped.message}\n  caused by: ${error.stack}`;
+    if (this.phase !== 'running') {
+      this.earlyFatal ??= wrapped;
+      return;
+    }
+    if (this.fatalSent) return;
+    this.fatalSent = true;
+    this.options.onFatal(wrapped);
+  }
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,210 @@
+/**
+ * The master's side of the control protocol, whatever carries it (a worker thread's port, a
+ * child's IPC channel): start handshake, calls with ids, health, module facts, logs, fatal
+ * reports. Errors from the other side are rebuilt with their catalogue code and status, so a
+ * caller sees the same error whatever the deployment.
+ */
+import type { Logger } from 'pino';
+import { deserializeError, hsuError, serializeError, type SerializedError } from '../../errors.js';
+import { PROTOCOL_VERSION, type FromHost, type LogLevel, type ToHost } from '../../protocol/messages.js';
+import type { Transport } from '../../protocol/transport.js';
+import type { CallOptions } from '../../worker/define.js';
+import type { ModuleInfo, WorkerEndpoint } from '../../worker/contract.js';
+import { createDeadline, needsDeadline } from './call-deadline.js';
+
+/** Module facts are asked for at most this often; diagnostics show the last answer. */
+const FACTS_EVERY_MS = 1_000;
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+export interface StartedFacts {
+  readonly info: ModuleInfo;
+  readonly actions: string[];
+  readonly loadedAt: number;
+}
+
+export class RemoteModule {
+  readonly started: Promise<StartedFacts>;
+  private resolveStarted!: (facts: StartedFacts) => void;
+  private rejectStarted!: (error: Error) => void;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closed = false;
+  private currentEndpoint: WorkerEndpoint | undefined;
+  private facts: StartedFacts | undefined;
+  private moduleFacts: Record<string, unknown> | null = null;
+  private factsAskedAt = 0;
+  /** The fatal error the host reported before ending, if any. */
+  fatal: SerializedError | undefined;
+  /** Told when the host reports a fatal error. */
+  onFatal: ((error: SerializedError) => void) | undefined;
+  /** Set when the host confirmed a graceful stop; `error` if module.stop() threw. */
+  stoppedReport: { error?: SerializedError } | undefined;
+
+  constructor(
+    private readonly workerId: string,
+    private readonly transport: Transport<ToHost, FromHost>,
+    private readonly logger: Logger,
+  ) {
+    this.started = new Promise((resolve, reject) => {
+      this.resolveStarted = resolve;
+      this.rejectStarted = reject;
+    });
+    this.started.catch(() => undefined); // observed by launch(); never an unhandled rejection
+    transport.onMessage((message) => this.handle(message));
+  }
+
+  init(modulePath: string, entryPoint: string, config: Record<string, unknown>): void {
+    const level = this.logger.level as LogLevel | 'silent';
+    this.transport.send({ t: 'init', v: PROTOCOL_VERSION, workerId: this.workerId, modulePath, entryPoint, config, logLevel: level });
+  }
+
+  get endpoint(): WorkerEndpoint | undefined {
+    return this.currentEndpoint;
+  }
+
+  get startedFacts(): StartedFacts | undefined {
+    return this.facts;
+  }
+
+  /** The module's own diagnostics as last reported; asks for fresh ones in the background. */
+  get moduleDiagnostics(): Record<string, unknown> | null {
+    const now = Date.now();
+    if (!this.closed && this.facts !== undefined && now - this.factsAskedAt >= FACTS_EVERY_MS) {
+      this.factsAskedAt = now;
+      const id = this.nextId++;
+      this.pending.set(id, { resolve: (value) => (this.moduleFacts = value as Record<string, unknown> | null), reject: () => undefined });
+      this.send({ t: 'facts', id });
+    }
+    return this.moduleFacts;
+  }
+
+  private handle(message: FromHost): void {
+    switch (message.t) {
+      case 'result': {
+        const pending = this.pending.get(message.id);
+        if (pending === undefined) return; // timed out or aborted already
+        this.pending.delete(message.id);
+        if (message.ok) pending.resolve(message.value);
+        else pending.reject(deserializeError(message.error));
+        return;
+      }
+      case 'health':
+      case 'facts': {
+        const pending = this.pending.get(message.id);
+        this.pending.delete(message.id);
+        pending?.resolve(message.t === 'health' ? message.ok : message.diagnostics);
+        return;
+      }
+      case 'log':
+        this.logger[message.level](message.fields, message.msg);
+        return;
+      case 'started':
+        if (message.v !== PROTOCOL_VERSION) {
+          this.rejectStarted(hsuError('PROTOCOL_VERSION', `worker '${this.workerId}': host speaks control protocol v${message.v}, master v${PROTOCOL_VERSION}`, { worker_id: this.workerId }));
+          return;
+        }
+        this.currentEndpoint = message.endpoint;
+        this.facts = { info: message.info, actions: message.actions, loadedAt: message.loadedAt };
+        this.resolveStarted(this.facts);
+        return;
+      case 'start_failed':
+        this.rejectStarted(deserializeError(message.error));
+        return;
+      case 'endpoint':
+        this.currentEndpoint = message.endpoint;
+        return;
+      case 'fatal':
+        this.fatal = message.error;
+        this.rejectStarted(deserializeError(message.error));
+        this.interruptAll('the module reported a fatal error');
+        this.onFatal?.(message.error);
+        return;
+      case 'stopped':
+        this.stoppedReport = message.error === undefined ? {} : { error: message.error };
+        return;
+    }
+  }
+
+  /** Hot path: one message out, one in; timers only when the caller asked for a deadline. */
+  call(action: string, input: unknown, options: CallOptions | undefined): Promise<unknown> {
+    if (this.closed || this.fatal !== undefined) return Promise.reject(this.interrupted(action));
+    // Already aborted: refuse before anything is sent, so the action never runs (as inline).
+    if (options?.signal?.aborted === true) {
+      return Promise.reject(hsuError('CALL_ABORTED', `call ${this.workerId}.${action} was aborted`, { worker_id: this.workerId, action }, options.signal.reason));
+    }
+    const id = this.nextId++;
+    const message: ToHost = needsDeadline(options) ? { t: 'call', id, a: action, i: input, s: 1 } : { t: 'call', id, a: action, i: input };
+    const result = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    try {
+      this.transport.send(message);
+    } catch (error) {
+      this.pending.delete(id);
+      return Promise.reject(
+        hsuError('CALL_PAYLOAD', `call ${this.workerId}.${action}: input cannot cross to the worker: ${(error as Error).message} (payloads cross by structured clone: no functions, symbols or class prototypes)`, { worker_id: this.workerId, action }, error),
+      );
+    }
+    if (!needsDeadline(options)) return result;
+    const deadline = createDeadline(this.workerId, action, options);
+    return Promise.race([result, deadline.expired])
+      .catch((error: unknown) => {
+        if (this.pending.delete(id) && !this.closed) this.send({ t: 'cancel', id, reason: serializeError(error) });
+        throw error;
+      })
+      .finally(() => deadline.dispose());
+  }
+
+  /** The module's isHealthy() over the channel; the entry is dropped when `signal` aborts (the probe's timeout). */
+  health(signal: AbortSignal, timeoutMs?: number): Promise<boolean> {
+    if (this.closed || this.fatal !== undefined || signal.aborted) return Promise.resolve(false);
+    const id = this.nextId++;
+    return new Promise<boolean>((resolve) => {
+      const onAbort = (): void => {
+        this.pending.delete(id);
+        resolve(false);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const settle = (ok: unknown): void => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(ok === true);
+      };
+      this.pending.set(id, { resolve: settle, reject: () => settle(false) });
+      this.send(timeoutMs === undefined ? { t: 'health', id } : { t: 'health', id, ms: timeoutMs });
+    });
+  }
+
+  stop(): void {
+    if (!this.closed) this.send({ t: 'stop' });
+  }
+
+  /** The thread or process is gone: nothing in flight can complete. */
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.rejectStarted(hsuError('START_FAILED', `worker '${this.workerId}' ended before it started: ${reason}`, { worker_id: this.workerId }));
+    this.interruptAll(reason);
+  }
+
+  private interruptAll(reason: string): void {
+    for (const [id, pending] of this.pending) {
+      this.pending.delete(id);
+      pending.reject(this.interrupted(undefined, reason));
+    }
+  }
+
+  /** Control messages carry no user payload; a failure to send means the host is going, which its exit reports. */
+  private send(message: ToHost): void {
+    try {
+      this.transport.send(message);
+    } catch (err) {
+      this.logger.debug({ err, message: message.t }, 'control message could not be sent');
+    }
+  }
+
+  private interrupted(action: string | undefined, reason = 'worker ended'): Error {
+    return hsuError('CALL_INTERRUPTED', `worker '${this.workerId}' ended while a call was in flight${action ? ` (${action})` : ''}: ${reason}`, { worker_id: this.workerId, action });
+  }
+}

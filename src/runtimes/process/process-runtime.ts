@@ -1,0 +1,147 @@
+/**
+ * Runtime for process workers: one OS process per instance, in its own process group, with its
+ * output appended to per-worker log files and copied to the master log within a budget.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { hsuError } from '../../errors.js';
+import type { LaunchContext, Runtime, RuntimeCapabilities, RuntimeDetails } from '../../lifecycle/runtime.js';
+import type { ProcessGroups } from '../../os/process-groups.js';
+import { which, type ResolvedExecutable } from '../../os/which.js';
+import { OutputCapture, type OutputStream } from '../output/index.js';
+import { ProcessInstance } from './process-instance.js';
+
+export interface ProcessTracker {
+  add(workerId: string, pid: number): void;
+  remove(pid: number): void;
+}
+
+export interface ProcessRuntimeOptions {
+  readonly workerId: string;
+  readonly executablePath: string;
+  readonly args?: readonly string[];
+  readonly environment?: Readonly<Record<string, string>>;
+  /** Start from the master's environment and overlay `environment` (default true). */
+  readonly inheritEnvironment?: boolean;
+  /** Defaults to the master's cwd. */
+  readonly workingDirectory?: string;
+  /** Receives `<workerId>.out.log` and `<workerId>.err.log`; created if missing. */
+  readonly logDir: string;
+  /** Every copied output line, for the master to republish. */
+  readonly onLine?: (stream: OutputStream, line: string, pid: number | undefined) => void;
+  /** Told of every spawn and exit, so a later master can reap what a killed one left (PidRegistry). */
+  readonly tracker?: ProcessTracker;
+  /** The master's live process groups, for its last-resort hook. */
+  readonly groups?: ProcessGroups;
+  /** Open an IPC channel (structured-clone serialization) as fd 3: used by the module host. */
+  readonly ipc?: boolean;
+  /** Extra node flags placed before `args` (e.g. --max-old-space-size for hosted modules). */
+  readonly execArgv?: readonly string[];
+}
+
+const CAPABILITIES: RuntimeCapabilities = { stoppable: true, callable: false };
+
+export class ProcessRuntime implements Runtime {
+  readonly kind = 'process';
+  readonly capabilities = CAPABILITIES;
+  private readonly output: OutputCapture;
+
+  constructor(private readonly options: ProcessRuntimeOptions) {
+    this.output = new OutputCapture({ workerId: options.workerId, logDir: options.logDir, ...(options.onLine ? { onLine: options.onLine } : {}) });
+  }
+
+  describe(): RuntimeDetails {
+    const { cwd, executable } = this.resolve();
+    return { kind: 'process', executable_path: executable.path, executable_exists: executable.exists, working_directory: cwd, output: this.output.stats() };
+  }
+
+  async launch(ctx: LaunchContext): Promise<ProcessInstance> {
+    const { env, cwd, executable } = this.resolve();
+    this.validate(cwd, executable);
+    if (ctx.signal.aborted) throw abortError(ctx.signal, this.options.workerId);
+    this.output.open(ctx.logger);
+    const args = [...(this.options.execArgv ?? []), ...(this.options.args ?? [])];
+    let child: ChildProcess;
+    try {
+      // detached: the child calls setsid(), so pgid === pid and the whole group can be signalled.
+      child = spawn(executable.path, args, {
+        cwd,
+        env,
+        detached: true,
+        stdio: this.options.ipc === true ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+        ...(this.options.ipc === true ? { serialization: 'advanced' as const } : {}),
+      });
+    } catch (err) {
+      throw this.spawnFailed(executable.path, err);
+    }
+    if (child.pid === undefined) {
+      const cause = await new Promise<unknown>((resolve) => child.once('error', resolve));
+      throw this.spawnFailed(executable.path, cause);
+    }
+    // Built before 'spawn' fires so no output or exit can be missed.
+    const instance = new ProcessInstance(child, child.pid, {
+      workerId: this.options.workerId,
+      executablePath: executable.path,
+      logger: ctx.logger,
+      output: this.output,
+      ...(this.options.tracker === undefined ? {} : { tracker: this.options.tracker }),
+      ...(this.options.groups === undefined ? {} : { groups: this.options.groups }),
+    });
+    await new Promise((resolve) => child.once('spawn', resolve));
+    if (ctx.signal.aborted) {
+      await instance.stop({ graceMs: 0, signal: 'SIGKILL', force: true, cause: 'requested' });
+      throw abortError(ctx.signal, this.options.workerId);
+    }
+    return instance;
+  }
+
+  /** Ends the log files. Call when the worker is removed; a later launch reopens them. */
+  close(): Promise<void> {
+    return this.output.close();
+  }
+
+  private resolve(): { env: NodeJS.ProcessEnv; cwd: string; executable: ResolvedExecutable } {
+    const o = this.options;
+    const env: NodeJS.ProcessEnv = o.inheritEnvironment === false ? { ...o.environment } : { ...process.env, ...o.environment };
+    const cwd = path.resolve(o.workingDirectory ?? process.cwd());
+    // We spawn the resolved absolute path, so a child env without PATH still finds its executable.
+    return { env, cwd, executable: which(o.executablePath, { pathEnv: env.PATH ?? process.env.PATH, cwd }) };
+  }
+
+  private validate(cwd: string, executable: ResolvedExecutable): void {
+    const problem = checkExecution(this.options.workerId, this.options.executablePath, cwd, executable);
+    if (problem !== undefined) throw problem;
+  }
+
+  private spawnFailed(file: string, cause: unknown): Error {
+    const worker_id = this.options.workerId;
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    return hsuError('SPAWN_FAILED', `worker '${worker_id}': could not spawn ${file}: ${reason}`, { worker_id, executable_path: file }, cause);
+  }
+}
+
+/** What stops an execution block from starting, checked before spawn and by `hsu validate`. */
+export function checkExecution(worker_id: string, executablePath: string, cwd: string, executable: ResolvedExecutable): Error | undefined {
+  let cwdIsDir = false;
+  try {
+    cwdIsDir = statSync(cwd).isDirectory();
+  } catch {
+    // missing: reported below
+  }
+  if (!cwdIsDir) {
+    return hsuError('WORKING_DIRECTORY_NOT_FOUND', `worker '${worker_id}': working directory ${cwd} does not exist or is not a directory`, { worker_id, working_directory: cwd });
+  }
+  if (!executable.exists) {
+    return hsuError('EXECUTABLE_NOT_FOUND', `worker '${worker_id}': executable ${executablePath} not found`, { worker_id, executable_path: executable.path });
+  }
+  if (!executable.executable) {
+    return hsuError('EXECUTABLE_NOT_EXECUTABLE', `worker '${worker_id}': ${executable.path} is not an executable file`, { worker_id, executable_path: executable.path });
+  }
+  return undefined;
+}
+
+function abortError(signal: AbortSignal, worker_id: string): Error {
+  if (signal.reason instanceof Error) return signal.reason;
+  return hsuError('START_FAILED', `worker '${worker_id}': launch aborted`, { worker_id });
+}
