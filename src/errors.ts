@@ -33,6 +33,7 @@ const CORE_ERROR_CODES = {
   HEALTH_CHECK_FAILED: { status: 503, summary: 'health check failed' },
   LIMIT_EXCEEDED: { status: 503, summary: 'worker exceeded a resource limit' },
   STOP_NOT_ALLOWED: { status: 409, summary: 'this worker may not be stopped by the master' },
+  DEPENDENCY_FAILED: { status: 424, summary: 'a worker this one depends on is not up' },
   // process runtime
   EXECUTABLE_NOT_FOUND: { status: 400, summary: 'executable not found' },
   EXECUTABLE_NOT_EXECUTABLE: { status: 400, summary: 'file is not executable' },

@@ -100,7 +100,9 @@ void test('full config file: every block parsed, durations in ms, paths resolved
       reset_after: 3_600_000,
     },
     health_check: { type: 'http', url: 'http://127.0.0.1:8080/health', interval: 2_000, timeout: 500, failure_threshold: 2, success_threshold: 1, initial_delay: 2_000 },
+    depends_on: [],
     management: 'managed',
+    wait_ready: false,
     execution: {
       executable_path: path.join(FIXTURE_DIR, 'bin/web'),
       args: ['--port', '8080'],
@@ -344,12 +346,12 @@ workers:
   - id: a
     type: process
     stop_signal: SIGSTOP
-    management: unmanaged
+    management: remote
     execution: { executable_path: node }
     restart:
       policy: sometimes
     health_check:
-      type: grpc
+      type: smoke-signal
 `;
   const issues = issuesOf(yaml);
   const policy = issueAt(issues, 'workers[0].restart.policy');
@@ -359,9 +361,9 @@ workers:
   assert.deepEqual(issueAt(issues, 'master.log_level').choices, ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
   assert.deepEqual(issueAt(issues, 'workers[0].stop_signal').choices, [...STOP_SIGNALS]);
   const management = issueAt(issues, 'workers[0].management');
-  assert.deepEqual(management.choices, ['managed']);
-  assert.match(management.message, /expected one of managed, got "unmanaged"/);
-  assert.deepEqual(issueAt(issues, 'workers[0].health_check.type').choices, ['runtime', 'http', 'tcp']);
+  assert.deepEqual(management.choices, ['managed', 'integrated']);
+  assert.match(management.message, /expected one of managed, integrated, got "remote"/);
+  assert.deepEqual(issueAt(issues, 'workers[0].health_check.type').choices, ['runtime', 'http', 'tcp', 'grpc', 'exec']);
   assert.equal(issues.length, 5, formatIssues(issues));
 });
 
@@ -572,8 +574,8 @@ void test('config types come from the schema: durations are numbers, inputs acce
   expectTypeOf<HsuConfig['master']['shutdown_timeout']>().toEqualTypeOf<number>();
   expectTypeOf<ProcessWorkerConfig['stop_timeout']>().toEqualTypeOf<number>();
   expectTypeOf<ModuleWorkerConfig['module']['isolation']>().toEqualTypeOf<'inline' | 'thread'>();
-  expectTypeOf<HealthCheckConfig['type']>().toEqualTypeOf<'runtime' | 'http' | 'tcp'>();
-  expectTypeOf<Extract<HealthCheckConfig, { type: 'tcp' }>['port']>().toEqualTypeOf<number>();
+  expectTypeOf<HealthCheckConfig['type']>().toEqualTypeOf<'runtime' | 'http' | 'tcp' | 'grpc' | 'exec'>();
+  expectTypeOf<Extract<HealthCheckConfig, { type: 'tcp' }>['port']>().toEqualTypeOf<number | undefined>();
   expectTypeOf<{ workers: [] }>().toExtend<HsuConfigInput>();
   expectTypeOf<{ id: string; type: 'process'; stop_timeout: string; execution: { executable_path: string } }>().toExtend<HsuConfigInput['workers'][number]>();
   assert.ok(true);

@@ -86,7 +86,7 @@ void describe('ProcessRuntime launch', () => {
   void it('runs the child in its own process group and describes the executable', { timeout: 15_000 }, async () => {
     const h = harness({ script: 'forever.mjs' });
     const described = h.runtime.describe();
-    assert.deepEqual({ ...described, output: undefined }, { kind: 'process', executable_path: process.execPath, executable_exists: true, working_directory: process.cwd(), output: undefined });
+    assert.deepEqual({ ...described, output: undefined }, { kind: 'process', management: 'managed', executable_path: process.execPath, executable_exists: true, working_directory: process.cwd(), output: undefined });
     const instance = await launch(h);
     assert.ok(instance.pid !== undefined && instance.pid > 0);
     const stat = readProcStat(instance.pid);

@@ -32,6 +32,17 @@ export const DEFAULTS = {
     success_threshold: 1,
     initial_delay: '<one interval>',
   },
+  readiness: {
+    interval: '200ms',
+    timeout: '1s',
+    failure_threshold: 1,
+    success_threshold: 1,
+  },
+  integration: {
+    port: 0,
+    host: '127.0.0.1',
+    port_env: 'PORT',
+  },
   execution: {
     args: [],
     environment: {},

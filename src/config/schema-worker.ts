@@ -2,19 +2,22 @@
  * One worker entry. `type` picks the shape: a `process` worker runs an executable (or hosts a
  * plugin module in a child process); a `module` worker runs module code inside the master.
  */
+import { Cron } from 'croner';
 import * as z from 'zod';
 import { DEFAULTS } from './defaults.js';
 import { describeValue, fieldsOf, isRecord } from './describe.js';
 import { durationSchema, positiveDurationSchema } from './duration.js';
 import { withKeyHints } from './key-hints.js';
 import { yamlString } from './schema-common.js';
+import { checkDependencies, dependsOnSchema } from './schema-dependencies.js';
 import { hostedModuleSchema, moduleBlockSchema } from './schema-module.js';
-import { healthCheckSchema, restartSchema } from './schema-policy.js';
+import { restartSchema } from './schema-policy.js';
+import { PORT_PROBES, healthCheckSchema, readinessSchema } from './schema-probe.js';
 
 export const WORKER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const WORKER_TYPES = ['process', 'module'] as const;
 export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGKILL'] as const;
-export const MANAGEMENT_MODES = ['managed'] as const;
+export const MANAGEMENT_MODES = ['managed', 'integrated'] as const;
 
 export const workerIdSchema = yamlString.regex(WORKER_ID_PATTERN, {
   error: (issue) => `expected 1-64 characters of A-Z, a-z, 0-9, "_" or "-", got ${describeValue(issue.input)}`,
@@ -28,6 +31,15 @@ export const executionSchema = z.strictObject({
   inherit_environment: z.boolean().default(DEFAULTS.execution.inherit_environment),
 });
 
+/** A cron expression (5 fields, or 6 with seconds), checked by the parser that will run it. */
+const cronSchema = yamlString.superRefine((value, ctx) => {
+  try {
+    new Cron(value, { paused: true }).stop();
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `not a cron expression: ${(error as Error).message}` });
+  }
+});
+
 /** Fields every worker type has besides id and type, in the order they are listed to users. */
 const commonShape = {
   enabled: z.boolean().default(DEFAULTS.worker.enabled),
@@ -36,13 +48,25 @@ const commonShape = {
   stop_signal: z.enum(STOP_SIGNALS).default(DEFAULTS.worker.stop_signal),
   restart: restartSchema.prefault({}),
   health_check: healthCheckSchema.optional(),
+  /** Polled during the start: the worker is running only once it passes (the start timeout covers it). */
+  readiness: readinessSchema.optional(),
+  depends_on: dependsOnSchema.prefault([]),
+  /** Restart on a schedule (cron), like PM2's cron_restart; only a running worker is restarted. */
+  restart_schedule: cronSchema.optional(),
 };
 
 const managementSchema = z.enum(MANAGEMENT_MODES, {
   error: (issue) =>
-    issue.code === 'invalid_value'
-      ? `expected one of ${MANAGEMENT_MODES.join(', ')}, got ${describeValue(issue.input)} (integrated and unmanaged workers are not supported yet)`
-      : undefined,
+    issue.code === 'invalid_value' ? `expected one of ${MANAGEMENT_MODES.join(', ')}, got ${describeValue(issue.input)} (unmanaged workers are not supported yet)` : undefined,
+});
+
+/** `management: integrated`: the master gives the worker a loopback port. */
+export const integrationSchema = z.strictObject({
+  /** 0: a free port picked at each start; otherwise this port. */
+  port: z.number().int().min(0).max(65535).default(DEFAULTS.integration.port),
+  host: yamlString.min(1).default(DEFAULTS.integration.host),
+  /** The environment variable that carries the port (`{port}` in args works too). */
+  port_env: yamlString.regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default(DEFAULTS.integration.port_env),
 });
 
 export const processWorkerSchema = z
@@ -51,6 +75,9 @@ export const processWorkerSchema = z
     type: z.literal('process'),
     ...commonShape,
     management: managementSchema.default(DEFAULTS.worker.management),
+    integration: integrationSchema.optional(),
+    /** A Node child announces readiness with process.send('ready') (PM2's wait_ready); it gets an IPC channel. */
+    wait_ready: z.boolean().default(false),
     execution: executionSchema.optional(),
     module: hostedModuleSchema.optional(),
   })
@@ -68,23 +95,53 @@ export const processWorkerSchema = z
       } else if (hasExecution && hasModule) {
         ctx.addIssue({ code: 'custom', path: ['module'], message: 'a process worker takes exactly one of `execution` or `module`, not both' });
       }
+      const integrated = worker.management === 'integrated';
+      if (worker.integration !== undefined && !integrated) {
+        ctx.addIssue({ code: 'custom', path: ['integration'], message: 'integration is only for management: integrated' });
+      }
+      if (integrated && !hasExecution && hasModule) {
+        ctx.addIssue({ code: 'custom', path: ['management'], message: 'a hosted module is reached through the master (its actions); integrated is for an executable that serves a port' });
+      }
+      if (worker.wait_ready === true && !hasExecution) {
+        ctx.addIssue({ code: 'custom', path: ['wait_ready'], message: 'wait_ready is for an executable (a hosted module always reports when it has started)' });
+      }
+      checkProbePorts(worker, integrated, ctx);
     },
     // Runs even when a sibling field failed, so every problem is reported in one pass.
     { when: (payload) => isRecord(payload.value) },
   );
 
 export const moduleWorkerSchema = withKeyHints(
-  z.strictObject({
-    id: workerIdSchema,
-    type: z.literal('module'),
-    ...commonShape,
-    module: moduleBlockSchema,
-  }),
+  z
+    .strictObject({
+      id: workerIdSchema,
+      type: z.literal('module'),
+      ...commonShape,
+      module: moduleBlockSchema,
+    })
+    .superRefine((parsed, ctx) => checkProbePorts(fieldsOf(parsed), false, ctx), { when: (payload) => isRecord(payload.value) }),
   {
     execution: 'execution is only for type: process; a module worker runs the code named by its `module` block',
     management: 'management is only for type: process',
+    integration: 'integration is only for type: process with management: integrated',
+    wait_ready: 'wait_ready is only for type: process',
   },
 );
+
+/** A tcp or grpc probe needs a port, unless the worker is integrated (then it is the assigned one); so does `{port}`. */
+function checkProbePorts(worker: Record<string, unknown>, integrated: boolean, ctx: z.RefinementCtx): void {
+  for (const key of ['health_check', 'readiness'] as const) {
+    const probe = fieldsOf(worker[key]);
+    const type = probe.type as string | undefined;
+    if (type !== undefined && PORT_PROBES.includes(type as never) && probe.port === undefined && !integrated) {
+      ctx.addIssue({ code: 'custom', path: [key, 'port'], message: `required when type is ${type} (only an integrated worker may leave it out: then its assigned port is probed)` });
+    }
+    const text = [probe.url, ...(Array.isArray(probe.command) ? probe.command : [probe.command])].filter((v): v is string => typeof v === 'string').join(' ');
+    if (!integrated && /\{(port|host)\}/.test(text)) {
+      ctx.addIssue({ code: 'custom', path: [key], message: '{port} and {host} stand for an integrated worker\'s assigned port; this worker is not integrated' });
+    }
+  }
+}
 
 export const workerConfigSchema = z.discriminatedUnion('type', [processWorkerSchema, moduleWorkerSchema]);
 
@@ -97,6 +154,7 @@ export const commonWorkerFieldsSchema = z.looseObject({ id: workerIdSchema, ...c
 /** The worker list; ids must be unique because every API call addresses a worker by id. */
 export const workersSchema = z.array(workerConfigSchema).superRefine(
   (workers, ctx) => {
+    checkDependencies(workers, ctx);
     const firstIndex = new Map<string, number>();
     workers.forEach((worker, index) => {
       const id = fieldsOf(worker).id;

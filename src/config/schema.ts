@@ -8,13 +8,17 @@ import { DEFAULTS } from './defaults.js';
 import { durationSchema } from './duration.js';
 import { LOG_LEVELS } from './log-levels.js';
 import type { moduleBlockSchema, hostedModuleSchema, resourceLimitsSchema } from './schema-module.js';
-import type { healthCheckSchema, restartSchema } from './schema-policy.js';
+import type { restartSchema } from './schema-policy.js';
+import type { healthCheckSchema, readinessSchema } from './schema-probe.js';
+import type { integrationSchema } from './schema-worker.js';
 import type { executionSchema, moduleWorkerSchema, processWorkerSchema, workerConfigSchema } from './schema-worker.js';
 import { workersSchema } from './schema-worker.js';
 
 export { DEFAULTS } from './defaults.js';
 export { ISOLATIONS, MODULE_TYPES, hostedModuleSchema, moduleBlockSchema, resourceLimitsSchema } from './schema-module.js';
-export { HEALTH_CHECK_TYPES, RESTART_POLICIES, healthCheckSchema, restartSchema } from './schema-policy.js';
+export { RESTART_POLICIES, restartSchema } from './schema-policy.js';
+export { HEALTH_CHECK_TYPES, PORT_PROBES, healthCheckSchema, readinessSchema } from './schema-probe.js';
+export { DEPENDENCY_CONDITIONS, findCycle, startOrder } from './schema-dependencies.js';
 export {
   MANAGEMENT_MODES,
   STOP_SIGNALS,
@@ -22,6 +26,7 @@ export {
   WORKER_TYPES,
   commonWorkerFieldsSchema,
   executionSchema,
+  integrationSchema,
   moduleWorkerSchema,
   processWorkerSchema,
   workerConfigSchema,
@@ -67,4 +72,6 @@ export type HostedModuleBlock = z.output<typeof hostedModuleSchema>;
 export type ExecutionBlock = z.output<typeof executionSchema>;
 export type RestartConfig = z.output<typeof restartSchema>;
 export type HealthCheckConfig = z.output<typeof healthCheckSchema>;
+export type ReadinessConfig = z.output<typeof readinessSchema>;
+export type IntegrationConfig = z.output<typeof integrationSchema>;
 export type ResourceLimits = z.output<typeof resourceLimitsSchema>;

@@ -35,14 +35,20 @@ export class EventBus<Events extends { [K in keyof Events]: unknown }> {
     if (set.size === 0) this.listeners.delete(name);
   }
 
-  /** The next event of `name` (optionally the next one matching `filter`). */
-  once<K extends keyof Events>(name: K, filter?: (event: Events[K]) => boolean): Promise<Events[K]> {
+  /**
+   * The next event of `name` (optionally the next one matching `filter`). Aborting `signal` removes
+   * the listener (the promise then never settles): a waiter that gave up leaves nothing behind.
+   */
+  once<K extends keyof Events>(name: K, filter?: (event: Events[K]) => boolean, signal?: AbortSignal): Promise<Events[K]> {
     return new Promise((resolve) => {
+      if (signal?.aborted === true) return;
       const off = this.on(name, (event) => {
         if (filter !== undefined && !filter(event)) return;
         off();
+        signal?.removeEventListener('abort', off);
         resolve(event);
       });
+      signal?.addEventListener('abort', off, { once: true });
     });
   }
 

@@ -1,14 +1,14 @@
 // `type: http`: a GET that must answer 2xx (and contain `expect_body` when set) within the timeout.
 import type { HealthCheckConfig } from '../config/index.js';
 import type { ProbeDefinition } from './probe.js';
-import { abortReason, errorText } from './probe.js';
+import { abortReason, errorText, fillPlaceholders } from './probe.js';
 
 type HttpCheck = Extract<HealthCheckConfig, { type: 'http' }>;
 
 export const httpProbe: ProbeDefinition<HttpCheck> = {
   type: 'http',
-  create: (check) => async (signal) => {
-    const url = check.url;
+  create: (check, target) => async (signal) => {
+    const url = fillPlaceholders(check.url, target);
     try {
       const response = await fetch(url, { signal, redirect: 'manual' });
       if (!response.ok) {

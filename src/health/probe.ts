@@ -31,6 +31,17 @@ export function abortReason(signal: AbortSignal): string {
   return reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : 'aborted';
 }
 
+/** The configured port, else the one an integrated worker was given. */
+export function portOf(configured: number | undefined, target: ProbeTarget): number | undefined {
+  return configured ?? target.instance.port;
+}
+
+/** `{port}` and `{host}` in a URL or command, replaced by the integrated worker's own. */
+export function fillPlaceholders(text: string, target: ProbeTarget): string {
+  const { port, host } = target.instance;
+  return text.replaceAll('{port}', port === undefined ? '{port}' : String(port)).replaceAll('{host}', host ?? '127.0.0.1');
+}
+
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

@@ -4,6 +4,8 @@
  */
 import { hsuError } from '../errors.js';
 import type { HealthCheckConfig } from '../config/index.js';
+import { execProbe } from './exec-probe.js';
+import { grpcProbe } from './grpc-probe.js';
 import { httpProbe } from './http-probe.js';
 import type { Probe, ProbeDefinition, ProbeTarget } from './probe.js';
 import { runtimeProbe } from './runtime-probe.js';
@@ -13,7 +15,7 @@ export class ProbeRegistry {
   private readonly definitions = new Map<string, ProbeDefinition<never>>();
 
   static withBuiltins(): ProbeRegistry {
-    return new ProbeRegistry().register(runtimeProbe).register(httpProbe).register(tcpProbe);
+    return new ProbeRegistry().register(runtimeProbe).register(httpProbe).register(tcpProbe).register(grpcProbe).register(execProbe);
   }
 
   register<C extends HealthCheckConfig>(definition: ProbeDefinition<C>): this {

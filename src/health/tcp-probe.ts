@@ -1,16 +1,18 @@
-// `type: tcp`: a connection that must be accepted within the timeout.
+// `type: tcp`: a connection that must be accepted within the timeout (an integrated worker's own port by default).
 import { connect } from 'node:net';
 import type { HealthCheckConfig } from '../config/index.js';
 import type { ProbeDefinition, ProbeResult } from './probe.js';
-import { abortReason } from './probe.js';
+import { abortReason, portOf } from './probe.js';
 
 type TcpCheck = Extract<HealthCheckConfig, { type: 'tcp' }>;
 
 export const tcpProbe: ProbeDefinition<TcpCheck> = {
   type: 'tcp',
-  create: (check) => (signal) =>
+  create: (check, target) => (signal) =>
     new Promise<ProbeResult>((resolve) => {
-      const { host, port } = check;
+      const port = portOf(check.port, target);
+      const host = check.host;
+      if (port === undefined) return resolve({ ok: false, reason: 'no port to probe: the worker has not been given one' });
       const socket = connect({ host, port });
       const done = (result: ProbeResult): void => {
         signal.removeEventListener('abort', onAbort);

@@ -15,6 +15,7 @@ import type { CallOptions, WorkerEndpoint } from '../worker/index.js';
 import { describeExit, exitView, type LastError, type TransitionRecord, type WorkerDiagnostics } from './diagnostics.js';
 import type { ControllerEmit, RestartCause } from './events.js';
 import type { HealthSnapshot, HealthWatchdog } from './health-watchdog.js';
+import type { Readiness } from './readiness.js';
 import { RestartTracker, type RestartPolicy } from './restart-policy.js';
 import type { ExitInfo, Instance, Runtime, StopCause } from './runtime.js';
 import { assertOperation, assertTransition, type WorkerState } from './states.js';
@@ -33,6 +34,8 @@ export interface ControllerOptions {
   readonly health: HealthWatchdog;
   /** More watchdogs (resource limits, schedules); each may ask for a stop or restart with a cause. */
   readonly watchdogs?: readonly Watchdog[];
+  /** Polled after the runtime launched an instance: the worker is running only once it passes. */
+  readonly readiness?: Readiness;
   readonly enabled?: () => boolean;
   readonly historyLimit?: number;
 }
@@ -50,6 +53,8 @@ interface Launch {
   /** The controller gave up on it (timeout or stop): whatever it produces is ended, not adopted. */
   abandoned: boolean;
   timedOut: boolean;
+  /** What the launch job failed with, when it failed after being abandoned (a readiness reason, say). */
+  failure: unknown;
   /** Settles once the runtime is done with this launch, including ending an instance produced too late. */
   readonly settled: Promise<void>;
   markSettled(): void;
@@ -59,8 +64,8 @@ interface Launch {
 
 interface StopInProgress {
   readonly cause: StopCause;
-  /** When the instance is gone: stay stopped, or let the restart policy decide (a watchdog's restart). */
-  after: 'stopped' | 'policy';
+  /** When the instance is gone: stay stopped, let the restart policy decide (a watchdog's restart), or start afresh (a schedule). */
+  after: 'stopped' | 'policy' | 'start';
   force: boolean;
   /** Recorded as the worker's failure when a watchdog ended it. */
   readonly error: SerializedError | undefined;
@@ -71,7 +76,7 @@ interface StopInProgress {
 /** How long a forced stop still waits for a cancelled launch to end what it had started. */
 const FORCED_LAUNCH_WAIT_MS = 1_000;
 
-const CAUSE_ERROR: Record<Exclude<StopCause, 'requested'>, ErrorCodeKey> = {
+const CAUSE_ERROR: Record<Exclude<StopCause, 'requested' | 'schedule'>, ErrorCodeKey> = {
   unhealthy: 'HEALTH_CHECK_FAILED',
   limit: 'LIMIT_EXCEEDED',
   fatal: 'MODULE_FATAL',
@@ -308,6 +313,7 @@ export class WorkerController {
       waiter,
       abandoned: false,
       timedOut: false,
+      failure: undefined,
       settled: new Promise<void>((resolve) => (markSettled = resolve)),
       markSettled: () => markSettled(),
       cutWait: undefined,
@@ -319,7 +325,17 @@ export class WorkerController {
       // The last instance's resources (its port, its files) are gone before the next one starts.
       await boundedWait(previous, this.options.stopTimeoutMs);
       if (launch.abort.signal.aborted) throw launch.abort.signal.reason as Error;
-      return this.options.runtime.launch({ signal: launch.abort.signal, logger: this.options.logger, attempt });
+      const instance = await this.options.runtime.launch({ signal: launch.abort.signal, logger: this.options.logger, attempt });
+      if (this.options.readiness === undefined) return instance;
+      try {
+        await this.options.readiness(instance, launch.abort.signal);
+      } catch (error) {
+        // Not ready in time (or it died): nothing of this launch may outlive the failed start.
+        await instance.stop({ graceMs: 0, signal: 'SIGKILL', force: true, cause: 'requested' }).catch(() => undefined);
+        await instance.released;
+        throw error;
+      }
+      return instance;
     })();
     job.then(
       (instance) => this.step(() => this.onLaunched(launch, instance)),
@@ -350,6 +366,7 @@ export class WorkerController {
   }
 
   private onLaunchFailed(launch: Launch, error: unknown): void {
+    launch.failure = error;
     launch.markSettled();
     if (this.launch !== launch || launch.abandoned) return; // the abandoned-launch wait takes it from here
     clearTimeout(launch.timer);
@@ -405,7 +422,9 @@ export class WorkerController {
       return;
     }
     if (this.current === 'starting' && launch.timedOut) {
-      this.failStart(launch, launch.abort.signal.reason);
+      // The job's own error says more (e.g. why it was not ready) when it carries the timeout's code.
+      const failure = launch.failure as { code?: string } | undefined;
+      this.failStart(launch, failure?.code === 'HSU_ERR_START_TIMEOUT' ? failure : launch.abort.signal.reason);
     }
   }
 
@@ -473,6 +492,12 @@ export class WorkerController {
 
   private onWatchdogRequest(instance: Instance, action: WatchdogAction, cause: Exclude<StopCause, 'requested'>, reason: string): void {
     if (this.instance !== instance || this.current !== 'running') return;
+    if (cause === 'schedule') {
+      // Not a failure: a fresh start after a graceful stop, outside the restart policy's counts.
+      this.options.logger.info({ worker: this.id, cause, reason }, 'scheduled restart');
+      this.beginStop(newStop(cause, 'start', false, undefined), reason);
+      return;
+    }
     const error = serializeError(hsuError(CAUSE_ERROR[cause], `worker '${this.id}': ${reason}`, { worker_id: this.id, cause }));
     this.options.logger.warn({ worker: this.id, cause, action, reason }, action === 'stop' ? 'stopping worker' : 'restarting worker');
     this.beginStop(newStop(cause, action === 'stop' ? 'stopped' : 'policy', action === 'kill', error), reason);
@@ -500,6 +525,10 @@ export class WorkerController {
       this.stopping = undefined;
       if (stop?.after === 'policy') {
         this.afterFailure(effective, ranForMs, stop.cause === 'requested' ? 'policy' : stop.cause);
+      } else if (stop?.after === 'start' && !this.closed) {
+        this.transition('stopped', describeExit(effective), stop.cause);
+        this.options.emit('restart', { worker_id: this.id, cause: 'schedule', attempt: 0, delay_ms: 0 });
+        this.beginLaunch(0, undefined);
       } else {
         if (effective.error !== undefined) this.recordError(effective.error);
         this.transition('stopped', describeExit(effective), stop?.cause);
@@ -580,7 +609,7 @@ export class WorkerController {
   }
 }
 
-function newStop(cause: StopCause, after: 'stopped' | 'policy', force: boolean, error: SerializedError | undefined): StopInProgress {
+function newStop(cause: StopCause, after: StopInProgress['after'], force: boolean, error: SerializedError | undefined): StopInProgress {
   let resolve!: () => void;
   const done = new Promise<void>((r) => (resolve = r));
   return { cause, after, force, error, done, resolve };

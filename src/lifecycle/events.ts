@@ -37,7 +37,7 @@ export interface ExitEvent {
   readonly ran_for_ms: number;
 }
 
-export type RestartCause = 'policy' | 'manual' | 'unhealthy' | 'limit' | 'fatal';
+export type RestartCause = 'policy' | 'manual' | 'unhealthy' | 'limit' | 'fatal' | 'schedule';
 
 export interface RestartEvent {
   readonly worker_id: string;

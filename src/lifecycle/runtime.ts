@@ -13,9 +13,10 @@ export type RuntimeKind = BuiltinRuntimeKind | (string & {});
 
 /**
  * Why an instance is being stopped: by an operator or shutdown, because probes said it is
- * unhealthy, because it reported a fatal error, or because it went over a resource limit.
+ * unhealthy, because it reported a fatal error, because it went over a resource limit, or because
+ * its restart schedule said so.
  */
-export type StopCause = 'requested' | 'unhealthy' | 'fatal' | 'limit';
+export type StopCause = 'requested' | 'unhealthy' | 'fatal' | 'limit' | 'schedule';
 
 export interface LaunchContext {
   /** Aborted when the start times out or a stop arrives mid-start; the runtime must clean up, then reject. */
@@ -56,6 +57,9 @@ export interface RuntimeDetails {
 
 export interface Instance {
   readonly pid: number | undefined;
+  /** The port an integrated worker was given (probes of type tcp, grpc and `{port}` use it). */
+  readonly port?: number;
+  readonly host?: string;
   /**
    * Settles exactly once, when the instance stopped serving: it exited, or it reported a fatal
    * error (the crash is a state change at once). Never rejects.

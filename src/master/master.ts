@@ -7,13 +7,15 @@
  */
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
-import { loadConfigFile, parseWorkerConfig, type HsuConfig, type WorkerConfig, type WorkerConfigInput } from '../config/index.js';
+import { DEFAULTS, loadConfigFile, parseDuration, parseWorkerConfig, type HsuConfig, type ReadinessConfig, type WorkerConfig, type WorkerConfigInput } from '../config/index.js';
 import { hsuError } from '../errors.js';
 import { EventBus } from '../events/bus.js';
 import { ProbeRegistry } from '../health/registry.js';
 import { WorkerController } from '../lifecycle/controller.js';
 import type { WorkerDiagnostics } from '../lifecycle/diagnostics.js';
 import { HealthWatchdog, type HealthSnapshot } from '../lifecycle/health-watchdog.js';
+import { pollReadiness } from '../lifecycle/readiness.js';
+import { ScheduleWatchdog } from '../lifecycle/schedule-watchdog.js';
 import { DEFAULT_RESTART_POLICY } from '../lifecycle/restart-policy.js';
 import type { Runtime } from '../lifecycle/runtime.js';
 import { OPERATIONS, type WorkerState } from '../lifecycle/states.js';
@@ -25,6 +27,7 @@ import { acquireAttribution, type AttributionScope } from '../runtimes/module/un
 import { RuntimeRegistry, type RuntimeDefinition } from '../runtimes/registry.js';
 import type { CallOptions, Client } from '../worker/define.js';
 import type { ModuleExport } from '../worker/contract.js';
+import { awaitDependencies, dependencyOrder, type DependencyHost } from './dependencies.js';
 import type { MasterEvents } from './events.js';
 import { installLastResort } from './last-resort.js';
 import { compose, type CallMiddleware, type CallNext } from './middleware.js';
@@ -161,9 +164,9 @@ export class Master {
     this.events.off(name, listener);
   }
 
-  /** The next event of `name` matching `filter`. */
-  once<K extends keyof MasterEvents>(name: K, filter?: (event: MasterEvents[K]) => boolean): Promise<MasterEvents[K]> {
-    return this.events.once(name, filter);
+  /** The next event of `name` matching `filter`; aborting `signal` stops waiting. */
+  once<K extends keyof MasterEvents>(name: K, filter?: (event: MasterEvents[K]) => boolean, signal?: AbortSignal): Promise<MasterEvents[K]> {
+    return this.events.once(name, filter, signal);
   }
 
   // ---- seams ----------------------------------------------------------------------------------
@@ -211,6 +214,8 @@ export class Master {
     const emit = (name: keyof MasterEvents, event: unknown): void => this.publish(name, event);
     const health = new HealthWatchdog(config.id, config.health_check, (check, instance) => this.probes.create(check, { workerId: config.id, instance }), emit);
     const watchdogs = this.watchdogFactories.map((factory) => factory(config)).filter((w): w is Watchdog => w !== undefined);
+    if (config.restart_schedule !== undefined) watchdogs.push(new ScheduleWatchdog(config.restart_schedule));
+    const readinessCheck = readinessOf(config);
     const controller = new WorkerController({
       id: config.id,
       type: config.type,
@@ -223,6 +228,9 @@ export class Master {
       restart: config.restart ?? DEFAULT_RESTART_POLICY,
       health,
       watchdogs,
+      ...(readinessCheck === undefined
+        ? {}
+        : { readiness: pollReadiness(config.id, readinessCheck, (instance) => this.probes.create(readinessCheck, { workerId: config.id, instance })) }),
       enabled: () => config.enabled,
     });
     this.entries.set(config.id, { config, controller, runtime });
@@ -244,9 +252,21 @@ export class Master {
     this.events.emit('removed', { worker_id: id });
   }
 
+  /** Starts the worker, after starting whatever it depends on that is not up (as systemctl start does). */
   startWorker(id: string): Promise<void> {
     this.assertOpen();
-    return this.entry(id).controller.start();
+    const entry = this.entry(id);
+    // Without dependencies the start begins now, in this turn, as a plain start always has.
+    return entry.config.depends_on.length === 0 ? entry.controller.start() : this.startAfterDependencies(entry);
+  }
+
+  private async startAfterDependencies(entry: WorkerEntry): Promise<void> {
+    for (const dep of entry.config.depends_on) {
+      const depState = this.entry(dep.worker).controller.state;
+      if ((OPERATIONS.start as readonly WorkerState[]).includes(depState)) await this.startWorker(dep.worker);
+    }
+    await awaitDependencies(this.dependencyHost, entry.config, entry.config.start_timeout);
+    await entry.controller.start();
   }
 
   stopWorker(id: string, options: { force?: boolean } = {}): Promise<void> {
@@ -322,14 +342,20 @@ export class Master {
 
   // ---- start and shutdown ---------------------------------------------------------------------
 
-  /** Start every enabled worker in config order. A failing worker does not stop the others. */
+  /**
+   * Start every enabled worker, dependencies first (config order otherwise). A failing worker does
+   * not stop the others; those that depend on it fail with HSU_ERR_DEPENDENCY_FAILED.
+   */
   async start(): Promise<StartResult[]> {
     this.assertOpen();
     const results: StartResult[] = [];
-    for (const [id, entry] of this.entries) {
+    for (const id of dependencyOrder([...this.entries.values()].map((e) => e.config))) {
+      const entry = this.entries.get(id);
+      if (entry === undefined) continue;
       if (this.shuttingDown !== undefined) break; // a signal arrived mid-start: launch nothing more
       if (!entry.config.enabled || !(OPERATIONS.start as readonly WorkerState[]).includes(entry.controller.state)) continue;
       try {
+        if (entry.config.depends_on.length > 0) await awaitDependencies(this.dependencyHost, entry.config, entry.config.start_timeout);
         await entry.controller.start();
         results.push({ id, ok: true });
       } catch (error) {
@@ -359,7 +385,11 @@ export class Master {
 
   private async doShutdown(): Promise<ShutdownReport> {
     const started = Date.now();
-    const order = [...this.entries.values()].reverse();
+    // Dependents before what they depend on: the reverse of the start order.
+    const order = dependencyOrder([...this.entries.values()].map((e) => e.config))
+      .reverse()
+      .map((id) => this.entries.get(id))
+      .filter((entry): entry is WorkerEntry => entry !== undefined);
     // First, before any await: a restart half-way through must not launch behind our back.
     for (const { controller } of order) controller.close();
     let forcing = false;
@@ -389,6 +419,13 @@ export class Master {
   }
 
   // ---- internals ------------------------------------------------------------------------------
+
+  private readonly dependencyHost: DependencyHost = {
+    config: (id) => this.entries.get(id)?.config,
+    state: (id) => this.entries.get(id)?.controller.state ?? 'idle',
+    health: (id) => this.entries.get(id)?.controller.diagnostics().health ?? { status: 'unknown', checked_at: null, latency_ms: null, consecutive_failures: 0, consecutive_successes: 0 },
+    once: (name, filter, signal) => this.events.once(name, filter, signal),
+  };
 
   private claimStateDir(stateDir: string): PidRegistry {
     const registry = new PidRegistry(stateDir, (err) => this.logger.warn({ err, state_dir: stateDir }, 'could not update the pid registry'));
@@ -458,4 +495,12 @@ async function stopQuietly(controller: WorkerController, force: boolean): Promis
   const state = controller.state;
   if (state !== 'stopping' && !(OPERATIONS.stop as readonly WorkerState[]).includes(state)) return;
   await controller.stop({ force }).catch(() => undefined);
+}
+
+/** The readiness probe of a worker: its own `readiness` block, or for an integrated worker a connect to its port. */
+function readinessOf(config: WorkerConfig): ReadinessConfig | undefined {
+  if (config.readiness !== undefined) return config.readiness;
+  if (config.type !== 'process' || config.management !== 'integrated') return undefined;
+  const r = DEFAULTS.readiness;
+  return { type: 'tcp', host: config.integration?.host ?? DEFAULTS.integration.host, interval: parseDuration(r.interval), timeout: parseDuration(r.timeout), failure_threshold: r.failure_threshold, success_threshold: r.success_threshold, initial_delay: 0 };
 }

@@ -28,9 +28,12 @@ export const processRuntime: RuntimeDefinition = {
   description: 'an executable in its own process group',
   matches: (config) => config.type === 'process' && config.execution !== undefined,
   create: (config, ctx) => {
-    const { id, execution } = config as ProcessWorker & { execution: NonNullable<ProcessWorker['execution']> };
+    const { id, execution, integration, management, wait_ready } = config as ProcessWorker & { execution: NonNullable<ProcessWorker['execution']> };
+    const integrated = management === 'integrated';
     return new ProcessRuntime({
       workerId: id,
+      ...(integrated ? { integration: { port: integration?.port ?? 0, host: integration?.host ?? '127.0.0.1', portEnv: integration?.port_env ?? 'PORT' } } : {}),
+      waitReady: wait_ready,
       executablePath: execution.executable_path,
       args: execution.args,
       environment: execution.environment,

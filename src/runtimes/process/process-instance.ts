@@ -9,8 +9,10 @@ import type { ExitInfo, Instance, StopRequest } from '../../lifecycle/runtime.js
 import { signalIdentities, signalQuietly, signalTree } from '../../os/kill-tree.js';
 import type { ProcessGroups } from '../../os/process-groups.js';
 import { CpuSampler, isAlive, readRssBytes, type ProcessIdentity } from '../../os/proc.js';
+import type { WorkerEndpoint } from '../../worker/contract.js';
 import type { OutputCapture } from '../output/index.js';
 import { Termination } from '../terminate.js';
+import type { Assigned } from './integration.js';
 import type { ProcessTracker } from './process-runtime.js';
 
 /** How long after 'exit' we wait for stdio to drain: a pipe held open by an orphan must not hang us. */
@@ -23,6 +25,8 @@ export interface ProcessInstanceOptions {
   readonly output: OutputCapture;
   readonly tracker?: ProcessTracker;
   readonly groups?: ProcessGroups;
+  /** An integrated worker's port. */
+  readonly assigned?: Assigned;
 }
 
 export class ProcessInstance implements Instance {
@@ -67,6 +71,14 @@ export class ProcessInstance implements Instance {
     options.tracker?.add(options.workerId, pid);
   }
 
+  get port(): number | undefined {
+    return this.options.assigned?.port;
+  }
+
+  get host(): string | undefined {
+    return this.options.assigned?.host;
+  }
+
   stop(request: StopRequest): Promise<void> {
     if (!this.exitSeen) this.termination.request(request);
     return this.exited.then(() => undefined);
@@ -81,8 +93,9 @@ export class ProcessInstance implements Instance {
     return Promise.resolve(!this.exitSeen && isAlive(this.pid));
   }
 
-  endpoint(): undefined {
-    return undefined;
+  endpoint(): WorkerEndpoint | undefined {
+    const assigned = this.options.assigned;
+    return assigned === undefined ? undefined : { type: 'url', address: `http://${assigned.host}:${assigned.port}`, metadata: { port: assigned.port, host: assigned.host } };
   }
 
   diagnostics(): Readonly<Record<string, unknown>> {
@@ -91,6 +104,7 @@ export class ProcessInstance implements Instance {
       pid: this.pid,
       pgid: this.pid,
       executable_path: this.options.executablePath,
+      ...(this.options.assigned === undefined ? {} : { port: this.options.assigned.port, host: this.options.assigned.host }),
       resource_usage: {
         rss_bytes: alive ? (readRssBytes(this.pid) ?? null) : null,
         cpu_percent: alive ? (this.cpu.sample() ?? null) : null,

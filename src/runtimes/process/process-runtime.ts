@@ -5,11 +5,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { hsuError } from '../../errors.js';
+import { deserializeError, hsuError } from '../../errors.js';
 import type { LaunchContext, Runtime, RuntimeCapabilities, RuntimeDetails } from '../../lifecycle/runtime.js';
 import type { ProcessGroups } from '../../os/process-groups.js';
 import { which, type ResolvedExecutable } from '../../os/which.js';
 import { OutputCapture, type OutputStream } from '../output/index.js';
+import { assignPort, fillArgs, type Assigned, type IntegrationOptions } from './integration.js';
 import { ProcessInstance } from './process-instance.js';
 
 export interface ProcessTracker {
@@ -38,6 +39,17 @@ export interface ProcessRuntimeOptions {
   readonly ipc?: boolean;
   /** Extra node flags placed before `args` (e.g. --max-old-space-size for hosted modules). */
   readonly execArgv?: readonly string[];
+  /** `management: integrated`: a port handed to the child by environment variable and `{port}` in args. */
+  readonly integration?: IntegrationOptions;
+  /** The child announces readiness with process.send('ready') (PM2's wait_ready); implies an IPC channel. */
+  readonly waitReady?: boolean;
+}
+
+/** What a child sends when it is ready: the string 'ready', or `{ type: 'ready' }` / `{ ready: true }`. */
+function isReadyMessage(message: unknown): boolean {
+  if (message === 'ready') return true;
+  const m = message as { type?: unknown; ready?: unknown } | null;
+  return typeof m === 'object' && m !== null && (m.type === 'ready' || m.ready === true);
 }
 
 const CAPABILITIES: RuntimeCapabilities = { stoppable: true, callable: false };
@@ -53,7 +65,14 @@ export class ProcessRuntime implements Runtime {
 
   describe(): RuntimeDetails {
     const { cwd, executable } = this.resolve();
-    return { kind: 'process', executable_path: executable.path, executable_exists: executable.exists, working_directory: cwd, output: this.output.stats() };
+    return {
+      kind: 'process',
+      management: this.options.integration === undefined ? 'managed' : 'integrated',
+      executable_path: executable.path,
+      executable_exists: executable.exists,
+      working_directory: cwd,
+      output: this.output.stats(),
+    };
   }
 
   async launch(ctx: LaunchContext): Promise<ProcessInstance> {
@@ -61,7 +80,14 @@ export class ProcessRuntime implements Runtime {
     this.validate(cwd, executable);
     if (ctx.signal.aborted) throw abortError(ctx.signal, this.options.workerId);
     this.output.open(ctx.logger);
-    const args = [...(this.options.execArgv ?? []), ...(this.options.args ?? [])];
+    let assigned: Assigned | undefined;
+    let args = [...(this.options.execArgv ?? []), ...(this.options.args ?? [])];
+    if (this.options.integration !== undefined) {
+      assigned = await assignPort(this.options.workerId, this.options.integration);
+      env[this.options.integration.portEnv] = String(assigned.port);
+      args = fillArgs(args, assigned);
+    }
+    const ipc = this.options.ipc === true || this.options.waitReady === true;
     let child: ChildProcess;
     try {
       // detached: the child calls setsid(), so pgid === pid and the whole group can be signalled.
@@ -69,7 +95,7 @@ export class ProcessRuntime implements Runtime {
         cwd,
         env,
         detached: true,
-        stdio: this.options.ipc === true ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+        stdio: ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
         ...(this.options.ipc === true ? { serialization: 'advanced' as const } : {}),
       });
     } catch (err) {
@@ -85,15 +111,45 @@ export class ProcessRuntime implements Runtime {
       executablePath: executable.path,
       logger: ctx.logger,
       output: this.output,
+      ...(assigned === undefined ? {} : { assigned }),
       ...(this.options.tracker === undefined ? {} : { tracker: this.options.tracker }),
       ...(this.options.groups === undefined ? {} : { groups: this.options.groups }),
     });
     await new Promise((resolve) => child.once('spawn', resolve));
+    if (!ctx.signal.aborted && this.options.waitReady === true) await this.readyMessage(instance, ctx.signal);
     if (ctx.signal.aborted) {
       await instance.stop({ graceMs: 0, signal: 'SIGKILL', force: true, cause: 'requested' });
       throw abortError(ctx.signal, this.options.workerId);
     }
     return instance;
+  }
+
+  /** Resolves when the child said 'ready', or when the start is given up on (the caller then ends it). */
+  private async readyMessage(instance: ProcessInstance, signal: AbortSignal): Promise<void> {
+    const child = instance.child;
+    let listener: ((message: unknown) => void) | undefined;
+    let onAbort: (() => void) | undefined;
+    const ended = instance.exited.then((exit) => {
+      throw exit.error === undefined
+        ? hsuError('START_FAILED', `worker '${this.options.workerId}' exited before it sent 'ready' (${exit.signal ?? `code ${exit.exitCode}`})`, { worker_id: this.options.workerId })
+        : deserializeError(exit.error);
+    });
+    try {
+      await Promise.race([
+        ended,
+        new Promise<void>((resolve) => {
+          listener = (message) => {
+            if (isReadyMessage(message)) resolve();
+          };
+          child.on('message', listener);
+          onAbort = resolve;
+          signal.addEventListener('abort', onAbort, { once: true });
+        }),
+      ]);
+    } finally {
+      if (listener !== undefined) child.off('message', listener);
+      if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+    }
   }
 
   /** Ends the log files. Call when the worker is removed; a later launch reopens them. */
