@@ -4,7 +4,10 @@
  * {@link SerializedError} and are rebuilt on the other side with {@link deserializeError}.
  */
 
+import { OS_ERROR_CODES } from './os/error-codes.js';
+
 export const ErrorCodes = {
+  ...OS_ERROR_CODES,
   // config
   CONFIG_INVALID: { status: 400, summary: 'configuration is invalid' },
   CONFIG_NOT_FOUND: { status: 404, summary: 'configuration file not found' },

@@ -1,0 +1,103 @@
+/**
+ * Exit detection for a process that is not our child (adopted after a master restart, or
+ * unmanaged). Node cannot reach pidfd_open/poll, waitid works only for children, and the proc
+ * connector needs a native addon, so this is a fast poll of /proc/PID/stat for the watched pids
+ * only: one timer for all of them, one small read per pid per tick (see docs/os.md for the cost).
+ * A v2 cgroup adds an event: cgroup.events turns "populated 0" the moment the group empties,
+ * and fs.watch (inotify on cgroupfs) reports that without waiting for the next tick.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { readControl } from './cgroups/control-files.js';
+import { readStat, type Identity } from './proc-stat.js';
+
+export interface ExitInfo {
+  readonly pid: number;
+  /** gone: no such pid; zombie: exited, waiting for its parent; recycled: the pid names another process; cgroup-empty: its v2 group emptied. */
+  readonly reason: 'gone' | 'zombie' | 'recycled' | 'cgroup-empty';
+  readonly detected_at: number;
+}
+
+export interface ExitWatchOptions {
+  /** v2 cgroup.events of the process's group (WorkerCgroup.eventsFile). */
+  readonly eventsFile?: string;
+}
+
+interface Entry {
+  readonly identity: Identity;
+  readonly onExit: (info: ExitInfo) => void;
+  watcher?: FSWatcher;
+}
+
+function exitReason(identity: Identity): ExitInfo['reason'] | undefined {
+  const stat = readStat(identity.pid);
+  if (stat === undefined) return 'gone';
+  if (stat.startTimeTicks !== identity.startTimeTicks) return 'recycled';
+  return stat.state === 'Z' ? 'zombie' : undefined;
+}
+
+/** Polls every watched identity on one timer, which runs only while something is watched. */
+export class ExitPoller {
+  private readonly entries = new Set<Entry>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(readonly intervalMs = 50) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  watch(identity: Identity, onExit: (info: ExitInfo) => void, options: ExitWatchOptions = {}): () => void {
+    const entry: Entry = { identity, onExit };
+    this.entries.add(entry);
+    if (options.eventsFile !== undefined) this.watchEvents(entry, options.eventsFile);
+    this.timer ??= setInterval(() => this.tick(), this.intervalMs);
+    return () => this.dispose(entry);
+  }
+
+  private watchEvents(entry: Entry, file: string): void {
+    try {
+      entry.watcher = watch(file, () => {
+        if (/^populated 0$/m.test(readControl(file) ?? 'populated 0')) this.fire(entry, 'cgroup-empty');
+      });
+      entry.watcher.on('error', () => entry.watcher?.close()); // the group was removed: polling remains
+    } catch {
+      // no inotify on this file: polling remains
+    }
+  }
+
+  private tick(): void {
+    for (const entry of [...this.entries]) {
+      const reason = exitReason(entry.identity);
+      if (reason !== undefined) this.fire(entry, reason);
+    }
+  }
+
+  private fire(entry: Entry, reason: ExitInfo['reason']): void {
+    if (!this.entries.has(entry)) return;
+    this.dispose(entry);
+    entry.onExit({ pid: entry.identity.pid, reason, detected_at: Date.now() });
+  }
+
+  private dispose(entry: Entry): void {
+    entry.watcher?.close();
+    this.entries.delete(entry);
+    if (this.entries.size === 0 && this.timer !== undefined) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  close(): void {
+    for (const entry of [...this.entries]) this.dispose(entry);
+  }
+}
+
+const shared = new ExitPoller();
+
+/**
+ * Calls onExit once when the process exits (or its pid is recycled); returns the disposer.
+ * Detection latency is at most the poll interval (50 ms) plus the callback's turn of the loop.
+ */
+export function watchExit(identity: Identity, onExit: (info: ExitInfo) => void, options: ExitWatchOptions = {}): () => void {
+  return shared.watch(identity, onExit, options);
+}
