@@ -131,9 +131,11 @@ export function planLaunch(spec: LaunchSpec, options: LaunchOptions = {}): Launc
     const setpriv = options.setpriv === undefined ? findSetpriv() : options.setpriv;
     if (setpriv !== null) {
       // Everything above ran with our privileges (joining a cgroup, raising a hard limit); drop them last.
-      const ids = [...(uid === undefined ? [] : [`--reuid=${uid}`]), ...(gid === undefined ? [] : [`--regid=${gid}`])];
+      const words = [setpriv, ...(uid === undefined ? [] : [`--reuid=${uid}`]), ...(gid === undefined ? [] : [`--regid=${gid}`])];
       const groups = user?.listed === true ? '--init-groups' : '--clear-groups';
-      exec = `exec ${script.ref(setpriv)} ${ids.map((id) => script.ref(id)).join(' ')} ${groups} -- "$0" "$@"`;
+      // Kept in variables: the `shift` below drops the positional parameters before exec.
+      words.forEach((word, i) => script.lines.push(`hsu_${i}=${script.ref(word)}`));
+      exec = `exec ${words.map((_, i) => `"$hsu_${i}"`).join(' ')} ${groups} -- "$0" "$@"`;
     } else if ((spec.cgroupProcsFiles ?? []).length > 0) {
       throw hsuError('LAUNCH_NO_PRIVILEGE_DROP', 'joining a cgroup as another user needs setpriv (util-linux)', { user: spec.user, group: spec.group });
     } else {

@@ -123,11 +123,12 @@ export class CgroupV2 implements WorkerCgroup {
     };
   }
 
-  async kill(timeoutMs = DEFAULT_KILL_TIMEOUT_MS): Promise<KillReport> {
+  /** `useKillFile: false` takes the freeze-kill path that kernels before 5.14 need (tests cover both). */
+  async kill(timeoutMs = DEFAULT_KILL_TIMEOUT_MS, useKillFile = true): Promise<KillReport> {
     const killFile = this.file('cgroup.kill');
     // cgroup.kill (Linux 5.14+) kills every member, forks in flight included, in one write.
     // It is write-only (reading fails with EINVAL), so only its existence is checked.
-    if (existsSync(killFile)) {
+    if (useKillFile && existsSync(killFile)) {
       const before = this.pids().length;
       if (before === 0) return { method: 'cgroup.kill', rounds: 0, killed: 0 };
       writeControl(killFile, '1');
