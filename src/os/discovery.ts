@@ -63,7 +63,7 @@ export function discoverByPidFile(file: string, expectName?: string): Discovered
   if (found.started_at > mtimeMs + START_SLACK_MS) {
     throw hsuError('DISCOVERY_NOT_RUNNING', `pid ${pid} from ${file} now names a process started after the file was written (pid reused)`, { pid_file: file, pid, reason: 'pid_reused' });
   }
-  if (expectName !== undefined && found.comm !== expectName) {
+  if (expectName !== undefined && !nameMatches(found, expectName)) {
     throw hsuError('DISCOVERY_NOT_RUNNING', `pid ${pid} from ${file} is ${JSON.stringify(found.comm)}, not ${JSON.stringify(expectName)}`, { pid_file: file, pid, comm: found.comm, reason: 'name_mismatch' });
   }
   return found;
@@ -85,11 +85,19 @@ function scan(match: (process: DiscoveredProcess) => boolean): { matched: Discov
   return { matched, scanned };
 }
 
-/** By comm (the kernel's 15-character name: a script run by node is "node"). */
+/**
+ * The kernel's comm (15 bytes, truncated) or the base name of argv[0]. Both are needed: a program
+ * may rename its main thread (Node 24 calls its "MainThread"), and comm truncates long names.
+ */
+export function nameMatches(process: DiscoveredProcess, name: string): boolean {
+  if (process.comm === name.slice(0, 15)) return true;
+  const argv0 = process.cmdline[0] ?? '';
+  return argv0.slice(argv0.lastIndexOf('/') + 1) === name;
+}
+
+/** By process name: comm or argv[0]'s base name. */
 export function discoverByName(name: string): DiscoveredProcess[] {
-  // The kernel truncates comm to 15 bytes; a longer configured name would otherwise never match.
-  const comm = name.slice(0, 15);
-  const { matched, scanned } = scan((p) => p.comm === comm);
+  const { matched, scanned } = scan((p) => nameMatches(p, name));
   if (matched.length === 0) throw hsuError('DISCOVERY_NO_MATCH', `no process named ${JSON.stringify(name)} among ${scanned}`, { process_name: name, scanned });
   return matched;
 }
