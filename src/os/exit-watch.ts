@@ -2,11 +2,13 @@
  * Exit detection for a process that is not our child (adopted after a master restart, or
  * unmanaged). Node cannot reach pidfd_open/poll, waitid works only for children, and the proc
  * connector needs a native addon, so this is a fast poll of /proc/PID/stat for the watched pids
- * only: one timer for all of them, one small read per pid per tick (see docs/os.md for the cost).
+ * only: one timer for all of them, one pread per pid per tick on a descriptor opened once. A
+ * /proc/PID file opened while the process lived fails with ESRCH once it is reaped, even if the pid
+ * is reused later, so the descriptor itself carries the identity (see docs/os.md for the cost).
  * A v2 cgroup adds an event: cgroup.events turns "populated 0" the moment the group empties,
  * and fs.watch (inotify on cgroupfs) reports that without waiting for the next tick.
  */
-import { watch, type FSWatcher } from 'node:fs';
+import { closeSync, openSync, readSync, watch, type FSWatcher } from 'node:fs';
 import { readControl } from './cgroups/control-files.js';
 import { readStat, type Identity } from './proc-stat.js';
 
@@ -25,14 +27,45 @@ export interface ExitWatchOptions {
 interface Entry {
   readonly identity: Identity;
   readonly onExit: (info: ExitInfo) => void;
+  /** /proc/PID/stat, opened once the identity was confirmed; undefined = already known to be gone. */
+  fd?: number;
+  early?: ExitInfo['reason'];
   watcher?: FSWatcher;
 }
 
-function exitReason(identity: Identity): ExitInfo['reason'] | undefined {
-  const stat = readStat(identity.pid);
-  if (stat === undefined) return 'gone';
-  if (stat.startTimeTicks !== identity.startTimeTicks) return 'recycled';
-  return stat.state === 'Z' ? 'zombie' : undefined;
+const buffer = Buffer.allocUnsafe(1024);
+const CLOSE_PAREN = 0x29;
+const ZOMBIE = 0x5a;
+
+/** Opens the stat file and checks, once, that the pid still names this identity. */
+function open(entry: Entry): void {
+  let fd: number;
+  try {
+    fd = openSync(`/proc/${entry.identity.pid}/stat`, 'r');
+  } catch {
+    entry.early = 'gone';
+    return;
+  }
+  const stat = readStat(entry.identity.pid);
+  if (stat === undefined || stat.startTimeTicks !== entry.identity.startTimeTicks) {
+    closeSync(fd);
+    entry.early = stat === undefined ? 'gone' : 'recycled';
+    return;
+  }
+  entry.fd = fd;
+}
+
+/** One pread: ESRCH once the process is reaped; the state letter after the last ')' otherwise. */
+function exitReason(entry: Entry): ExitInfo['reason'] | undefined {
+  if (entry.fd === undefined) return entry.early ?? 'gone';
+  let n: number;
+  try {
+    n = readSync(entry.fd, buffer, 0, buffer.length, 0);
+  } catch {
+    return 'gone';
+  }
+  const close = buffer.lastIndexOf(CLOSE_PAREN, n - 1);
+  return close >= 0 && buffer[close + 2] === ZOMBIE ? 'zombie' : undefined;
 }
 
 /** Polls every watched identity on one timer, which runs only while something is watched. */
@@ -48,6 +81,7 @@ export class ExitPoller {
 
   watch(identity: Identity, onExit: (info: ExitInfo) => void, options: ExitWatchOptions = {}): () => void {
     const entry: Entry = { identity, onExit };
+    open(entry);
     this.entries.add(entry);
     if (options.eventsFile !== undefined) this.watchEvents(entry, options.eventsFile);
     this.timer ??= setInterval(() => this.tick(), this.intervalMs);
@@ -67,7 +101,7 @@ export class ExitPoller {
 
   private tick(): void {
     for (const entry of [...this.entries]) {
-      const reason = exitReason(entry.identity);
+      const reason = exitReason(entry);
       if (reason !== undefined) this.fire(entry, reason);
     }
   }
@@ -80,6 +114,8 @@ export class ExitPoller {
 
   private dispose(entry: Entry): void {
     entry.watcher?.close();
+    if (entry.fd !== undefined) closeSync(entry.fd);
+    entry.fd = undefined;
     this.entries.delete(entry);
     if (this.entries.size === 0 && this.timer !== undefined) {
       clearInterval(this.timer);

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { CLOCK_TICKS_PER_SECOND } from '../process/proc.js';
 import type { CgroupUsage } from './cgroups/types.js';
 import { countOpenFds, PAGE_SIZE, readSmallFile } from './proc-files.js';
-import { scanAll, type Identity, type StatFields } from './proc-stat.js';
+import { readStat, scanAll, type Identity, type StatFields } from './proc-stat.js';
 
 /** What the sampler needs of a worker's cgroup (a WorkerCgroup fits). */
 export interface SampledCgroup {
@@ -43,7 +43,7 @@ export interface ResourceSample {
   readonly open_fds: number;
   readonly threads: number;
   readonly root_threads: number;
-  /** Live descendants: by ppid links, plus cgroup members that were reparented (double fork). */
+  /** Live descendants: by ppid links, plus cgroup members that were reparented (double fork); with a cgroup on every worker, its members. */
   readonly descendants: number;
   readonly cgroup_memory_bytes?: number;
 }
@@ -91,25 +91,51 @@ export class ProcSampler {
     return this.watched.size;
   }
 
-  /** One pass over /proc for every watched worker. */
+  /**
+   * One pass for every watched worker. When every worker has a cgroup its members are the tree, so
+   * only their stat files are read; otherwise every process's stat is read once (the ppid links).
+   */
   sample(): ResourceSample[] {
     if (this.watched.size === 0) return [];
-    const all = scanAll();
+    const members = new Map<string, number[]>();
+    for (const [worker, state] of this.watched) {
+      const pids = state.options.cgroup?.pids();
+      if (pids !== undefined) members.set(worker, pids);
+    }
+    const scan = members.size < this.watched.size;
+    const all = scan ? scanAll() : this.readMembers(members);
     const children = new Map<number, number[]>();
-    for (const stat of all.values()) {
-      const list = children.get(stat.ppid);
-      if (list === undefined) children.set(stat.ppid, [stat.pid]);
-      else list.push(stat.pid);
+    if (scan) {
+      for (const stat of all.values()) {
+        const list = children.get(stat.ppid);
+        if (list === undefined) children.set(stat.ppid, [stat.pid]);
+        else list.push(stat.pid);
+      }
     }
     const at = performance.now();
     const time = Date.now();
     const bootTicks = bootTicksNow();
     const out: ResourceSample[] = [];
-    for (const [worker, state] of this.watched) out.push(this.sampleOne(worker, state, all, children, at, time, bootTicks));
+    for (const [worker, state] of this.watched) out.push(this.sampleOne(worker, state, all, children, members.get(worker) ?? [], at, time, bootTicks));
     return out;
   }
 
-  private sampleOne(worker: string, state: Watched, all: Map<number, StatFields>, children: Map<number, number[]>, at: number, time: number, bootTicks: number): ResourceSample {
+  /** The stat of each watched root and cgroup member only. */
+  private readMembers(members: ReadonlyMap<string, readonly number[]>): Map<number, StatFields> {
+    const all = new Map<number, StatFields>();
+    const read = (pid: number): void => {
+      if (all.has(pid)) return;
+      const stat = readStat(pid);
+      if (stat !== undefined) all.set(pid, stat);
+    };
+    for (const [worker, state] of this.watched) {
+      read(state.identity.pid);
+      for (const pid of members.get(worker) ?? []) read(pid);
+    }
+    return all;
+  }
+
+  private sampleOne(worker: string, state: Watched, all: Map<number, StatFields>, children: Map<number, number[]>, members: readonly number[], at: number, time: number, bootTicks: number): ResourceSample {
     const { pid, startTimeTicks } = state.identity;
     const root = all.get(pid);
     const alive = root !== undefined && root.startTimeTicks === startTimeTicks && root.state !== 'Z';
@@ -127,7 +153,7 @@ export class ProcSampler {
         }
       }
       // Daemons that double-forked were reparented away from the tree; their cgroup still holds them.
-      for (const member of state.options.cgroup?.pids() ?? []) {
+      for (const member of members) {
         const stat = all.get(member);
         if (seen.has(member) || stat === undefined || stat.state === 'Z') continue;
         seen.add(member);

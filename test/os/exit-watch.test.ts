@@ -4,6 +4,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { ExitPoller, identityOf, watchExit, type ExitInfo } from '../../src/os/index.js';
 import { Children, readStatOf, running, sleep, waitFor } from './helpers.js';
 
@@ -46,6 +47,7 @@ void describe('watchExit', () => {
   void it('a disposed watch never fires; one timer serves many watches', async () => {
     const poller = new ExitPoller(10);
     const pids = [orphanSleep(), orphanSleep(), orphanSleep()];
+    const fdsBefore = readdirSync('/proc/self/fd').length;
     const fired: number[] = [];
     const disposers = pids.map((pid) => poller.watch(identityOf(pid)!, (i) => fired.push(i.pid)));
     assert.equal(poller.size, 3);
@@ -55,6 +57,7 @@ void describe('watchExit', () => {
     await sleep(50); // five more poll intervals: the disposed one must stay silent
     assert.deepEqual(fired.sort(), pids.slice(1).sort());
     assert.equal(poller.size, 0);
+    assert.equal(readdirSync('/proc/self/fd').length, fdsBefore, 'every stat descriptor closed');
     poller.close();
   });
 });
