@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { listDescendants } from '../../src/process/index.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -38,6 +39,10 @@ export class Children {
   }
 
   async killAll(): Promise<void> {
+    // Grandchildren first: once a child dies its own children are reparented and unfindable.
+    for (const child of this.list) {
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) for (const pid of listDescendants(child.pid)) this.extraPids.add(pid);
+    }
     for (const pid of this.extraPids) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -51,6 +56,11 @@ export class Children {
         await once(child, 'exit');
       }
     }
+    // Nothing left behind: every process a test started or learned of is gone (reaped by init if orphaned).
+    const known = [...this.extraPids, ...this.list.map((c) => c.pid ?? 0)].filter((pid) => pid > 0);
+    await waitFor(`no leftover processes (${known.filter(running).join(', ')})`, () => (known.some(running) ? undefined : true), 5_000);
+    const stray = liveChildren();
+    if (stray.length > 0) throw new Error(`children still alive: ${stray.join(', ')}`);
   }
 }
 

@@ -4,7 +4,8 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { CgroupManager, detectCgroups, identityOf, planLaunch, ProcSampler, type ResourceSample, type WorkerCgroup } from '../../src/os/index.js';
 import { limitsSchema, LimitsMonitor } from '../../src/limits/index.js';
 import { Children, NODE, osFixture, sleep, waitFor } from './helpers.js';
@@ -19,6 +20,9 @@ after(async () => {
   await children.killAll();
   for (const g of groups) await g.remove();
   manager?.removeParentIfEmpty();
+  for (const dir of manager === undefined ? [] : support.mode === 'cgroup-v2' ? [support.parent] : [...support.v1Mounts.values()].map((m) => path.join(m, PARENT))) {
+    assert.equal(existsSync(dir), false, `${dir} left behind`);
+  }
 });
 
 async function idle(): Promise<number> {
