@@ -82,6 +82,18 @@ void describe('LimitsMonitor', () => {
   });
 });
 
+void describe('LimitsMonitor soak', () => {
+  void it('a day of one-second samples keeps only the CPU window', () => {
+    const monitor = new LimitsMonitor(limitsSchema.parse({ cpu: { max_percent: 50, window: '30s' }, memory: { max_rss: '1GB' } }));
+    const samples = series(86_400, (i) => ({ cpu: i % 7 === 0 ? 100 : 10 }));
+    const heap = process.memoryUsage().heapUsed;
+    for (const s of samples) monitor.observe(s);
+    // 86,400 retained samples would be several MB; the window keeps ~31.
+    assert.ok((monitor as unknown as { samples: unknown[] }).samples.length <= 32);
+    assert.ok(process.memoryUsage().heapUsed - heap < 16 * 2 ** 20);
+  });
+});
+
 void describe('enforcement', () => {
   void it('kernel memory limit: exact for immediate_kill, a backstop for graceful policies, none for log', () => {
     const at = (policy: string) => kernelLimitsFor(limitsSchema.parse({ memory: { max_rss: '100MB', policy } })).memory_bytes;

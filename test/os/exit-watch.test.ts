@@ -60,4 +60,18 @@ void describe('watchExit', () => {
     assert.equal(readdirSync('/proc/self/fd').length, fdsBefore, 'every stat descriptor closed');
     poller.close();
   });
+
+  void it('soak: thousands of watch/dispose cycles hold descriptors and memory flat', () => {
+    const pid = orphanSleep();
+    const id = identityOf(pid)!;
+    const poller = new ExitPoller(1_000);
+    for (let i = 0; i < 500; i++) poller.watch(id, () => undefined)();
+    const fds = readdirSync('/proc/self/fd').length;
+    const heap = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 5_000; i++) poller.watch(id, () => undefined)();
+    assert.equal(readdirSync('/proc/self/fd').length, fds);
+    assert.ok(process.memoryUsage().heapUsed - heap < 16 * 2 ** 20);
+    assert.equal(poller.size, 0);
+    process.kill(pid, 'SIGKILL');
+  });
 });

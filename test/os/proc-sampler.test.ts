@@ -133,6 +133,18 @@ void describe('ProcSampler', () => {
     await exited;
   });
 
+  void it('start() delivers samples on its timer and close() leaves no timer behind', async () => {
+    const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const sampler = new ProcSampler();
+    sampler.watch('w', identityOf(await idle())!);
+    const got = await new Promise<ResourceSample[]>((resolve, reject) => sampler.start(20, resolve, reject));
+    assert.equal(got[0]?.worker, 'w');
+    assert.equal(timers(), before + 1);
+    sampler.close();
+    assert.equal(timers(), before);
+  });
+
   void it('soak: thousands of passes hold memory flat', async () => {
     const sampler = new ProcSampler({ cpuWindowMs: 50 });
     for (let i = 0; i < 4; i++) sampler.watch(`w${i}`, identityOf(await idle())!);
