@@ -51,30 +51,43 @@ void describe('ProcSampler', () => {
     assert.equal(sample.descendants, 0);
   });
 
+  // What the spinner gets depends on the machine's load (2 shared cores in CI), so the checks are
+  // relative: the sampler agrees with the kernel's own tick count, and a low limit separates the two.
   void it('tells a spinner from an idle process by CPU over the window, and the evaluator acts on it', async () => {
     const spinner = (await children.ready(NODE, [osFixture('spin.mjs')])).child.pid!;
-    const quiet = await idle();
+    // sleep, not Node: a Node process still finishing its start-up under load is not idle.
+    const quiet = children.spawn('sleep', ['1000']).pid!;
+    await waitFor('sleep to exec', () => (readFileSync(`/proc/${quiet}/comm`, 'utf8').trim() === 'sleep' ? true : undefined));
     const sampler = new ProcSampler({ cpuWindowMs: 1_000 });
     sampler.watch('spin', identityOf(spinner)!);
     sampler.watch('idle', identityOf(quiet)!);
-    const limits = limitsSchema.parse({ cpu: { max_percent: 40, window: '1s', policy: 'restart' } });
+    const limits = limitsSchema.parse({ cpu: { max_percent: 10, window: '1s', policy: 'restart' } });
     const monitors = { spin: new LimitsMonitor(limits), idle: new LimitsMonitor(limits) };
     const actions: Record<string, string[]> = { spin: [], idle: [] };
+    const ticks = (): number => {
+      const rest = readFileSync(`/proc/${spinner}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return Number(rest[11]) + Number(rest[12]);
+    };
     let last: ResourceSample[] = [];
-    for (let tick = 0; tick < 15; tick++) {
+    let truth = { ticks: 0, at: 0 };
+    for (let tick = 0; tick < 16; tick++) {
       await sleep(100);
+      if (tick === 5) truth = { ticks: ticks(), at: performance.now() };
       last = sampler.sample();
       for (const s of last) {
         const decision = monitors[s.worker as 'spin' | 'idle'].observe(s);
         if (decision.action !== undefined) actions[s.worker]!.push(decision.action);
       }
     }
+    const kernelPercent = ((ticks() - truth.ticks) / 100 / ((performance.now() - truth.at) / 1000)) * 100;
     const spin = last.find((s) => s.worker === 'spin')!;
     const calm = last.find((s) => s.worker === 'idle')!;
-    assert.ok(spin.cpu_window_ms >= 900 && spin.cpu_window_ms <= 1_200, `window ${spin.cpu_window_ms}`);
-    assert.ok(spin.cpu_percent > 40, `spinner at ${spin.cpu_percent}%`);
-    assert.ok(calm.cpu_percent < 20, `idle at ${calm.cpu_percent}%`);
-    assert.deepEqual(actions, { spin: ['restart'], idle: [] }, 'one action when the breach starts, none for the idle one');
+    assert.ok(spin.cpu_window_ms >= 900 && spin.cpu_window_ms <= 1_300, `window ${spin.cpu_window_ms}`);
+    assert.ok(Math.abs(spin.cpu_percent - kernelPercent) < Math.max(15, kernelPercent * 0.25), `sampler ${spin.cpu_percent}% vs kernel ${kernelPercent}%`);
+    assert.ok(spin.cpu_percent > 10 && spin.cpu_percent > calm.cpu_percent * 3, `spinner ${spin.cpu_percent}%, idle ${calm.cpu_percent}%`);
+    // Once when the breach starts; again only if a starved spinner dipped under the limit meanwhile.
+    assert.ok(actions.spin!.length >= 1 && actions.spin!.every((a) => a === 'restart'), JSON.stringify(actions));
+    assert.deepEqual(actions.idle, [], 'no action for the idle one');
   });
 
   void it('counts open descriptors exactly', async () => {
