@@ -13,4 +13,6 @@ export const JOBS: Readonly<Record<string, () => Promise<Row[]>>> = {
   'calls:thread': async () => (await import('./calls.js')).callsThread(),
   'calls:process': async () => (await import('./calls.js')).callsProcess(),
   memory: async () => (await import('./memory.js')).benchMemory(),
+  'os:sampler': async () => (await import('./os.js')).benchSampler(),
+  'os:exit': async () => (await import('./os.js')).benchExit(),
 };

@@ -6,6 +6,8 @@
  * context, remote stack and (bounded) cause chain, so a caller cannot tell where the error arose.
  */
 
+import { OS_ERROR_CODES } from './os/error-codes.js';
+
 const CORE_ERROR_CODES = {
   // config
   CONFIG_INVALID: { status: 400, summary: 'configuration is invalid' },
@@ -69,6 +71,7 @@ const CORE_ERROR_CODES = {
 /** Every subsystem's codes, merged; keys are unique across the project. */
 export const ErrorCodes = {
   ...CORE_ERROR_CODES,
+  ...OS_ERROR_CODES,
 } as const satisfies Record<string, { readonly status: number; readonly summary: string }>;
 
 export type ErrorCodeKey = keyof typeof ErrorCodes;
