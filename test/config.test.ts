@@ -83,6 +83,8 @@ void test('full config file: every block parsed, durations in ms, paths resolved
     log_level: 'debug',
     shutdown_timeout: 60_000,
     inline_error_attribution: false,
+    cgroups: 'auto',
+    sample_interval: 1_000,
   });
 
   const web = worker(config, 'web', 'process');
@@ -103,6 +105,7 @@ void test('full config file: every block parsed, durations in ms, paths resolved
     depends_on: [],
     management: 'managed',
     wait_ready: false,
+    on_master_restart: 'adopt',
     execution: {
       executable_path: path.join(FIXTURE_DIR, 'bin/web'),
       args: ['--port', '8080'],
@@ -158,6 +161,8 @@ workers:
     log_level: DEFAULTS.master.log_level,
     shutdown_timeout: parseDuration(DEFAULTS.master.shutdown_timeout),
     inline_error_attribution: DEFAULTS.master.inline_error_attribution,
+    cgroups: DEFAULTS.master.cgroups,
+    sample_interval: parseDuration(DEFAULTS.master.sample_interval),
   });
   const a = worker(config, 'a', 'process');
   assert.equal(a.enabled, true);
@@ -329,7 +334,7 @@ workers:
   assert.equal(colour.column, 3);
   assert.ok(colour.message.includes('unknown key "colour"'), colour.message);
   assert.ok(colour.message.includes('log_dir, state_dir, log_level, shutdown_timeout, inline_error_attribution'), colour.message);
-  assert.deepEqual(colour.choices, ['log_dir', 'state_dir', 'log_level', 'shutdown_timeout', 'inline_error_attribution']);
+  assert.deepEqual(colour.choices, ['log_dir', 'state_dir', 'log_level', 'shutdown_timeout', 'inline_error_attribution', 'cgroups', 'sample_interval']);
   // Two unknown keys in one object become two issues, each on its own line.
   const argv = issueAt(issues, 'workers[0].execution.argv');
   assert.equal(argv.line, lineOf(yaml, 'argv:'));
@@ -361,8 +366,8 @@ workers:
   assert.deepEqual(issueAt(issues, 'master.log_level').choices, ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
   assert.deepEqual(issueAt(issues, 'workers[0].stop_signal').choices, [...STOP_SIGNALS]);
   const management = issueAt(issues, 'workers[0].management');
-  assert.deepEqual(management.choices, ['managed', 'integrated']);
-  assert.match(management.message, /expected one of managed, integrated, got "remote"/);
+  assert.deepEqual(management.choices, ['managed', 'integrated', 'unmanaged']);
+  assert.match(management.message, /expected one of managed, integrated, unmanaged, got "remote"/);
   assert.deepEqual(issueAt(issues, 'workers[0].health_check.type').choices, ['runtime', 'http', 'tcp', 'grpc', 'exec']);
   assert.equal(issues.length, 5, formatIssues(issues));
 });

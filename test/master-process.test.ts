@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { LIVENESS_MS, alivePids, diagnostics, nodeWorker, pluginWorker, processesWithMarker, rejectsWithCode, waitForGone, withMaster, type TestMaster } from './helpers/master-helpers.js';
+import { LIVENESS_MS, alivePids, diagnostics, nodeWorker, pluginWorker, processesWithMarker, rejectsWithCode, waitForGone, waitForSample, withMaster, type TestMaster } from './helpers/master-helpers.js';
 
 const T = { timeout: 60_000 };
 
@@ -37,8 +37,9 @@ void describe('process worker lifecycle', () => {
       assert.equal(d.pid, pid);
       assert.equal(d.details.executable_path, process.execPath);
       assert.equal(d.details.executable_exists, true);
-      assert.ok((d.details.resource_usage?.rss_bytes ?? 0) > 0, 'rss_bytes of a running process');
-      assert.ok((d.details.resource_usage?.cpu_percent ?? -1) >= 0);
+      const resources = await waitForSample(master, 'svc');
+      assert.ok((resources.rss_bytes ?? 0) > 0, 'rss_bytes of a running process');
+      assert.ok((resources.cpu_percent ?? -1) >= 0);
       assert.equal((await master.getWorkerHealth('svc')).status, 'healthy');
       assert.deepEqual(
         events.states.filter((e) => e.worker_id === 'svc').map((e) => [e.to, e.pid]),

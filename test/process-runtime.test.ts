@@ -95,11 +95,10 @@ void describe('ProcessRuntime launch', () => {
     assert.equal(await instance.health?.(probe()), true);
     assert.equal(instance.endpoint(), undefined);
     await h.waitForLine((l) => l === 'ready');
-    const diag = instance.diagnostics() as { pid: number; pgid: number; resource_usage: { rss_bytes: number; cpu_percent: number } };
+    const diag = instance.diagnostics() as { pid: number; pgid: number; cgroup: string | null };
     assert.equal(diag.pid, instance.pid);
     assert.equal(diag.pgid, instance.pid);
-    assert.ok(diag.resource_usage.rss_bytes > 1024 * 1024);
-    assert.ok(diag.resource_usage.cpu_percent >= 0);
+    assert.equal(diag.cgroup, null, 'no cgroup manager given: none');
     await instance.stop(TERM);
     assert.equal(await instance.health?.(probe()), false);
   });

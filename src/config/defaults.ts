@@ -9,6 +9,8 @@ export const DEFAULTS = {
     log_level: 'info',
     shutdown_timeout: '30s',
     inline_error_attribution: true,
+    cgroups: 'auto',
+    sample_interval: '1s',
   },
   worker: {
     enabled: true,

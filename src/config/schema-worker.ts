@@ -11,13 +11,14 @@ import { withKeyHints } from './key-hints.js';
 import { yamlString } from './schema-common.js';
 import { checkDependencies, dependsOnSchema } from './schema-dependencies.js';
 import { hostedModuleSchema, moduleBlockSchema } from './schema-module.js';
+import { processExtrasShape } from './schema-process.js';
 import { restartSchema } from './schema-policy.js';
 import { PORT_PROBES, healthCheckSchema, readinessSchema } from './schema-probe.js';
 
 export const WORKER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const WORKER_TYPES = ['process', 'module'] as const;
 export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGKILL'] as const;
-export const MANAGEMENT_MODES = ['managed', 'integrated'] as const;
+export const MANAGEMENT_MODES = ['managed', 'integrated', 'unmanaged'] as const;
 
 export const workerIdSchema = yamlString.regex(WORKER_ID_PATTERN, {
   error: (issue) => `expected 1-64 characters of A-Z, a-z, 0-9, "_" or "-", got ${describeValue(issue.input)}`,
@@ -55,10 +56,7 @@ const commonShape = {
   restart_schedule: cronSchema.optional(),
 };
 
-const managementSchema = z.enum(MANAGEMENT_MODES, {
-  error: (issue) =>
-    issue.code === 'invalid_value' ? `expected one of ${MANAGEMENT_MODES.join(', ')}, got ${describeValue(issue.input)} (unmanaged workers are not supported yet)` : undefined,
-});
+const managementSchema = z.enum(MANAGEMENT_MODES);
 
 /** `management: integrated`: the master gives the worker a loopback port. */
 export const integrationSchema = z.strictObject({
@@ -80,12 +78,18 @@ export const processWorkerSchema = z
     wait_ready: z.boolean().default(false),
     execution: executionSchema.optional(),
     module: hostedModuleSchema.optional(),
+    ...processExtrasShape,
   })
   .superRefine(
     (parsed, ctx) => {
       const worker = fieldsOf(parsed);
       const hasExecution = worker.execution !== undefined;
       const hasModule = worker.module !== undefined;
+      if (worker.management === 'unmanaged') {
+        checkUnmanaged(worker, ctx);
+        return;
+      }
+      if (worker.unmanaged !== undefined) ctx.addIssue({ code: 'custom', path: ['unmanaged'], message: 'unmanaged is only for management: unmanaged' });
       if (!hasExecution && !hasModule) {
         ctx.addIssue({
           code: 'custom',
@@ -125,8 +129,33 @@ export const moduleWorkerSchema = withKeyHints(
     management: 'management is only for type: process',
     integration: 'integration is only for type: process with management: integrated',
     wait_ready: 'wait_ready is only for type: process',
+    limits:
+      "limits are enforced on a process; a module in the master shares the master's process (use isolation: thread with resource_limits, or type: process for limits)",
+    user: 'user is only for type: process',
+    group: 'group is only for type: process',
+    umask: 'umask is only for type: process',
+    rlimits: 'rlimits are only for type: process',
+    on_master_restart: 'on_master_restart is only for type: process (a module is always started afresh with the master)',
+    unmanaged: 'unmanaged is only for type: process with management: unmanaged',
   },
 );
+
+/** An unmanaged worker is found, not started: no execution, no module, nothing that shapes a start. */
+function checkUnmanaged(worker: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  if (worker.unmanaged === undefined) ctx.addIssue({ code: 'custom', path: ['unmanaged'], message: 'required for management: unmanaged: how to find the process (pid_file, process_name, command_pattern or port)' });
+  for (const key of ['execution', 'module', 'integration', 'user', 'group', 'umask', 'rlimits', 'restart_schedule'] as const) {
+    if (worker[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} does not apply to an unmanaged worker: the master does not start it` });
+  }
+  if (worker.wait_ready === true) ctx.addIssue({ code: 'custom', path: ['wait_ready'], message: 'wait_ready does not apply to an unmanaged worker' });
+  const allowStop = fieldsOf(worker.unmanaged).allow_stop === true;
+  const limits = fieldsOf(worker.limits);
+  for (const kind of ['memory', 'cpu', 'open_files'] as const) {
+    const policy = fieldsOf(limits[kind]).policy;
+    if (!allowStop && policy !== undefined && policy !== 'log') {
+      ctx.addIssue({ code: 'custom', path: ['limits', kind, 'policy'], message: `policy ${String(policy)} would stop a process the master may not stop (set unmanaged.allow_stop: true, or policy: log)` });
+    }
+  }
+}
 
 /** A tcp or grpc probe needs a port, unless the worker is integrated (then it is the assigned one); so does `{port}`. */
 function checkProbePorts(worker: Record<string, unknown>, integrated: boolean, ctx: z.RefinementCtx): void {

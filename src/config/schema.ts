@@ -5,12 +5,13 @@
  */
 import * as z from 'zod';
 import { DEFAULTS } from './defaults.js';
-import { durationSchema } from './duration.js';
+import { durationSchema, positiveDurationSchema } from './duration.js';
 import { LOG_LEVELS } from './log-levels.js';
 import type { moduleBlockSchema, hostedModuleSchema, resourceLimitsSchema } from './schema-module.js';
 import type { restartSchema } from './schema-policy.js';
 import type { healthCheckSchema, readinessSchema } from './schema-probe.js';
 import type { integrationSchema } from './schema-worker.js';
+import type { rlimitsSchema, unmanagedSchema } from './schema-process.js';
 import type { executionSchema, moduleWorkerSchema, processWorkerSchema, workerConfigSchema } from './schema-worker.js';
 import { workersSchema } from './schema-worker.js';
 
@@ -19,6 +20,7 @@ export { ISOLATIONS, MODULE_TYPES, hostedModuleSchema, moduleBlockSchema, resour
 export { RESTART_POLICIES, restartSchema } from './schema-policy.js';
 export { HEALTH_CHECK_TYPES, PORT_PROBES, healthCheckSchema, readinessSchema } from './schema-probe.js';
 export { DEPENDENCY_CONDITIONS, findCycle, startOrder } from './schema-dependencies.js';
+export { ON_MASTER_RESTART, rlimitsSchema, unmanagedSchema } from './schema-process.js';
 export {
   MANAGEMENT_MODES,
   STOP_SIGNALS,
@@ -34,12 +36,18 @@ export {
 
 export { LOG_LEVELS } from './log-levels.js';
 
+export const CGROUP_MODES = ['auto', 'v2', 'v1', 'off'] as const;
+
 export const masterSettingsSchema = z.strictObject({
   log_dir: z.string().min(1).default(DEFAULTS.master.log_dir),
   state_dir: z.string().min(1).default(DEFAULTS.master.state_dir),
   log_level: z.enum(LOG_LEVELS).default(DEFAULTS.master.log_level),
   shutdown_timeout: durationSchema.prefault(DEFAULTS.master.shutdown_timeout),
   inline_error_attribution: z.boolean().default(DEFAULTS.master.inline_error_attribution),
+  /** A cgroup per process worker: auto (v2, else v1, else none), a given version, or off (process groups and polling). */
+  cgroups: z.enum(CGROUP_MODES).default(DEFAULTS.master.cgroups),
+  /** How often process workers' resources are sampled (one pass over /proc for all); limits act within two. */
+  sample_interval: positiveDurationSchema.prefault(DEFAULTS.master.sample_interval),
 });
 
 export const hsuConfigSchema = z.strictObject(
@@ -74,4 +82,6 @@ export type RestartConfig = z.output<typeof restartSchema>;
 export type HealthCheckConfig = z.output<typeof healthCheckSchema>;
 export type ReadinessConfig = z.output<typeof readinessSchema>;
 export type IntegrationConfig = z.output<typeof integrationSchema>;
+export type UnmanagedConfig = z.output<typeof unmanagedSchema>;
+export type RlimitsConfig = z.output<typeof rlimitsSchema>;
 export type ResourceLimits = z.output<typeof resourceLimitsSchema>;

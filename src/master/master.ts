@@ -20,7 +20,10 @@ import { DEFAULT_RESTART_POLICY } from '../lifecycle/restart-policy.js';
 import type { Runtime } from '../lifecycle/runtime.js';
 import { OPERATIONS, type WorkerState } from '../lifecycle/states.js';
 import type { Watchdog } from '../lifecycle/watchdog.js';
+import { CgroupManager, defaultInstanceTag } from '../os/cgroups/index.js';
 import { PidRegistry } from '../os/pid-registry.js';
+import { ResourceMonitor } from '../limits/resource-monitor.js';
+import { ResourcesWatchdog } from '../limits/resources-watchdog.js';
 import { ProcessGroups } from '../os/process-groups.js';
 import { registerBuiltinRuntimes } from '../runtimes/builtin.js';
 import { acquireAttribution, type AttributionScope } from '../runtimes/module/uncaught-attribution.js';
@@ -54,7 +57,14 @@ export interface MasterOptions {
   readonly stateDir?: string;
   /** Extra watchdogs per worker, beside its health checks. */
   readonly watchdogs?: readonly WatchdogFactory[];
+  /** A cgroup per process worker: auto (v2, else v1, else none), a given version, or off. Default auto. */
+  readonly cgroups?: 'auto' | 'v2' | 'v1' | 'off';
+  /** How often process workers' resources are sampled (one pass over /proc for all). Default 1 s. */
+  readonly sampleIntervalMs?: number;
 }
+
+/** Masters created in this process: a second one gets its own cgroup names. */
+let mastersInProcess = 0;
 
 export interface StartResult {
   readonly id: string;
@@ -99,6 +109,10 @@ export class Master {
   private readonly watchdogFactories: readonly WatchdogFactory[];
   private readonly groups = new ProcessGroups();
   private readonly pids: PidRegistry | undefined;
+  private readonly resources: ResourceMonitor;
+  private readonly cgroupMode: 'auto' | 'v2' | 'v1' | 'off';
+  private readonly serial = mastersInProcess++;
+  private cgroupManager: CgroupManager | undefined;
   private readonly removeLastResort: () => void;
   private attribution: AttributionScope | undefined;
   private middlewares: CallMiddleware[] = [];
@@ -114,6 +128,8 @@ export class Master {
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 30_000;
     this.attributeUncaughtErrors = options.attributeUncaughtErrors ?? true;
     this.watchdogFactories = options.watchdogs ?? [];
+    this.cgroupMode = options.cgroups ?? 'auto';
+    this.resources = new ResourceMonitor(options.sampleIntervalMs ?? 1_000, (err) => this.logger.warn({ err }, 'resource sampling failed'));
     this.pids = options.stateDir === undefined ? undefined : this.claimStateDir(path.resolve(this.baseDir, options.stateDir));
     this.removeLastResort = installLastResort(this.groups);
   }
@@ -139,6 +155,8 @@ export class Master {
       stateDir: config.master.state_dir,
       shutdownTimeoutMs: config.master.shutdown_timeout,
       attributeUncaughtErrors: config.master.inline_error_attribution,
+      cgroups: config.master.cgroups,
+      sampleIntervalMs: config.master.sample_interval,
       baseDir: path.dirname(path.resolve(file)),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       ...(options.watchdogs === undefined ? {} : { watchdogs: options.watchdogs }),
@@ -206,6 +224,7 @@ export class Master {
       attribution: () => this.attributionScope(),
       tracker: this.pids,
       groups: this.groups,
+      cgroups: () => this.cgroups(),
       onLine: (workerId, stream, line, pid) => {
         if (this.events.has('output')) this.events.emit('output', { worker_id: workerId, stream, line, pid: pid ?? null });
       },
@@ -215,6 +234,7 @@ export class Master {
     const health = new HealthWatchdog(config.id, config.health_check, (check, instance) => this.probes.create(check, { workerId: config.id, instance }), emit);
     const watchdogs = this.watchdogFactories.map((factory) => factory(config)).filter((w): w is Watchdog => w !== undefined);
     if (config.restart_schedule !== undefined) watchdogs.push(new ScheduleWatchdog(config.restart_schedule));
+    watchdogs.push(new ResourcesWatchdog(config.id, this.resources, config.type === 'process' ? config.limits : undefined));
     const readinessCheck = readinessOf(config);
     const controller = new WorkerController({
       id: config.id,
@@ -410,6 +430,8 @@ export class Master {
     // Nothing can start after shutdown: the workers' log files can be closed.
     await Promise.all(order.map(({ runtime }) => releaseRuntime(runtime, this.logger)));
     await this.pids?.close();
+    this.resources.close();
+    this.cgroupManager?.removeParentIfEmpty();
     this.attribution?.release();
     this.attribution = undefined;
     this.removeLastResort();
@@ -440,6 +462,13 @@ export class Master {
     }
     for (const orphan of report.reaped) this.logger.warn({ worker: orphan.worker, pid: orphan.pid }, 'killed a process left behind by a previous master');
     return registry;
+  }
+
+  /** The master's cgroup manager, made (and the hierarchy detected) when the first process worker needs it. */
+  private cgroups(): CgroupManager | undefined {
+    if (this.cgroupMode === 'off') return undefined;
+    this.cgroupManager ??= new CgroupManager({ prefer: this.cgroupMode === 'auto' ? 'auto' : this.cgroupMode, instanceTag: defaultInstanceTag(this.serial) });
+    return this.cgroupManager;
   }
 
   /** Gives back what the constructor took (lock, hooks) for a master that never started. */

@@ -13,11 +13,26 @@ import { scanExports } from './module/module-exports.js';
 import type { ModuleSource } from './module/module-source.js';
 import { ThreadRuntime } from './module/thread/thread-runtime.js';
 import { OutputCapture } from './output/index.js';
-import { ProcessRuntime, checkExecution } from './process/process-runtime.js';
+import { ProcessRuntime, checkExecution, type ProcessRuntimeOptions } from './process/process-runtime.js';
 import type { PreflightIssue, RuntimeContext, RuntimeDefinition, RuntimeRegistry } from './registry.js';
 
 type ProcessWorker = Extract<WorkerConfig, { type: 'process' }>;
 type ModuleWorker = Extract<WorkerConfig, { type: 'module' }>;
+
+/** What a process worker's config says about its process itself: limits, user, umask, rlimits, cgroup. */
+function processSetup(config: ProcessWorker, ctx: RuntimeContext): Pick<ProcessRuntimeOptions, 'cgroups' | 'limits' | 'launch'> {
+  const cgroups = ctx.cgroups();
+  return {
+    ...(cgroups === undefined ? {} : { cgroups }),
+    ...(config.limits === undefined ? {} : { limits: config.limits }),
+    launch: {
+      ...(config.user === undefined ? {} : { user: config.user }),
+      ...(config.group === undefined ? {} : { group: config.group }),
+      ...(config.umask === undefined ? {} : { umask: config.umask }),
+      ...(config.rlimits === undefined ? {} : { rlimits: config.rlimits }),
+    },
+  };
+}
 
 function lineFor(ctx: RuntimeContext, id: string): (stream: 'stdout' | 'stderr', line: string, pid: number | undefined) => void {
   return (stream, line, pid) => ctx.onLine(id, stream, line, pid);
@@ -42,6 +57,7 @@ export const processRuntime: RuntimeDefinition = {
       logDir: ctx.logDir,
       onLine: lineFor(ctx, id),
       groups: ctx.groups,
+      ...processSetup(config as ProcessWorker, ctx),
       ...(ctx.tracker === undefined ? {} : { tracker: ctx.tracker }),
     });
   },
@@ -72,6 +88,7 @@ export const hostRuntime: RuntimeDefinition = {
       stopTimeoutMs: stop_timeout,
       stopSignal: stop_signal as NodeJS.Signals,
       groups: ctx.groups,
+      ...processSetup(config as ProcessWorker, ctx),
       ...(ctx.tracker === undefined ? {} : { tracker: ctx.tracker }),
       ...(block.resource_limits === undefined ? {} : { resourceLimits: block.resource_limits }),
     });

@@ -8,6 +8,7 @@
 import { hsuError } from '../errors.js';
 import type { WorkerConfig } from '../config/index.js';
 import type { Runtime, RuntimeKind } from '../lifecycle/runtime.js';
+import type { CgroupManager } from '../os/cgroups/index.js';
 import type { ProcessGroups } from '../os/process-groups.js';
 import type { ModuleExport } from '../worker/contract.js';
 import type { AttributionScope } from './module/uncaught-attribution.js';
@@ -22,6 +23,8 @@ export interface RuntimeContext {
   readonly attribution: () => AttributionScope | undefined;
   readonly tracker: ProcessTracker | undefined;
   readonly groups: ProcessGroups;
+  /** The master's cgroups, when it uses them (made on first use). */
+  readonly cgroups: () => CgroupManager | undefined;
   readonly onLine: (workerId: string, stream: OutputStream, line: string, pid: number | undefined) => void;
 }
 

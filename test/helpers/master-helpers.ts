@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Master } from '../../src/index.js';
 import type { ExitEvent, HealthEvent, MasterOptions, RestartEvent, StateChangeEvent, WorkerConfigInput, WorkerOutputEvent, WorkerState } from '../../src/index.js';
+import type { ResourcesSnapshot } from '../../src/limits/resources-watchdog.js';
 import { fixture } from './paths.js';
 
 /** Generous bound for anything that should take milliseconds; only a hang should ever hit it. */
@@ -130,7 +131,7 @@ let masters = 0;
  */
 export function createTestMaster(options: MasterOptions = {}): TestMaster & { dispose: () => Promise<void> } {
   const { dir, remove } = tempDir('master');
-  const master = new Master({ logDir: path.join(dir, 'logs'), baseDir: dir, shutdownTimeoutMs: 5_000, ...options });
+  const master = new Master({ logDir: path.join(dir, 'logs'), baseDir: dir, shutdownTimeoutMs: 5_000, sampleIntervalMs: 100, ...options });
   const events = new EventLog(master);
   const marker = `${process.pid}-${++masters}-${Date.now()}`;
   const dispose = async (): Promise<void> => {
@@ -304,9 +305,19 @@ export interface Diagnostics {
     load_time?: string;
     executable_path?: string;
     executable_exists?: boolean;
-    resource_usage?: { rss_bytes: number | null; cpu_percent: number | null };
   };
   history: { from: WorkerState; to: WorkerState; at: string; reason?: string }[];
+}
+
+/** The worker's resources once the master has sampled them at least once. */
+export async function waitForSample(master: Master, id: string, timeoutMs = LIVENESS_MS): Promise<ResourcesSnapshot> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const resources = master.getWorkerStateWithDiagnostics(id).watchdogs.resources as ResourcesSnapshot | undefined;
+    if (resources?.sampled_at !== null && resources !== undefined) return resources;
+    if (Date.now() > deadline) throw new Error(`worker ${id} was not sampled within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
 
 export function diagnostics(master: Master, id: string): Diagnostics {

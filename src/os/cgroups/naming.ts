@@ -6,12 +6,12 @@
 import { identityOf, type Identity } from '../proc-stat.js';
 
 export const DEFAULT_PREFIX = 'hsu';
-const INSTANCE = /^m(\d+)s(\d+)$/;
+const INSTANCE = /^m(\d+)s(\d+)(?:n\d+)?$/;
 
-/** The default tag of this master: m<pid>s<start ticks>. */
-export function defaultInstanceTag(): string {
+/** The default tag of this master: m<pid>s<start ticks>, plus n<serial> for a second master in the same process. */
+export function defaultInstanceTag(serial = 0): string {
   const self = identityOf(process.pid);
-  return `m${process.pid}s${self?.startTimeTicks ?? 0}`;
+  return `m${process.pid}s${self?.startTimeTicks ?? 0}${serial > 0 ? `n${serial}` : ''}`;
 }
 
 export function groupName(prefix: string, instance: string, workerId: string): string {

@@ -8,7 +8,10 @@ import { hsuError, serializeError, type SerializedError } from '../../errors.js'
 import type { ExitInfo, Instance, StopRequest } from '../../lifecycle/runtime.js';
 import { signalIdentities, signalQuietly, signalTree } from '../../os/kill-tree.js';
 import type { ProcessGroups } from '../../os/process-groups.js';
-import { CpuSampler, isAlive, readRssBytes, type ProcessIdentity } from '../../os/proc.js';
+import type { WorkerCgroup } from '../../os/cgroups/index.js';
+import { LAUNCH_FAILED_EXIT } from '../../os/launcher.js';
+import { isAlive, readProcStat, type ProcessIdentity } from '../../os/proc.js';
+import type { EnforcementReport } from '../../limits/enforcement.js';
 import type { WorkerEndpoint } from '../../worker/contract.js';
 import type { OutputCapture } from '../output/index.js';
 import { Termination } from '../terminate.js';
@@ -27,6 +30,9 @@ export interface ProcessInstanceOptions {
   readonly groups?: ProcessGroups;
   /** An integrated worker's port. */
   readonly assigned?: Assigned;
+  /** The worker's cgroup: signals reach every member, and what is left when the root exits is killed through it. */
+  readonly cgroup?: WorkerCgroup;
+  readonly enforcement?: EnforcementReport;
 }
 
 export class ProcessInstance implements Instance {
@@ -39,8 +45,9 @@ export class ProcessInstance implements Instance {
   private exitInfo: ExitInfo | undefined;
   /** Descendants seen when signalling; they may have left the group, so we finish them by identity. */
   private readonly known = new Map<number, ProcessIdentity>();
-  private readonly cpu: CpuSampler;
   private pipesOpen = 0;
+  /** The last stderr line, to explain a launcher failure (exit 125 with `hsu-launch: ...`). */
+  private lastErrLine = '';
   private readonly finishers: (() => void)[] = [];
   private drainTimer: NodeJS.Timeout | undefined;
 
@@ -50,9 +57,11 @@ export class ProcessInstance implements Instance {
     private readonly options: ProcessInstanceOptions,
   ) {
     this.exited = new Promise((resolve) => (this.settle = resolve));
-    this.released = this.exited.then(() => undefined);
+    // Resources are released once the cgroup (if any) is empty too: a daemon that escaped the group dies with the worker.
+    this.released = this.exited.then(async () => {
+      await options.cgroup?.kill().catch(() => undefined);
+    });
     this.termination = new Termination({ graceful: (signal) => this.signal(signal), force: () => this.signal('SIGKILL') }, this.exited);
-    this.cpu = new CpuSampler(pid);
     options.groups?.add(pid);
     for (const name of ['stdout', 'stderr'] as const) {
       const stream = name === 'stdout' ? child.stdout : child.stderr;
@@ -65,10 +74,23 @@ export class ProcessInstance implements Instance {
         this.maybeSettle();
       });
     }
+    child.stderr?.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('utf8').trimEnd();
+      const last = text.slice(text.lastIndexOf('\n') + 1);
+      if (last !== '') this.lastErrLine = last.slice(0, 500);
+    });
     child.on('error', (err) => options.logger.debug({ err, pid }, 'child process error'));
     child.once('exit', (code, signal) => this.onExit(code, signal));
     // Last: outside bookkeeping must never run before the exit listener is in place.
     options.tracker?.add(options.workerId, pid);
+  }
+
+  get cgroup(): WorkerCgroup | undefined {
+    return this.options.cgroup;
+  }
+
+  get enforcement(): EnforcementReport | undefined {
+    return this.options.enforcement;
   }
 
   get port(): number | undefined {
@@ -99,22 +121,27 @@ export class ProcessInstance implements Instance {
   }
 
   diagnostics(): Readonly<Record<string, unknown>> {
-    const alive = !this.exitSeen;
     return {
       pid: this.pid,
       pgid: this.pid,
       executable_path: this.options.executablePath,
+      cgroup: this.options.cgroup?.name ?? null,
       ...(this.options.assigned === undefined ? {} : { port: this.options.assigned.port, host: this.options.assigned.host }),
-      resource_usage: {
-        rss_bytes: alive ? (readRssBytes(this.pid) ?? null) : null,
-        cpu_percent: alive ? (this.cpu.sample() ?? null) : null,
-      },
     };
   }
 
+  /** One signal to each process of the worker: its group, and each member outside it (descendants, cgroup members). */
   private signal(signal: NodeJS.Signals): void {
     if (this.exitSeen) return;
-    for (const id of signalTree(this.pid, this.pid, signal)) this.known.set(id.pid, id);
+    const seen = new Set<number>();
+    for (const id of signalTree(this.pid, this.pid, signal)) {
+      this.known.set(id.pid, id);
+      seen.add(id.pid);
+    }
+    // Members that double-forked out of the tree are no one's descendants; the cgroup still names them.
+    for (const pid of this.options.cgroup?.pids() ?? []) {
+      if (pid !== this.pid && !seen.has(pid) && readPgid(pid) !== this.pid) signalQuietly(pid, signal);
+    }
   }
 
   private onExit(exitCode: number | null, signal: NodeJS.Signals | null): void {
@@ -144,10 +171,19 @@ export class ProcessInstance implements Instance {
 
   private crashError(exitCode: number | null, signal: string | null): SerializedError {
     const worker_id = this.options.workerId;
+    if (exitCode === LAUNCH_FAILED_EXIT && this.lastErrLine.startsWith('hsu-launch:')) {
+      // The launcher could not set the process up (cgroup, rlimits, user): a start failure, not the program's crash.
+      const { stack: _s, ...launch } = serializeError(hsuError('SPAWN_FAILED', `worker '${worker_id}': ${this.lastErrLine}`, { worker_id, pid: this.pid, exit_code: exitCode }));
+      return launch;
+    }
     const message = signal !== null ? `process killed by ${signal}` : `process exited with code ${exitCode}`;
     const err = hsuError('WORKER_CRASHED', message, { worker_id, pid: this.pid, exit_code: exitCode, signal });
     // The stack would be the master's exit handler: noise, not information.
     const { stack: _stack, ...serialized } = serializeError(err);
     return serialized;
   }
+}
+
+function readPgid(pid: number): number | undefined {
+  return readProcStat(pid)?.pgid;
 }

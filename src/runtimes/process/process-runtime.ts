@@ -7,11 +7,17 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { deserializeError, hsuError } from '../../errors.js';
 import type { LaunchContext, Runtime, RuntimeCapabilities, RuntimeDetails } from '../../lifecycle/runtime.js';
+import type { CgroupManager } from '../../os/cgroups/index.js';
+import { planLaunch, type Rlimits } from '../../os/launcher.js';
 import type { ProcessGroups } from '../../os/process-groups.js';
 import { which, type ResolvedExecutable } from '../../os/which.js';
+import { enforcementFor, kernelLimitsFor } from '../../limits/enforcement.js';
+import type { Limits } from '../../limits/schema.js';
 import { OutputCapture, type OutputStream } from '../output/index.js';
 import { assignPort, fillArgs, type Assigned, type IntegrationOptions } from './integration.js';
 import { ProcessInstance } from './process-instance.js';
+import type { WorkerCgroup } from '../../os/cgroups/index.js';
+import type { EnforcementReport } from '../../limits/enforcement.js';
 
 export interface ProcessTracker {
   add(workerId: string, pid: number): void;
@@ -43,6 +49,12 @@ export interface ProcessRuntimeOptions {
   readonly integration?: IntegrationOptions;
   /** The child announces readiness with process.send('ready') (PM2's wait_ready); implies an IPC channel. */
   readonly waitReady?: boolean;
+  /** The master's cgroups: each instance runs in the worker's own group (kernel limits, kill reaches every member). */
+  readonly cgroups?: CgroupManager;
+  /** Enforced limits; the memory one also becomes a kernel limit on the worker's cgroup. */
+  readonly limits?: Limits;
+  /** Applied before exec by the launcher. */
+  readonly launch?: { readonly user?: string | number; readonly group?: string | number; readonly umask?: string | number; readonly rlimits?: Rlimits };
 }
 
 /** What a child sends when it is ready: the string 'ready', or `{ type: 'ready' }` / `{ ready: true }`. */
@@ -88,12 +100,22 @@ export class ProcessRuntime implements Runtime {
       args = fillArgs(args, assigned);
     }
     const ipc = this.options.ipc === true || this.options.waitReady === true;
+    const { cgroup, enforcement } = await this.cgroupFor();
+    // The launcher joins the cgroup and applies user, umask and rlimits before the program's first instruction.
+    const plan = planLaunch({
+      file: executable.path,
+      args,
+      ...(cgroup === undefined ? {} : { cgroupProcsFiles: cgroup.procsFiles }),
+      ...(this.options.launch ?? {}),
+    });
     let child: ChildProcess;
     try {
       // detached: the child calls setsid(), so pgid === pid and the whole group can be signalled.
-      child = spawn(executable.path, args, {
+      child = spawn(plan.file, [...plan.args], {
         cwd,
-        env,
+        env: { ...env, ...plan.env },
+        ...(plan.uid === undefined ? {} : { uid: plan.uid }),
+        ...(plan.gid === undefined ? {} : { gid: plan.gid }),
         detached: true,
         stdio: ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
         ...(this.options.ipc === true ? { serialization: 'advanced' as const } : {}),
@@ -112,6 +134,8 @@ export class ProcessRuntime implements Runtime {
       logger: ctx.logger,
       output: this.output,
       ...(assigned === undefined ? {} : { assigned }),
+      ...(cgroup === undefined ? {} : { cgroup }),
+      ...(enforcement === undefined ? {} : { enforcement }),
       ...(this.options.tracker === undefined ? {} : { tracker: this.options.tracker }),
       ...(this.options.groups === undefined ? {} : { groups: this.options.groups }),
     });
@@ -152,9 +176,27 @@ export class ProcessRuntime implements Runtime {
     }
   }
 
-  /** Ends the log files. Call when the worker is removed; a later launch reopens them. */
-  close(): Promise<void> {
-    return this.output.close();
+  /** Ends the log files and removes the worker's cgroup. Call when the worker is removed; a later launch reopens them. */
+  async close(): Promise<void> {
+    await this.output.close();
+    const group = this.group;
+    this.group = undefined;
+    await group?.remove().catch(() => undefined);
+  }
+
+  private group: WorkerCgroup | undefined;
+
+  /** The worker's cgroup (made once, emptied and reused by each launch), or the reason there is none. */
+  private async cgroupFor(): Promise<{ cgroup?: WorkerCgroup; enforcement?: EnforcementReport }> {
+    const manager = this.options.cgroups;
+    const limits = this.options.limits ?? {};
+    if (manager === undefined) return this.options.limits === undefined ? {} : { enforcement: enforcementFor(limits, 'poll', 'cgroups are off for this master') };
+    const attempt = await manager.tryCreate(this.options.workerId);
+    if (attempt.cgroup === undefined) return { enforcement: enforcementFor(limits, 'poll', attempt.reason) };
+    this.group = attempt.cgroup;
+    const wanted = kernelLimitsFor(limits);
+    const applied = attempt.cgroup.setLimits(wanted);
+    return { cgroup: attempt.cgroup, enforcement: enforcementFor(limits, attempt.enforcement, attempt.reason, applied, wanted) };
   }
 
   private resolve(): { env: NodeJS.ProcessEnv; cwd: string; executable: ResolvedExecutable } {

@@ -28,6 +28,9 @@ export interface HostRuntimeOptions {
   readonly onLine?: ProcessRuntimeOptions['onLine'];
   readonly tracker?: ProcessRuntimeOptions['tracker'];
   readonly groups?: ProcessRuntimeOptions['groups'];
+  readonly cgroups?: ProcessRuntimeOptions['cgroups'];
+  readonly limits?: ProcessRuntimeOptions['limits'];
+  readonly launch?: ProcessRuntimeOptions['launch'];
   /** Grace for the host after a fatal report or a failed start, before it is killed. */
   readonly stopTimeoutMs: number;
   readonly stopSignal: NodeJS.Signals;
@@ -60,6 +63,9 @@ export class HostRuntime implements Runtime {
       ...(options.onLine === undefined ? {} : { onLine: options.onLine }),
       ...(options.tracker === undefined ? {} : { tracker: options.tracker }),
       ...(options.groups === undefined ? {} : { groups: options.groups }),
+      ...(options.cgroups === undefined ? {} : { cgroups: options.cgroups }),
+      ...(options.limits === undefined ? {} : { limits: options.limits }),
+      ...(options.launch === undefined ? {} : { launch: options.launch }),
     });
   }
 
