@@ -71,8 +71,10 @@ async function preflight(
     for (const problem of found) {
       const path = ['workers', index, ...problem.path.split('.')];
       const position = locate(path) ?? locate(['workers', index]);
-      const issue: ConfigIssue = { file, path: formatPath(path), message: problem.message, ...(position === undefined ? {} : { line: position.line, column: position.column }) };
-      (problem.severity === 'note' ? notes : issues).push(issue);
+      const message = problem.severity === 'warning' ? `warning: ${problem.message}` : problem.message;
+      const issue: ConfigIssue = { file, path: formatPath(path), message, ...(position === undefined ? {} : { line: position.line, column: position.column }) };
+      // Only what `hsu run` cannot start fails the file; warnings and notes are said, not counted.
+      (problem.severity === 'error' ? issues : notes).push(issue);
     }
   }
   return { issues, notes, runtimes };

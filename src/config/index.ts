@@ -5,3 +5,4 @@ export { formatPath } from './issues.js';
 export { formatIssues, loadConfigFile, parseConfig, parseWorkerConfig, validateConfigFile, validateConfigText } from './load.js';
 export type { ConfigIssue, ValidationResult } from './load.js';
 export { resolveConfigPaths, resolveWorkerPaths } from './resolve.js';
+export { adoptable, configHash } from './adoption.js';

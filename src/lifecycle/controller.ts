@@ -64,6 +64,8 @@ interface Launch {
 
 interface StopInProgress {
   readonly cause: StopCause;
+  /** A shutdown: instances that outlive the master (unmanaged) may be let go instead. */
+  readonly detach: boolean;
   /** When the instance is gone: stay stopped, let the restart policy decide (a watchdog's restart), or start afresh (a schedule). */
   after: 'stopped' | 'policy' | 'start';
   force: boolean;
@@ -143,9 +145,25 @@ export class WorkerController {
     return new Promise((resolve, reject) => this.step(() => this.beginLaunch(0, { resolve, reject })));
   }
 
-  /** Stops whatever runs (or cancels a pending restart); resolves once the worker is stopped. */
-  stop(options: { force?: boolean } = {}): Promise<void> {
+  /**
+   * Supervises an instance a previous master left running, through the same steps as a start
+   * (idle -> starting -> running); `make` produces it. No readiness wait: it is already serving.
+   */
+  adopt(make: () => Promise<Instance>): Promise<void> {
+    if (this.current !== 'idle') return Promise.reject(hsuError('ILLEGAL_TRANSITION', `worker '${this.id}' can only adopt while idle (it is ${this.current})`, { worker_id: this.id, state: this.current }));
+    return new Promise((resolve, reject) => this.step(() => this.beginLaunch(0, { resolve, reject }, make)));
+  }
+
+  /**
+   * Stops whatever runs (or cancels a pending restart); resolves once the worker is stopped.
+   * `detach`: the master is shutting down, and a worker the master may not stop is let go.
+   */
+  stop(options: { force?: boolean; detach?: boolean } = {}): Promise<void> {
     const force = options.force === true;
+    const detach = options.detach === true;
+    if (!detach && this.current === 'running' && !this.options.runtime.capabilities.stoppable) {
+      return Promise.reject(hsuError('STOP_NOT_ALLOWED', `worker '${this.id}' may not be stopped by the master (unmanaged, allow_stop: false)`, { worker_id: this.id }));
+    }
     const underway = this.stopping;
     if (underway !== undefined) {
       // An operator's stop wins over a watchdog's restart, and a forced one escalates.
@@ -158,7 +176,7 @@ export class WorkerController {
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    const stop = newStop('requested', 'stopped', force, undefined);
+    const stop = newStop('requested', 'stopped', force, undefined, detach);
     this.step(() => this.beginStop(stop, force ? 'forced stop requested' : 'stop requested'));
     return stop.done;
   }
@@ -303,8 +321,8 @@ export class WorkerController {
 
   // ---- launching ----------------------------------------------------------------------------
 
-  private beginLaunch(attempt: number, waiter: Waiter | undefined): void {
-    this.transition('starting', attempt === 0 ? 'start requested' : `restart attempt ${attempt}`);
+  private beginLaunch(attempt: number, waiter: Waiter | undefined, adopt?: () => Promise<Instance>): void {
+    this.transition('starting', adopt !== undefined ? 'adopting a process left running' : attempt === 0 ? 'start requested' : `restart attempt ${attempt}`);
     let markSettled!: () => void;
     const launch: Launch = {
       attempt,
@@ -325,6 +343,7 @@ export class WorkerController {
       // The last instance's resources (its port, its files) are gone before the next one starts.
       await boundedWait(previous, this.options.stopTimeoutMs);
       if (launch.abort.signal.aborted) throw launch.abort.signal.reason as Error;
+      if (adopt !== undefined) return adopt();
       const instance = await this.options.runtime.launch({ signal: launch.abort.signal, logger: this.options.logger, attempt });
       if (this.options.readiness === undefined) return instance;
       try {
@@ -467,7 +486,7 @@ export class WorkerController {
         this.stopCause = stop.cause;
         this.transition('stopping', reason, stop.cause);
         this.endWatchdogs();
-        void instance.stop({ graceMs: this.options.stopTimeoutMs, signal: this.options.stopSignal, force: stop.force, cause: stop.cause }).catch((err: unknown) => this.options.logger.error({ err }, 'stop failed'));
+        void instance.stop({ graceMs: this.options.stopTimeoutMs, signal: this.options.stopSignal, force: stop.force, cause: stop.cause, detach: stop.detach }).catch((err: unknown) => this.options.logger.error({ err }, 'stop failed'));
         return;
       }
       default:
@@ -480,7 +499,7 @@ export class WorkerController {
     const stop = this.stopping;
     if (stop === undefined || stop.force) return;
     stop.force = true;
-    void this.instance?.stop({ graceMs: 0, signal: 'SIGKILL', force: true, cause: stop.cause }).catch(() => undefined);
+    void this.instance?.stop({ graceMs: 0, signal: 'SIGKILL', force: true, cause: stop.cause, detach: stop.detach }).catch(() => undefined);
     if (this.launch !== undefined) this.awaitAbandoned(this.launch, true);
   }
 
@@ -609,10 +628,10 @@ export class WorkerController {
   }
 }
 
-function newStop(cause: StopCause, after: StopInProgress['after'], force: boolean, error: SerializedError | undefined): StopInProgress {
+function newStop(cause: StopCause, after: StopInProgress['after'], force: boolean, error: SerializedError | undefined, detach = false): StopInProgress {
   let resolve!: () => void;
   const done = new Promise<void>((r) => (resolve = r));
-  return { cause, after, force, error, done, resolve };
+  return { cause, after, force, error, detach, done, resolve };
 }
 
 /** Waits for `promise` (which never rejects) at most `ms`. */

@@ -7,6 +7,17 @@ import type { Logger } from 'pino';
 import type { SerializedError } from '../errors.js';
 import type { CallOptions, WorkerEndpoint } from '../worker/index.js';
 
+/** What a previous master recorded of a process it left running (os/pid-registry.ts's OrphanRecord). */
+export interface Orphan {
+  readonly worker: string;
+  readonly pid: number;
+  readonly start: number;
+  readonly hash?: string;
+  readonly cgroup?: string;
+  readonly port?: number;
+  readonly host?: string;
+}
+
 /** The built-in kinds; a registered runtime may bring its own. */
 export type BuiltinRuntimeKind = 'process' | 'inline' | 'thread' | 'host';
 export type RuntimeKind = BuiltinRuntimeKind | (string & {});
@@ -35,6 +46,8 @@ export interface StopRequest {
   /** Skip the grace period (and escalate a stop already under way). */
   readonly force: boolean;
   readonly cause: StopCause;
+  /** The master is shutting down: a runtime whose instances outlive it (unmanaged) may let go instead of stopping. */
+  readonly detach?: boolean;
 }
 
 /** How an instance ended. `requested` distinguishes a stop we asked for from a crash. */
@@ -90,6 +103,8 @@ export interface Runtime {
   readonly capabilities: RuntimeCapabilities;
   /** Launch one instance; resolves once it is running, rejects with a coded HsuError (after cleaning up). */
   launch(context: LaunchContext): Promise<Instance>;
+  /** Supervise again a process a previous master left running (process workers that can be adopted). */
+  adopt?(orphan: Orphan, context: LaunchContext): Promise<Instance>;
   /** Static facts available even when nothing runs (e.g. executable path and whether it exists). */
   describe(): RuntimeDetails;
   /** Release what outlives instances (log files); called when the worker is removed or the master shuts down. */

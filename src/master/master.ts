@@ -21,7 +21,7 @@ import type { Runtime } from '../lifecycle/runtime.js';
 import { OPERATIONS, type WorkerState } from '../lifecycle/states.js';
 import type { Watchdog } from '../lifecycle/watchdog.js';
 import { CgroupManager, defaultInstanceTag } from '../os/cgroups/index.js';
-import { PidRegistry } from '../os/pid-registry.js';
+import { PidRegistry, type OrphanRecord } from '../os/pid-registry.js';
 import { ResourceMonitor } from '../limits/resource-monitor.js';
 import { ResourcesWatchdog } from '../limits/resources-watchdog.js';
 import { ProcessGroups } from '../os/process-groups.js';
@@ -33,6 +33,7 @@ import type { ModuleExport } from '../worker/contract.js';
 import { awaitDependencies, dependencyOrder, type DependencyHost } from './dependencies.js';
 import type { MasterEvents } from './events.js';
 import { installLastResort } from './last-resort.js';
+import { resolveOrphans } from './orphans.js';
 import { compose, type CallMiddleware, type CallNext } from './middleware.js';
 
 /** Builds extra watchdogs for a worker (resource limits, schedules); undefined when none applies. */
@@ -113,6 +114,9 @@ export class Master {
   private readonly cgroupMode: 'auto' | 'v2' | 'v1' | 'off';
   private readonly serial = mastersInProcess++;
   private cgroupManager: CgroupManager | undefined;
+  /** Processes a dead master left running, until decideOrphans() has adopted or killed them. */
+  private orphans: readonly OrphanRecord[] = [];
+  private orphanDecision: Promise<void> | undefined;
   private readonly removeLastResort: () => void;
   private attribution: AttributionScope | undefined;
   private middlewares: CallMiddleware[] = [];
@@ -168,6 +172,8 @@ export class Master {
       master.abandon();
       throw error;
     }
+    // Every worker is known: what a dead master left running can be adopted (or killed) now.
+    void master.decideOrphans();
     return master;
   }
 
@@ -275,6 +281,8 @@ export class Master {
   /** Starts the worker, after starting whatever it depends on that is not up (as systemctl start does). */
   startWorker(id: string): Promise<void> {
     this.assertOpen();
+    // A process a dead master left running for this worker is adopted first, never duplicated.
+    if (this.orphans.length > 0 && this.orphanDecision === undefined) return this.decideOrphans().then(() => this.startWorker(id));
     const entry = this.entry(id);
     // Without dependencies the start begins now, in this turn, as a plain start always has.
     return entry.config.depends_on.length === 0 ? entry.controller.start() : this.startAfterDependencies(entry);
@@ -368,6 +376,7 @@ export class Master {
    */
   async start(): Promise<StartResult[]> {
     this.assertOpen();
+    await this.decideOrphans();
     const results: StartResult[] = [];
     for (const id of dependencyOrder([...this.entries.values()].map((e) => e.config))) {
       const entry = this.entries.get(id);
@@ -427,6 +436,8 @@ export class Master {
       clearTimeout(deadline);
       this.forceShutdown = undefined;
     }
+    // A master that never started never decided about what its predecessor left: nothing of it may outlive us.
+    if (this.orphanDecision === undefined) for (const orphan of this.orphans) this.pids?.kill(orphan);
     // Nothing can start after shutdown: the workers' log files can be closed.
     await Promise.all(order.map(({ runtime }) => releaseRuntime(runtime, this.logger)));
     await this.pids?.close();
@@ -460,8 +471,20 @@ export class Master {
     if (report.ownedBy !== undefined) {
       throw hsuError('STATE_DIR_IN_USE', `master pid ${report.ownedBy} is alive and owns ${stateDir}; two masters must not supervise the same workers`, { state_dir: stateDir, pid: report.ownedBy });
     }
-    for (const orphan of report.reaped) this.logger.warn({ worker: orphan.worker, pid: orphan.pid }, 'killed a process left behind by a previous master');
+    this.orphans = report.orphans;
+    if (report.orphans.length > 0) this.logger.info({ orphans: report.orphans.map((o) => ({ worker: o.worker, pid: o.pid })) }, 'a previous master left processes running; they are adopted or killed when this master starts');
     return registry;
+  }
+
+  /** Adopts or kills what a dead master left running, once, before anything of this master starts. */
+  private decideOrphans(): Promise<void> {
+    const pids = this.pids;
+    if (pids === undefined || this.orphans.length === 0) return Promise.resolve();
+    this.orphanDecision ??= resolveOrphans(
+      { logger: this.logger, pids, entry: (worker) => this.entries.get(worker), cgroups: () => this.cgroups() },
+      this.orphans,
+    );
+    return this.orphanDecision;
   }
 
   /** The master's cgroup manager, made (and the hierarchy detected) when the first process worker needs it. */
@@ -520,10 +543,11 @@ async function releaseRuntime(runtime: Runtime, logger: Logger): Promise<void> {
   }
 }
 
+/** A shutdown's stop: forced or not, and letting go of what the master may not stop (unmanaged). */
 async function stopQuietly(controller: WorkerController, force: boolean): Promise<void> {
   const state = controller.state;
   if (state !== 'stopping' && !(OPERATIONS.stop as readonly WorkerState[]).includes(state)) return;
-  await controller.stop({ force }).catch(() => undefined);
+  await controller.stop({ force, detach: true }).catch(() => undefined);
 }
 
 /** The readiness probe of a worker: its own `readiness` block, or for an integrated worker a connect to its port. */

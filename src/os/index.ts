@@ -20,7 +20,7 @@ export { signalIdentities, signalQuietly, signalTree, waitForGone } from './kill
 export { which } from './which.js';
 export type { ResolvedExecutable, WhichOptions } from './which.js';
 export { PidRegistry } from './pid-registry.js';
-export type { ReapReport } from './pid-registry.js';
+export type { ClaimReport, OrphanRecord, ProcessFacts } from './pid-registry.js';
 export { ProcessGroups } from './process-groups.js';
 export { StateLock } from './state-lock.js';
 export type { LockResult } from './state-lock.js';

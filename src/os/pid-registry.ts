@@ -16,11 +16,27 @@ import { isSameProcess } from './proc.js';
 import { processIdentity } from './proc.js';
 import { StateLock } from './state-lock.js';
 
-type JournalLine = { readonly op: 'add'; readonly pid: number; readonly start: number; readonly worker: string } | { readonly op: 'del'; readonly pid: number };
+/** What a later master needs to adopt a process instead of killing it. */
+export interface ProcessFacts {
+  /** The worker's config, hashed: a process started from another config is never adopted. */
+  readonly hash?: string;
+  readonly cgroup?: string;
+  readonly port?: number;
+  readonly host?: string;
+}
 
-export interface ReapReport {
-  /** Workers' processes left by a dead master and killed now. */
-  readonly reaped: { worker: string; pid: number }[];
+type JournalLine = ({ readonly op: 'add'; readonly pid: number; readonly start: number; readonly worker: string } & ProcessFacts) | { readonly op: 'del'; readonly pid: number };
+
+/** A process a dead master left running: adopt it, or kill it. */
+export interface OrphanRecord extends ProcessFacts {
+  readonly worker: string;
+  readonly pid: number;
+  readonly start: number;
+}
+
+export interface ClaimReport {
+  /** Processes left by a dead master that are still running (same pid and start time). */
+  readonly orphans: OrphanRecord[];
   /** Set when another live master owns this state directory. */
   readonly ownedBy?: number;
 }
@@ -31,7 +47,7 @@ const SLACK_LINES = 256;
 export class PidRegistry {
   private readonly file: string;
   private readonly lock: StateLock;
-  private readonly live = new Map<number, { worker: string; start: number }>();
+  private readonly live = new Map<number, OrphanRecord>();
   private lines = 0;
   private closed = false;
 
@@ -45,27 +61,40 @@ export class PidRegistry {
 
   /**
    * Claim the directory: refuse one whose master is alive (another process, or another Master in
-   * this one), kill what a previous, dead master left behind. Throws on I/O errors.
+   * this one), and name what a previous, dead master left running (the caller adopts or kills each
+   * with {@link adopt} or {@link kill}). Orphans stay in the journal until then, so a master that
+   * dies before deciding leaves them findable. Throws on I/O errors.
    */
-  claim(): ReapReport {
+  claim(): ClaimReport {
     const taken = this.lock.acquire();
-    if (!taken.ok) return { reaped: [], ownedBy: taken.owner.pid };
-    const reaped: { worker: string; pid: number }[] = [];
-    for (const [pid, record] of replay(this.file)) {
-      if (!isSameProcess({ pid, startTimeTicks: record.start })) continue;
-      signalTree(pid, pid, 'SIGKILL');
-      reaped.push({ worker: record.worker, pid });
+    if (!taken.ok) return { orphans: [], ownedBy: taken.owner.pid };
+    const orphans: OrphanRecord[] = [];
+    for (const record of replay(this.file).values()) {
+      if (isSameProcess({ pid: record.pid, startTimeTicks: record.start })) orphans.push(record);
     }
+    for (const orphan of orphans) this.live.set(orphan.pid, orphan);
     // Now, synchronously: a directory we cannot write is an error at start, not a silent gap later.
     mkdirSync(this.stateDir, { recursive: true });
     this.compact();
-    return { reaped };
+    return { orphans };
   }
 
-  add(worker: string, pid: number): void {
+  add(worker: string, pid: number, facts: ProcessFacts = {}): void {
     const start = processIdentity(pid)?.startTimeTicks ?? 0;
-    this.live.set(pid, { worker, start });
-    this.append({ op: 'add', pid, start, worker });
+    const record: OrphanRecord = { worker, pid, start, ...facts };
+    this.live.set(pid, record);
+    this.append({ op: 'add', ...record });
+  }
+
+  /** An orphan is supervised again: it stays recorded (under this master) until it exits. */
+  adopt(orphan: OrphanRecord): void {
+    this.live.set(orphan.pid, orphan);
+  }
+
+  /** An orphan that is not adopted: killed with its tree (same pid and start time only), then forgotten. */
+  kill(orphan: OrphanRecord): void {
+    if (isSameProcess({ pid: orphan.pid, startTimeTicks: orphan.start })) signalTree(orphan.pid, orphan.pid, 'SIGKILL');
+    this.remove(orphan.pid);
   }
 
   remove(pid: number): void {
@@ -106,7 +135,7 @@ export class PidRegistry {
   /** Rewrites the journal as the live set; write-then-rename, so a crash never leaves a torn file. */
   private compact(): void {
     const tmp = `${this.file}.${process.pid}.tmp`;
-    const body = [...this.live].map(([pid, r]) => `${JSON.stringify({ op: 'add', pid, start: r.start, worker: r.worker } satisfies JournalLine)}\n`).join('');
+    const body = [...this.live.values()].map((r) => `${JSON.stringify({ op: 'add', ...r } satisfies JournalLine)}\n`).join('');
     try {
       writeFileSync(tmp, body);
       renameSync(tmp, this.file);
@@ -119,8 +148,8 @@ export class PidRegistry {
 }
 
 /** The live set a journal describes; a torn last line (a crash mid-append) is ignored. */
-function replay(file: string): Map<number, { worker: string; start: number }> {
-  const live = new Map<number, { worker: string; start: number }>();
+function replay(file: string): Map<number, OrphanRecord> {
+  const live = new Map<number, OrphanRecord>();
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -135,7 +164,10 @@ function replay(file: string): Map<number, { worker: string; start: number }> {
     } catch {
       continue;
     }
-    if (line.op === 'add' && typeof line.pid === 'number' && typeof line.start === 'number') live.set(line.pid, { worker: String(line.worker), start: line.start });
+    if (line.op === 'add' && typeof line.pid === 'number' && typeof line.start === 'number') {
+      const { op: _op, ...record } = line;
+      live.set(line.pid, { ...record, worker: String(line.worker) });
+    }
     else if (line.op === 'del') live.delete(line.pid);
   }
   return live;

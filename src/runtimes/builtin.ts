@@ -3,9 +3,9 @@
  * executable; a process worker with a `module` block hosts a plugin in hsu's own child; a module
  * worker runs inline or in a thread. This is the only place that knows the deployment matrix.
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { ModuleBlock, WorkerConfig } from '../config/index.js';
+import { adoptable, configHash, type ModuleBlock, type WorkerConfig } from '../config/index.js';
 import { which } from '../os/which.js';
 import { HostRuntime } from './module/host/host-runtime.js';
 import { InlineRuntime } from './module/inline/inline-runtime.js';
@@ -15,6 +15,7 @@ import { ThreadRuntime } from './module/thread/thread-runtime.js';
 import { OutputCapture } from './output/index.js';
 import { ProcessRuntime, checkExecution, type ProcessRuntimeOptions } from './process/process-runtime.js';
 import type { PreflightIssue, RuntimeContext, RuntimeDefinition, RuntimeRegistry } from './registry.js';
+import { UnmanagedRuntime } from './unmanaged/unmanaged-runtime.js';
 
 type ProcessWorker = Extract<WorkerConfig, { type: 'process' }>;
 type ModuleWorker = Extract<WorkerConfig, { type: 'module' }>;
@@ -58,6 +59,7 @@ export const processRuntime: RuntimeDefinition = {
       onLine: lineFor(ctx, id),
       groups: ctx.groups,
       ...processSetup(config as ProcessWorker, ctx),
+      ...(adoptable(config) ? { adoption: { hash: configHash(config) } } : {}),
       ...(ctx.tracker === undefined ? {} : { tracker: ctx.tracker }),
     });
   },
@@ -134,9 +136,27 @@ export const inlineRuntime: RuntimeDefinition = {
   preflight: (config, ctx) => modulePreflight((config as ModuleWorker).module, ctx.natives),
 };
 
+export const unmanagedRuntime: RuntimeDefinition = {
+  kind: 'unmanaged',
+  description: 'a process started by someone else, attached to and watched',
+  matches: (config) => config.type === 'process' && config.management === 'unmanaged',
+  create: (config) => {
+    const { id, unmanaged } = config as ProcessWorker;
+    if (unmanaged === undefined) throw new Error(`worker '${id}': unmanaged without an unmanaged block`); // the schema refuses this
+    return new UnmanagedRuntime({ workerId: id, config: unmanaged });
+  },
+  preflight: (config) => {
+    const u = (config as ProcessWorker).unmanaged;
+    if (u?.pid_file === undefined) return Promise.resolve([]);
+    return Promise.resolve(
+      existsSync(u.pid_file) ? [] : [{ path: 'unmanaged.pid_file', severity: 'warning' as const, message: `pid file ${u.pid_file} does not exist (yet): the worker attaches once it does` }],
+    );
+  },
+};
+
 /** Registers the built-in kinds (the most general last, so later registrations take precedence). */
 export function registerBuiltinRuntimes(registry: RuntimeRegistry): RuntimeRegistry {
-  return registry.register(inlineRuntime).register(threadRuntime).register(hostRuntime).register(processRuntime);
+  return registry.register(inlineRuntime).register(threadRuntime).register(hostRuntime).register(processRuntime).register(unmanagedRuntime);
 }
 
 function modulePreflight(block: ModuleBlock, natives: ReadonlySet<string>): Promise<PreflightIssue[]> {

@@ -6,16 +6,17 @@ import type { ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
 import { hsuError, serializeError, type SerializedError } from '../../errors.js';
 import type { ExitInfo, Instance, StopRequest } from '../../lifecycle/runtime.js';
-import { signalIdentities, signalQuietly, signalTree } from '../../os/kill-tree.js';
 import type { ProcessGroups } from '../../os/process-groups.js';
 import type { WorkerCgroup } from '../../os/cgroups/index.js';
 import { LAUNCH_FAILED_EXIT } from '../../os/launcher.js';
-import { isAlive, readProcStat, type ProcessIdentity } from '../../os/proc.js';
+import { isAlive, type ProcessIdentity } from '../../os/proc.js';
 import type { EnforcementReport } from '../../limits/enforcement.js';
 import type { WorkerEndpoint } from '../../worker/contract.js';
 import type { OutputCapture } from '../output/index.js';
 import { Termination } from '../terminate.js';
+import type { ProcessFacts } from '../../os/pid-registry.js';
 import type { Assigned } from './integration.js';
+import { finishWorker, signalWorker } from './signal-worker.js';
 import type { ProcessTracker } from './process-runtime.js';
 
 /** How long after 'exit' we wait for stdio to drain: a pipe held open by an orphan must not hang us. */
@@ -30,6 +31,8 @@ export interface ProcessInstanceOptions {
   readonly groups?: ProcessGroups;
   /** An integrated worker's port. */
   readonly assigned?: Assigned;
+  /** Recorded with the pid, for a later master to adopt it. */
+  readonly facts?: ProcessFacts;
   /** The worker's cgroup: signals reach every member, and what is left when the root exits is killed through it. */
   readonly cgroup?: WorkerCgroup;
   readonly enforcement?: EnforcementReport;
@@ -82,7 +85,7 @@ export class ProcessInstance implements Instance {
     child.on('error', (err) => options.logger.debug({ err, pid }, 'child process error'));
     child.once('exit', (code, signal) => this.onExit(code, signal));
     // Last: outside bookkeeping must never run before the exit listener is in place.
-    options.tracker?.add(options.workerId, pid);
+    options.tracker?.add(options.workerId, pid, options.facts);
   }
 
   get cgroup(): WorkerCgroup | undefined {
@@ -130,25 +133,14 @@ export class ProcessInstance implements Instance {
     };
   }
 
-  /** One signal to each process of the worker: its group, and each member outside it (descendants, cgroup members). */
   private signal(signal: NodeJS.Signals): void {
-    if (this.exitSeen) return;
-    const seen = new Set<number>();
-    for (const id of signalTree(this.pid, this.pid, signal)) {
-      this.known.set(id.pid, id);
-      seen.add(id.pid);
-    }
-    // Members that double-forked out of the tree are no one's descendants; the cgroup still names them.
-    for (const pid of this.options.cgroup?.pids() ?? []) {
-      if (pid !== this.pid && !seen.has(pid) && readPgid(pid) !== this.pid) signalQuietly(pid, signal);
-    }
+    if (!this.exitSeen) signalWorker(this.pid, this.options.cgroup, this.known, signal);
   }
 
   private onExit(exitCode: number | null, signal: NodeJS.Signals | null): void {
     this.exitSeen = true;
     // Right away, while the pgid cannot have been recycled: no grandchild outlives its worker.
-    signalQuietly(-this.pid, 'SIGKILL');
-    signalIdentities(this.known.values(), 'SIGKILL');
+    finishWorker(this.pid, this.known);
     this.options.groups?.delete(this.pid);
     this.options.tracker?.remove(this.pid);
     const requested = this.termination.requested;
@@ -182,8 +174,4 @@ export class ProcessInstance implements Instance {
     const { stack: _stack, ...serialized } = serializeError(err);
     return serialized;
   }
-}
-
-function readPgid(pid: number): number | undefined {
-  return readProcStat(pid)?.pgid;
 }

@@ -6,9 +6,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { deserializeError, hsuError } from '../../errors.js';
-import type { LaunchContext, Runtime, RuntimeCapabilities, RuntimeDetails } from '../../lifecycle/runtime.js';
+import type { Instance, LaunchContext, Runtime, RuntimeCapabilities, RuntimeDetails } from '../../lifecycle/runtime.js';
 import type { CgroupManager } from '../../os/cgroups/index.js';
 import { planLaunch, type Rlimits } from '../../os/launcher.js';
+import type { OrphanRecord, ProcessFacts } from '../../os/pid-registry.js';
+import { AdoptedProcessInstance } from './adopted-instance.js';
 import type { ProcessGroups } from '../../os/process-groups.js';
 import { which, type ResolvedExecutable } from '../../os/which.js';
 import { enforcementFor, kernelLimitsFor } from '../../limits/enforcement.js';
@@ -20,7 +22,7 @@ import type { WorkerCgroup } from '../../os/cgroups/index.js';
 import type { EnforcementReport } from '../../limits/enforcement.js';
 
 export interface ProcessTracker {
-  add(workerId: string, pid: number): void;
+  add(workerId: string, pid: number, facts?: ProcessFacts): void;
   remove(pid: number): void;
 }
 
@@ -55,6 +57,8 @@ export interface ProcessRuntimeOptions {
   readonly limits?: Limits;
   /** Applied before exec by the launcher. */
   readonly launch?: { readonly user?: string | number; readonly group?: string | number; readonly umask?: string | number; readonly rlimits?: Rlimits };
+  /** Set when a later master may adopt this worker's processes: the hash of the config they were started from. */
+  readonly adoption?: { readonly hash: string };
 }
 
 /** What a child sends when it is ready: the string 'ready', or `{ type: 'ready' }` / `{ ready: true }`. */
@@ -134,6 +138,7 @@ export class ProcessRuntime implements Runtime {
       logger: ctx.logger,
       output: this.output,
       ...(assigned === undefined ? {} : { assigned }),
+      ...(this.options.adoption === undefined ? {} : { facts: { hash: this.options.adoption.hash, ...(cgroup === undefined ? {} : { cgroup: cgroup.name }), ...(assigned ?? {}) } }),
       ...(cgroup === undefined ? {} : { cgroup }),
       ...(enforcement === undefined ? {} : { enforcement }),
       ...(this.options.tracker === undefined ? {} : { tracker: this.options.tracker }),
@@ -174,6 +179,26 @@ export class ProcessRuntime implements Runtime {
       if (listener !== undefined) child.off('message', listener);
       if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /**
+   * Supervises again a process a dead master left running (same pid): its cgroup is reopened by
+   * name, its exit watched by identity. Rejects when it has meanwhile ended.
+   */
+  adopt(orphan: OrphanRecord, ctx: LaunchContext): Promise<Instance> {
+    const cgroup = orphan.cgroup === undefined ? undefined : this.options.cgroups?.open(orphan.cgroup);
+    if (cgroup !== undefined) this.group = cgroup;
+    this.options.tracker?.add(this.options.workerId, orphan.pid, { ...(orphan.hash === undefined ? {} : { hash: orphan.hash }), ...(orphan.cgroup === undefined ? {} : { cgroup: orphan.cgroup }), ...(orphan.port === undefined ? {} : { port: orphan.port }) });
+    return Promise.resolve(
+      new AdoptedProcessInstance(orphan, {
+        workerId: this.options.workerId,
+        logger: ctx.logger,
+        ...(cgroup === undefined ? {} : { cgroup }),
+        ...(this.options.tracker === undefined ? {} : { tracker: this.options.tracker }),
+        ...(this.options.groups === undefined ? {} : { groups: this.options.groups }),
+        ...(this.options.limits === undefined ? {} : { enforcement: enforcementFor(this.options.limits, cgroup === undefined ? 'poll' : (this.options.cgroups?.enforcement ?? 'poll'), cgroup === undefined ? 'adopted without its cgroup' : 'adopted with its cgroup') }),
+      }),
+    );
   }
 
   /** Ends the log files and removes the worker's cgroup. Call when the worker is removed; a later launch reopens them. */
