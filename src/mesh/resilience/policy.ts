@@ -96,7 +96,8 @@ export class ResiliencePolicy {
     this.idempotent = new Set(this.config.idempotent_actions);
     this.backoff = new ExponentialBackoff({ initialDelay: retry.backoff.initial, maxDelay: retry.backoff.max, generator: GENERATORS[retry.jitter] as never });
     this.bulkhead = bulkhead === undefined ? undefined : new BulkheadPolicy(bulkhead.max_concurrent, bulkhead.queue);
-    this.attemptTimeout = this.config.timeout === undefined ? undefined : timeoutPolicy(this.config.timeout, TimeoutStrategy.Aggressive);
+    // Not aborted on return: an aborted inner signal then means exactly "timed out or caller aborted".
+    this.attemptTimeout = this.config.timeout === undefined ? undefined : timeoutPolicy(this.config.timeout, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false });
     this.breakers = breaker === undefined ? undefined : new BreakerSet(service, breaker, (event) => this.emit(event));
   }
 
@@ -215,10 +216,15 @@ export class ResiliencePolicy {
 
   private async timed<T>(key: string, invoke: (signal: AbortSignal | undefined) => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
     const policy = this.attemptTimeout as TimeoutPolicy;
+    let attemptSignal: AbortSignal | undefined;
     try {
-      return await policy.execute((_context, inner) => invoke(inner), signal);
+      return await policy.execute((_context, inner) => {
+        attemptSignal = inner;
+        return invoke(inner);
+      }, signal);
     } catch (error) {
-      if (!isTaskCancelledError(error)) throw error;
+      // The invoked replica may reject with the abort reason before cockatiel's own TaskCancelledError wins the race.
+      if (!isTaskCancelledError(error) && attemptSignal?.aborted !== true) throw error;
       // The caller's deadline fired (its signal is the parent): report that, not an attempt timeout.
       if (signal?.aborted === true) throw signal.reason as Error;
       throw hsuError('CALL_TIMEOUT', `${this.service} instance '${key}' did not answer within ${this.config.timeout} ms`, {
