@@ -17,7 +17,7 @@ export interface MailboxStats {
 }
 
 /** Synchronous handlers are drained this many at a time before yielding to I/O. */
-const SYNC_BATCH = 64;
+const SYNC_BATCH = 256;
 
 export class Mailbox<T> {
   private readonly items: T[] = [];
