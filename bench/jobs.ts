@@ -13,4 +13,13 @@ export const JOBS: Readonly<Record<string, () => Promise<Row[]>>> = {
   'calls:thread': async () => (await import('./calls.js')).callsThread(),
   'calls:process': async () => (await import('./calls.js')).callsProcess(),
   memory: async () => (await import('./memory.js')).benchMemory(),
+  'mesh:pick:round_robin': async () => (await import('./mesh.js')).benchPick('round_robin'),
+  'mesh:pick:weighted': async () => (await import('./mesh.js')).benchPick('weighted'),
+  'mesh:pick:least_connections': async () => (await import('./mesh.js')).benchPick('least_connections'),
+  'mesh:pick:random': async () => (await import('./mesh.js')).benchPick('random'),
+  'mesh:pick:consistent_hash': async () => (await import('./mesh.js')).benchPick('consistent_hash'),
+  'mesh:router-inline': async () => (await import('./mesh.js')).benchRouter('inline'),
+  'mesh:router-thread': async () => (await import('./mesh.js')).benchRouter('thread'),
+  'mesh:router-process': async () => (await import('./mesh.js')).benchRouter('process'),
+  'mesh:moleculer': async () => (await import('./mesh.js')).benchMoleculer(),
 };

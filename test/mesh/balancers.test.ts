@@ -159,7 +159,11 @@ void describe('health awareness and coded errors', () => {
 
   it('stats count picks, in-flight and errors per instance; a retry avoids the instances it failed on', () => {
     const list = instances(3);
-    const balancer = createBalancer({ strategy: 'round_robin' }, { service: 'svc' });
+    const untracked = createBalancer({ strategy: 'round_robin' });
+    assert.equal(untracked.tracksInFlight, false);
+    untracked.pick(list);
+    assert.equal(untracked.stats().in_flight, 0, 'round robin counts in-flight calls only when asked');
+    const balancer = createBalancer({ strategy: 'round_robin', track_in_flight: true }, { service: 'svc' });
     const a = balancer.pick(list);
     const b = balancer.pick(list);
     b.release(true);

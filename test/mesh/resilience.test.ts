@@ -138,7 +138,7 @@ void describe('timeouts', () => {
 
   it('the caller’s timeout covers the whole call; its signal aborts it; both clean up', async () => {
     const timers = new TimerTracker();
-    const { replicas, router, ids, close } = setup({ api: {} }, 1);
+    const { replicas, router, ids, close } = setup({ api: { balancer: { strategy: 'round_robin', track_in_flight: true } } }, 1);
     let aborts = 0;
     replicas.set(ids[0] as string, slow(10_000, () => aborts++));
     const late = await rejection(router.call('api', 'get', 1, { timeout: 30, idempotent: true }));

@@ -51,7 +51,7 @@ export class InstanceRecord implements Lease {
   }
 
   release(failed = false): void {
-    this.inflight--;
+    if (this.owner.tracksInFlight) this.inflight--;
     if (failed) this.errors++;
     this.owner.released(this);
   }
@@ -62,6 +62,7 @@ const eligible = (instance: ServiceInstance): boolean => instance.health === 'he
 export abstract class BaseBalancer implements Balancer {
   abstract readonly strategy: string;
   readonly needsKey: boolean = false;
+  readonly tracksInFlight: boolean;
   /** Eligible records, in list order; strategies index into it. */
   protected recs: InstanceRecord[] = [];
   private readonly records = new Map<string, InstanceRecord>();
@@ -69,7 +70,12 @@ export abstract class BaseBalancer implements Balancer {
   private seenLength = -1;
   private shape = '';
 
-  constructor(readonly service: string) {}
+  constructor(
+    readonly service: string,
+    tracksInFlight: boolean,
+  ) {
+    this.tracksInFlight = tracksInFlight;
+  }
 
   pick(instances: readonly ServiceInstance[], key?: string, avoid?: readonly string[]): Lease {
     if (instances !== this.seen || instances.length !== this.seenLength) this.sync(instances);
@@ -77,8 +83,10 @@ export abstract class BaseBalancer implements Balancer {
     if (n === 0) throw this.noneEligible(instances);
     const rec = avoid === undefined || avoid.length === 0 || n === 1 ? this.choose(n, key) : this.chooseAvoiding(n, key, avoid);
     rec.picks++;
-    rec.inflight++;
-    this.acquired(rec);
+    if (this.tracksInFlight) {
+      rec.inflight++;
+      this.acquired(rec);
+    }
     return rec;
   }
 
@@ -97,7 +105,7 @@ export abstract class BaseBalancer implements Balancer {
       inFlight += rec.inflight;
       errors += rec.errors;
     }
-    return { service: this.service, strategy: this.strategy, picks, in_flight: inFlight, errors, instances };
+    return { service: this.service, strategy: this.strategy, tracks_in_flight: this.tracksInFlight, picks, in_flight: inFlight, errors, instances };
   }
 
   /** Called by a record's release; unlisted records with nothing in flight are forgotten. */

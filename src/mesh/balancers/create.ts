@@ -27,14 +27,14 @@ export function createBalancer(config: BalancerConfigInput = { strategy: 'round_
 function build(config: BalancerConfig, service: string, random: (() => number) | undefined): BaseBalancer {
   switch (config.strategy) {
     case 'round_robin':
-      return new RoundRobinBalancer(service);
+      return new RoundRobinBalancer(service, config.track_in_flight);
     case 'weighted':
-      return new WeightedBalancer(service);
+      return new WeightedBalancer(service, config.track_in_flight);
     case 'least_connections':
       return new LeastConnectionsBalancer(service);
     case 'random':
       return new PowerOfTwoBalancer(service, random);
     case 'consistent_hash':
-      return new ConsistentHashBalancer(service, config.virtual_nodes);
+      return new ConsistentHashBalancer(service, config.virtual_nodes, config.track_in_flight);
   }
 }

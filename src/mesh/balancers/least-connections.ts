@@ -11,6 +11,10 @@ export class LeastConnectionsBalancer extends BaseBalancer {
   private heap: InstanceRecord[] = [];
   private sequence = 0;
 
+  constructor(service: string) {
+    super(service, true);
+  }
+
   protected choose(): InstanceRecord {
     const top = this.heap[0] as InstanceRecord;
     top.sequence = ++this.sequence;

@@ -2,8 +2,9 @@
 import type { ServiceInstance } from '../registry/schema.js';
 
 /**
- * A picked instance with its in-flight slot taken. Release it exactly once when the call settles
- * (the router does so from the call's promise, so a throwing call is counted too).
+ * A picked instance with its in-flight slot taken. With `tracksInFlight`, release it exactly once
+ * when the call settles (the router does so from the call's promise, so a throwing call is counted
+ * too); without, release only counts a failure and may be skipped.
  */
 export interface Lease {
   readonly instance: ServiceInstance;
@@ -28,6 +29,8 @@ export interface InstanceStats {
 export interface BalancerStats {
   readonly service: string;
   readonly strategy: string;
+  /** False: in_flight stays 0 and errors count only calls the router saw fail (idempotent or guarded ones). */
+  readonly tracks_in_flight: boolean;
   readonly picks: number;
   readonly in_flight: number;
   readonly errors: number;
@@ -40,6 +43,12 @@ export interface Balancer {
   readonly strategy: string;
   /** True for consistent hashing: `pick` then needs a key. */
   readonly needsKey: boolean;
+  /**
+   * Counts calls in flight per instance. Least connections and random (p2c) need it to choose;
+   * the others do only with `track_in_flight: true`, because watching each call's settlement costs
+   * a promise per call (see docs/mesh.md, benchmarks).
+   */
+  readonly tracksInFlight: boolean;
   /**
    * Picks among the healthy instances of `instances` (unhealthy and weight-0 ones are never
    * picked) and takes an in-flight slot. Throws NO_HEALTHY_INSTANCE, or HASH_KEY_MISSING for

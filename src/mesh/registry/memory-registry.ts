@@ -27,6 +27,7 @@ interface ServiceEntry {
 const EMPTY: readonly ServiceInstance[] = Object.freeze([]);
 
 export class MemoryRegistry implements ServiceRegistry {
+  generation = 0;
   private readonly byService = new Map<string, ServiceEntry>();
   private readonly byId = new Map<string, ServiceInstance>();
   private readonly observers: Observers<RegistryEvent>;
@@ -171,8 +172,12 @@ export class MemoryRegistry implements ServiceRegistry {
     const entry = this.byService.get(instance.service);
     if (entry !== undefined) {
       entry.members.delete(id);
-      if (entry.members.size === 0) this.byService.delete(instance.service);
-      else this.rebuild(entry);
+      if (entry.members.size === 0) {
+        this.byService.delete(instance.service);
+        this.generation++;
+      } else {
+        this.rebuild(entry);
+      }
     }
     if (instance.ttl !== undefined) this.countTtl(-1);
     this.observers.emit({ type: 'removed', service: instance.service, instance, reason });
@@ -180,6 +185,7 @@ export class MemoryRegistry implements ServiceRegistry {
   }
 
   private rebuild(entry: ServiceEntry): void {
+    this.generation++;
     const all = Object.freeze([...entry.members.values()]);
     entry.all = all;
     entry.healthy = Object.freeze(all.filter((instance) => instance.health === 'healthy'));

@@ -31,6 +31,11 @@ export interface RegistrySubscribeOptions extends SubscribeOptions {
 
 /** What the router and balancers need: synchronous, allocation-free lookups. */
 export interface RegistryView {
+  /**
+   * Changes whenever any instance list changes: a caller that cached `healthy(service)` may keep it
+   * while this stays the same (one integer read per call instead of a lookup).
+   */
+  readonly generation: number;
   get(id: string): ServiceInstance | undefined;
   /** Every instance of `service`, any health; the same array until the service changes. */
   instances(service: string): readonly ServiceInstance[];

@@ -11,6 +11,7 @@ import type { Balancer } from '../balancers/types.js';
 import type { CallRequest, CallRequestOptions } from '../call.js';
 import type { RegistryView } from '../registry/types.js';
 import type { ServiceInstance } from '../registry/schema.js';
+import type { BreakerSet } from '../resilience/breakers.js';
 import { ResiliencePolicy, type ResilienceEvent } from '../resilience/policy.js';
 import type { ServiceRouteConfig } from './schema.js';
 
@@ -23,7 +24,16 @@ export class ServiceRoute {
   readonly balancer: Balancer;
   readonly policy: ResiliencePolicy;
   private readonly keyPath: readonly string[] | undefined;
+  /** No breaker, no attempt timeout: invoke directly. */
   private readonly fast: boolean;
+  /** No bulkhead: a call without its own deadline skips `policy.run`. */
+  private readonly direct: boolean;
+  private readonly retrying: boolean;
+  private readonly idempotentActions: boolean;
+  private readonly tracked: boolean;
+  private readonly breakers: BreakerSet | undefined;
+  private registryGeneration = -1;
+  private healthy: readonly ServiceInstance[] = EMPTY;
   private seen: readonly ServiceInstance[] | undefined;
   private eligible: readonly ServiceInstance[] = EMPTY;
   private breakerGeneration = -1;
@@ -39,18 +49,24 @@ export class ServiceRoute {
     this.balancer = createBalancer(config.balancer, { service, where: `services.${service}.balancer` });
     this.policy = new ResiliencePolicy(service, config.resilience, { emit, where: `services.${service}.resilience` });
     this.keyPath = config.balancer.strategy === 'consistent_hash' ? config.balancer.hash_key?.split('.') : undefined;
-    this.fast = this.policy.retriesOnly && !this.policy.guardsAttempts;
+    this.fast = !this.policy.guardsAttempts;
+    this.direct = this.policy.retriesOnly;
+    this.retrying = this.policy.retryEnabled;
+    this.idempotentActions = config.resilience.idempotent_actions.length > 0;
+    this.tracked = this.balancer.tracksInFlight;
+    this.breakers = this.policy.breakers;
   }
 
   /**
    * The fast path: a call that is not idempotent is never retried, so its promise is handed back
-   * as invoke returned it and the lease is released beside it (no extra step for the caller). An
-   * idempotent call gets one `then` that can send it elsewhere.
+   * as invoke returned it, watched beside only if the balancer counts calls in flight. An
+   * idempotent call gets a chain that can send it elsewhere.
    */
   call(action: string, input: unknown, options: CallRequestOptions): Promise<unknown> {
-    if (this.policy.retriesOnly && options.timeout === undefined && options.signal === undefined) {
-      if (!this.policy.retryEnabled || !(options.idempotent ?? this.policy.idempotentAction(action))) return this.attempt(action, input, options, undefined);
-      return this.attempt(action, input, options, undefined).catch((error: unknown) =>
+    if (this.direct && options.timeout === undefined && options.signal === undefined) {
+      const idempotent = options.idempotent ?? (this.idempotentActions && this.policy.idempotentAction(action));
+      if (!this.retrying || !idempotent) return this.attempt(action, input, options, undefined, false);
+      return this.attempt(action, input, options, undefined, true).catch((error: unknown) =>
         this.policy.recover(error, { service: this.service, action, input, options }, this.attemptRequest),
       );
     }
@@ -58,10 +74,14 @@ export class ServiceRoute {
   }
 
   /** One attempt as `CallNext`, for the policy's retry loop and for middleware chains. */
-  readonly attemptRequest = (request: CallRequest): Promise<unknown> => this.attempt(request.action, request.input, request.options, request.avoid);
+  readonly attemptRequest = (request: CallRequest): Promise<unknown> => this.attempt(request.action, request.input, request.options, request.avoid, true);
 
-  /** Pick (health- and breaker-aware), guard, invoke; the lease is released when the call settles. */
-  attempt(action: string, input: unknown, options: CallRequestOptions, avoid: readonly string[] | undefined): Promise<unknown> {
+  /**
+   * Pick (health- and breaker-aware), guard, invoke. `chained`: the caller (a retry) reacts to the
+   * outcome anyway, so the lease is released in that chain and a failure notes its instance for
+   * the next pick to avoid; otherwise the promise is returned untouched and watched beside.
+   */
+  attempt(action: string, input: unknown, options: CallRequestOptions, avoid: readonly string[] | undefined, chained: boolean): Promise<unknown> {
     let lease;
     try {
       const list = this.available();
@@ -79,7 +99,8 @@ export class ServiceRoute {
     } catch (error) {
       pending = Promise.reject(error as Error);
     }
-    lease.watch(pending);
+    if (chained) return pending.then(lease.onResolve, lease.onReject);
+    if (this.tracked) lease.watch(pending);
     return pending;
   }
 
@@ -94,8 +115,13 @@ export class ServiceRoute {
 
   /** The pickable instances: the registry's healthy list minus instances whose breaker is open and not yet due for a probe. */
   private available(): readonly ServiceInstance[] {
-    const healthy = this.registry.healthy(this.service);
-    const breakers = this.policy.breakers;
+    const registry = this.registry;
+    if (registry.generation !== this.registryGeneration) {
+      this.registryGeneration = registry.generation;
+      this.healthy = registry.healthy(this.service);
+    }
+    const healthy = this.healthy;
+    const breakers = this.breakers;
     if (breakers === undefined) return healthy;
     if (healthy !== this.seen) {
       this.seen = healthy;

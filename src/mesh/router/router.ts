@@ -50,6 +50,8 @@ export class ServiceRouter {
   private readonly chain: CallNext | undefined;
   private readonly emit = (event: RouterEvent): void => this.observers.emit(event);
   private closed = false;
+  /** The route of the previous call; cleared by configure() and close(). */
+  private last: ServiceRoute | undefined;
 
   constructor(options: ServiceRouterOptions) {
     this.registry = options.registry;
@@ -64,8 +66,14 @@ export class ServiceRouter {
   /** Calls `action` on one instance of `service`, chosen by the service's balancer. */
   call(service: string, action: string, input?: unknown, options: CallRequestOptions = NO_OPTIONS): Promise<unknown> {
     if (this.chain !== undefined) return this.chain({ service, action, input, options });
+    // Calls often go to the same service back to back: a string identity check beats a map lookup.
+    const last = this.last;
+    if (last !== undefined && last.service === service) return last.call(action, input, options);
     const route = this.routes.get(service);
-    if (route !== undefined && !this.closed) return route.call(action, input, options);
+    if (route !== undefined && !this.closed) {
+      this.last = route;
+      return route.call(action, input, options);
+    }
     return this.dispatch({ service, action, input, options });
   }
 
@@ -91,6 +99,7 @@ export class ServiceRouter {
     else this.configs.set(service, parsed);
     this.routes.get(service)?.close();
     this.routes.delete(service);
+    this.last = undefined;
   }
 
   diagnostics(): ServiceDiagnostics[] {
@@ -119,6 +128,7 @@ export class ServiceRouter {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.last = undefined;
     for (const route of this.routes.values()) route.close();
     this.observers.close();
   }

@@ -4,7 +4,7 @@ import { balancerSchema } from '../balancers/schema.js';
 import { resilienceSchema } from '../resilience/schema.js';
 
 export const serviceRouteSchema = z.strictObject({
-  balancer: balancerSchema.default({ strategy: 'round_robin' }),
+  balancer: balancerSchema.prefault({ strategy: 'round_robin' }),
   resilience: resilienceSchema.prefault({}),
 });
 
