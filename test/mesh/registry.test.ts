@@ -18,6 +18,7 @@ void describe('registry lookups and events', () => {
     assert.equal(registry.instances('a').length, 2);
     assert.equal(registry.healthy('a'), healthy, 'same array while nothing changed');
     assert.deepEqual(registry.services().sort(), ['a', 'b']);
+    assert.deepEqual(registry.diagnostics(), { services: { a: { instances: 2, healthy: 1 }, b: { instances: 1, healthy: 1 } }, ttl_entries: 0, subscribers: 1 });
     assert.equal(registry.get('a#1')?.version, '2.0.0');
     assert.equal(registry.get('a#1')?.node, 'n1');
     assert.throws(() => (registry.get('a#0') as { health: string }).health = 'unhealthy', TypeError, 'snapshots are frozen');

@@ -137,11 +137,11 @@ export class MemoryRegistry implements ServiceRegistry {
     return expired;
   }
 
-  /** For diagnostics: services with their instance counts. */
-  diagnostics(): Record<string, { instances: number; healthy: number; subscribers: number }> {
-    const out: Record<string, { instances: number; healthy: number; subscribers: number }> = {};
-    for (const [name, entry] of this.byService) out[name] = { instances: entry.all.length, healthy: entry.healthy.length, subscribers: this.observers.size };
-    return out;
+  /** For diagnostics: instance counts per service, TTL entries and subscribers. */
+  diagnostics(): { services: Record<string, { instances: number; healthy: number }>; ttl_entries: number; subscribers: number } {
+    const services: Record<string, { instances: number; healthy: number }> = {};
+    for (const [name, entry] of this.byService) services[name] = { instances: entry.all.length, healthy: entry.healthy.length };
+    return { services, ttl_entries: this.ttlEntries, subscribers: this.observers.size };
   }
 
   close(): void {
