@@ -36,6 +36,7 @@ function feedRegistry(master: Master, registry: MemoryRegistry): void {
 
 void describe('replicas in every deployment behind one service', () => {
   it('balances across inline, thread and process; a SIGKILLed replica mid-load fails no idempotent call', async () => {
+    const hosts: number[] = [];
     await withMaster(async ({ master }) => {
       const registry = new MemoryRegistry();
       feedRegistry(master, registry);
@@ -67,7 +68,9 @@ void describe('replicas in every deployment behind one service', () => {
         process.kill(victim, 'SIGKILL');
         await waitForGone([victim]);
         await until('the process replica to be back and serving', () => (served.get('rep-process') ?? 0) > before + 20 && registry.get('rep-process')?.health === 'healthy');
-        assert.notEqual(diagnostics(master, 'rep-process').pid, victim, 'restarted with a new pid');
+        const restarted = diagnostics(master, 'rep-process').pid as number;
+        assert.notEqual(restarted, victim, 'restarted with a new pid');
+        hosts.push(restarted);
         stop = true;
         await Promise.all(lanes);
         assert.equal(failures, 0, 'no idempotent call failed across the kill');
@@ -79,6 +82,7 @@ void describe('replicas in every deployment behind one service', () => {
         registry.close();
       }
     });
+    assert.deepEqual(await waitForGone(hosts), [], 'the restarted host ended with the master');
   });
 
   it('a non-idempotent call in flight on a killed replica fails with a coded error; the others complete', async () => {
