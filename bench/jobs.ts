@@ -15,4 +15,13 @@ export const JOBS: Readonly<Record<string, () => Promise<Row[]>>> = {
   memory: async () => (await import('./memory.js')).benchMemory(),
   'os:sampler': async () => (await import('./os.js')).benchSampler(),
   'os:exit': async () => (await import('./os.js')).benchExit(),
+  'mesh:pick:round_robin': async () => (await import('./mesh.js')).benchPick('round_robin'),
+  'mesh:pick:weighted': async () => (await import('./mesh.js')).benchPick('weighted'),
+  'mesh:pick:least_connections': async () => (await import('./mesh.js')).benchPick('least_connections'),
+  'mesh:pick:random': async () => (await import('./mesh.js')).benchPick('random'),
+  'mesh:pick:consistent_hash': async () => (await import('./mesh.js')).benchPick('consistent_hash'),
+  'mesh:router-inline': async () => (await import('./mesh.js')).benchRouter('inline'),
+  'mesh:router-thread': async () => (await import('./mesh.js')).benchRouter('thread'),
+  'mesh:router-process': async () => (await import('./mesh.js')).benchRouter('process'),
+  'mesh:moleculer': async () => (await import('./mesh.js')).benchMoleculer(),
 };

@@ -5,6 +5,7 @@
  * {@link deserializeError}: a catalogue code comes back as an {@link HsuError} with its status,
  * context, remote stack and (bounded) cause chain, so a caller cannot tell where the error arose.
  */
+import { MESH_ERROR_CODES } from './mesh/error-codes.js';
 
 import { OS_ERROR_CODES } from './os/error-codes.js';
 
@@ -64,6 +65,7 @@ const CORE_ERROR_CODES = {
   CALL_PAYLOAD: { status: 400, summary: 'payload cannot cross this boundary' },
   CALL_UNSUPPORTED: { status: 400, summary: 'worker does not accept calls' },
   CALL_INTERRUPTED: { status: 503, summary: 'worker ended while the call was in flight' },
+  ...MESH_ERROR_CODES,
   // anything thrown by user code that has no code of its own
   UNKNOWN: { status: 500, summary: 'unexpected error' },
 } as const;
