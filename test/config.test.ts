@@ -103,6 +103,7 @@ void test('full config file: every block parsed, durations in ms, paths resolved
     },
     health_check: { type: 'http', url: 'http://127.0.0.1:8080/health', interval: 2_000, timeout: 500, failure_threshold: 2, success_threshold: 1, initial_delay: 2_000 },
     depends_on: [],
+    instances: 1,
     management: 'managed',
     wait_ready: false,
     on_master_restart: 'adopt',

@@ -12,6 +12,10 @@ import { yamlString } from './schema-common.js';
 import { checkDependencies, dependsOnSchema } from './schema-dependencies.js';
 import { hostedModuleSchema, moduleBlockSchema } from './schema-module.js';
 import { processExtrasShape } from './schema-process.js';
+import { MAX_REPLICAS, autoscaleSchema } from '../mesh/autoscaler/schema.js';
+import { balancerSchema } from '../mesh/balancers/schema.js';
+import { serviceBlockSchema } from '../mesh/registry/schema.js';
+import { resilienceSchema } from '../mesh/resilience/schema.js';
 import { restartSchema } from './schema-policy.js';
 import { PORT_PROBES, healthCheckSchema, readinessSchema } from './schema-probe.js';
 
@@ -54,7 +58,23 @@ const commonShape = {
   depends_on: dependsOnSchema.prefault([]),
   /** Restart on a schedule (cron), like PM2's cron_restart; only a running worker is restarted. */
   restart_schedule: cronSchema.optional(),
+  /** Copies under one id (`api#0`, `api#1`, ...), each supervised by the same lifecycle; the start count with `autoscale`. */
+  instances: z.number().int().min(1).max(MAX_REPLICAS).default(1),
+  /** How each replica is registered as a service (default: under the worker id, when it serves). */
+  service: serviceBlockSchema.optional(),
+  balancer: balancerSchema.optional(),
+  resilience: resilienceSchema.optional(),
+  autoscale: autoscaleSchema.optional(),
 };
+
+/** `instances` within the autoscaler's bounds; checked where both are seen. */
+function checkInstances(worker: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  const scale = fieldsOf(worker.autoscale);
+  const instances = typeof worker.instances === 'number' ? worker.instances : 1;
+  if (typeof scale.min === 'number' && typeof scale.max === 'number' && (instances < scale.min || instances > scale.max)) {
+    ctx.addIssue({ code: 'custom', path: ['instances'], message: `must be within autoscale min..max (${scale.min}..${scale.max}), got ${instances}` });
+  }
+}
 
 const managementSchema = z.enum(MANAGEMENT_MODES);
 
@@ -110,6 +130,7 @@ export const processWorkerSchema = z
         ctx.addIssue({ code: 'custom', path: ['wait_ready'], message: 'wait_ready is for an executable (a hosted module always reports when it has started)' });
       }
       checkProbePorts(worker, integrated, ctx);
+      checkInstances(worker, ctx);
     },
     // Runs even when a sibling field failed, so every problem is reported in one pass.
     { when: (payload) => isRecord(payload.value) },
@@ -123,7 +144,13 @@ export const moduleWorkerSchema = withKeyHints(
       ...commonShape,
       module: moduleBlockSchema,
     })
-    .superRefine((parsed, ctx) => checkProbePorts(fieldsOf(parsed), false, ctx), { when: (payload) => isRecord(payload.value) }),
+    .superRefine(
+      (parsed, ctx) => {
+        checkProbePorts(fieldsOf(parsed), false, ctx);
+        checkInstances(fieldsOf(parsed), ctx);
+      },
+      { when: (payload) => isRecord(payload.value) },
+    ),
   {
     execution: 'execution is only for type: process; a module worker runs the code named by its `module` block',
     management: 'management is only for type: process',
@@ -143,7 +170,8 @@ export const moduleWorkerSchema = withKeyHints(
 /** An unmanaged worker is found, not started: no execution, no module, nothing that shapes a start. */
 function checkUnmanaged(worker: Record<string, unknown>, ctx: z.RefinementCtx): void {
   if (worker.unmanaged === undefined) ctx.addIssue({ code: 'custom', path: ['unmanaged'], message: 'required for management: unmanaged: how to find the process (pid_file, process_name, command_pattern or port)' });
-  for (const key of ['execution', 'module', 'integration', 'user', 'group', 'umask', 'rlimits', 'restart_schedule'] as const) {
+  if (typeof worker.instances === 'number' && worker.instances > 1) ctx.addIssue({ code: 'custom', path: ['instances'], message: 'an unmanaged worker is one process someone else runs: instances must be 1' });
+  for (const key of ['execution', 'module', 'integration', 'user', 'group', 'umask', 'rlimits', 'restart_schedule', 'autoscale'] as const) {
     if (worker[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} does not apply to an unmanaged worker: the master does not start it` });
   }
   if (worker.wait_ready === true) ctx.addIssue({ code: 'custom', path: ['wait_ready'], message: 'wait_ready does not apply to an unmanaged worker' });

@@ -1,5 +1,9 @@
 /** The master's typed event map: every lifecycle fact is published once, here, in snake_case. */
 import type { ExitEvent, HealthEvent, RestartEvent, StateChangeEvent } from '../lifecycle/events.js';
+import type { ScaleDecision } from '../mesh/autoscaler/autoscaler.js';
+
+/** An autoscaling decision of a worker, with its reason. */
+export type ScaleEvent = ScaleDecision & { readonly worker_id: string };
 
 export interface WorkerAddedEvent {
   readonly worker_id: string;
@@ -26,4 +30,5 @@ export interface MasterEvents {
   added: WorkerAddedEvent;
   removed: WorkerRemovedEvent;
   output: WorkerOutputEvent;
+  scale: ScaleEvent;
 }

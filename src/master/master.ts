@@ -1,43 +1,36 @@
 /**
- * The Master: one table of workers of every type, one API over it. It owns ordering (start in
- * config order, shut down in reverse), the shutdown deadline, the event bus and the seams
- * (runtimes, probes, watchdogs, call middleware); the lifecycle of each worker lives in its
- * controller. Everything process-wide it installs (last-resort hook, error attribution) is tied
- * to its lifetime and given back at shutdown.
+ * The Master: one table of workers of every type (each with its replicas), one API over it. It
+ * owns ordering (dependencies first, shutdown in reverse), the shutdown deadline, the event bus,
+ * the service registry and router, and the seams (runtimes, probes, watchdogs, call middleware);
+ * the lifecycle of each replica lives in its controller. Everything process-wide it installs is
+ * tied to its lifetime and given back at shutdown (facilities.ts).
  */
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
-import { DEFAULTS, loadConfigFile, parseDuration, parseWorkerConfig, type HsuConfig, type ReadinessConfig, type WorkerConfig, type WorkerConfigInput } from '../config/index.js';
+import { loadConfigFile, parseWorkerConfig, type HsuConfig, type WorkerConfig, type WorkerConfigInput } from '../config/index.js';
 import { hsuError } from '../errors.js';
 import { EventBus } from '../events/bus.js';
 import { ProbeRegistry } from '../health/registry.js';
-import { WorkerController } from '../lifecycle/controller.js';
 import type { WorkerDiagnostics } from '../lifecycle/diagnostics.js';
-import { HealthWatchdog, type HealthSnapshot } from '../lifecycle/health-watchdog.js';
-import { pollReadiness } from '../lifecycle/readiness.js';
-import { ScheduleWatchdog } from '../lifecycle/schedule-watchdog.js';
-import { DEFAULT_RESTART_POLICY } from '../lifecycle/restart-policy.js';
+import type { HealthSnapshot } from '../lifecycle/health-watchdog.js';
 import type { Runtime } from '../lifecycle/runtime.js';
 import { OPERATIONS, type WorkerState } from '../lifecycle/states.js';
-import type { Watchdog } from '../lifecycle/watchdog.js';
-import { CgroupManager, defaultInstanceTag } from '../os/cgroups/index.js';
-import { PidRegistry, type OrphanRecord } from '../os/pid-registry.js';
-import { ResourceMonitor } from '../limits/resource-monitor.js';
-import { ResourcesWatchdog } from '../limits/resources-watchdog.js';
-import { ProcessGroups } from '../os/process-groups.js';
+import type { AutoscaleLoop } from '../mesh/autoscaler/loop.js';
 import { registerBuiltinRuntimes } from '../runtimes/builtin.js';
-import { acquireAttribution, type AttributionScope } from '../runtimes/module/uncaught-attribution.js';
-import { RuntimeRegistry, type RuntimeDefinition } from '../runtimes/registry.js';
+import { RuntimeRegistry, type RuntimeContext, type RuntimeDefinition } from '../runtimes/registry.js';
 import type { CallOptions, Client } from '../worker/define.js';
 import type { ModuleExport } from '../worker/contract.js';
+import { startAutoscaling } from './autoscaling.js';
 import { awaitDependencies, dependencyOrder, type DependencyHost } from './dependencies.js';
 import type { MasterEvents } from './events.js';
-import { installLastResort } from './last-resort.js';
-import { resolveOrphans } from './orphans.js';
+import { Facilities, type CgroupMode } from './facilities.js';
 import { compose, type CallMiddleware, type CallNext } from './middleware.js';
+import { resolveOrphans } from './orphans.js';
+import { buildReplica, numbered, type ReplicaDeps, type WatchdogFactory } from './replicas.js';
+import { MasterServices, routed, serviceOf } from './services.js';
+import { WorkerTable, type Replica, type WorkerGroup } from './worker-table.js';
 
-/** Builds extra watchdogs for a worker (resource limits, schedules); undefined when none applies. */
-export type WatchdogFactory = (config: WorkerConfig) => Watchdog | undefined;
+export type { WatchdogFactory } from './replicas.js';
 
 export interface MasterOptions {
   /** Master log; defaults to a silent logger so library use prints nothing unasked. */
@@ -51,21 +44,18 @@ export interface MasterOptions {
   /** Charge uncaught errors raised by inline modules to their module instead of ending the master (docs/isolation.md). Default true. */
   readonly attributeUncaughtErrors?: boolean;
   /**
-   * Where the master records the pids it spawned and holds its lock. A master that finds records
-   * left by a dead master (e.g. one killed with SIGKILL) kills those orphans before anything starts.
-   * Unset: no records (`hsu run` and {@link Master.fromConfigFile} use `master.state_dir`).
+   * Where the master holds its lock and records the pids it spawned. A master that finds processes
+   * a dead master left running adopts or kills them when it starts. Unset: no records (`hsu run`
+   * and {@link Master.fromConfigFile} use `master.state_dir`).
    */
   readonly stateDir?: string;
   /** Extra watchdogs per worker, beside its health checks. */
   readonly watchdogs?: readonly WatchdogFactory[];
   /** A cgroup per process worker: auto (v2, else v1, else none), a given version, or off. Default auto. */
-  readonly cgroups?: 'auto' | 'v2' | 'v1' | 'off';
+  readonly cgroups?: CgroupMode;
   /** How often process workers' resources are sampled (one pass over /proc for all). Default 1 s. */
   readonly sampleIntervalMs?: number;
 }
-
-/** Masters created in this process: a second one gets its own cgroup names. */
-let mastersInProcess = 0;
 
 export interface StartResult {
   readonly id: string;
@@ -87,12 +77,6 @@ export interface FromConfigOptions {
   readonly watchdogs?: readonly WatchdogFactory[];
 }
 
-interface WorkerEntry {
-  readonly config: WorkerConfig;
-  readonly controller: WorkerController;
-  readonly runtime: Runtime;
-}
-
 export class Master {
   readonly logger: Logger;
   /** Every lifecycle event, delivered asynchronously (after the transition that caused it). */
@@ -101,24 +85,17 @@ export class Master {
   readonly runtimes = registerBuiltinRuntimes(new RuntimeRegistry());
   /** Health probe types; register one to add a probe type. */
   readonly probes = ProbeRegistry.withBuiltins();
-  private readonly entries = new Map<string, WorkerEntry>();
+  /** The service registry and router (hsu/core), fed by the replicas' lifecycle. */
+  readonly services: MasterServices;
+  private readonly table = new WorkerTable();
   private readonly natives = new Map<string, ModuleExport>();
   private readonly logDir: string;
   private readonly shutdownTimeoutMs: number;
   private readonly baseDir: string;
-  private readonly attributeUncaughtErrors: boolean;
-  private readonly watchdogFactories: readonly WatchdogFactory[];
-  private readonly groups = new ProcessGroups();
-  private readonly pids: PidRegistry | undefined;
-  private readonly resources: ResourceMonitor;
-  private readonly cgroupMode: 'auto' | 'v2' | 'v1' | 'off';
-  private readonly serial = mastersInProcess++;
-  private cgroupManager: CgroupManager | undefined;
-  /** Processes a dead master left running, until decideOrphans() has adopted or killed them. */
-  private orphans: readonly OrphanRecord[] = [];
+  private readonly facilities: Facilities;
+  private readonly deps: ReplicaDeps;
+  private readonly scaling = new Map<string, AutoscaleLoop>();
   private orphanDecision: Promise<void> | undefined;
-  private readonly removeLastResort: () => void;
-  private attribution: AttributionScope | undefined;
   private middlewares: CallMiddleware[] = [];
   private callChain: CallNext | undefined;
   private shuttingDown: Promise<ShutdownReport> | undefined;
@@ -130,18 +107,41 @@ export class Master {
     this.baseDir = options.baseDir ?? process.cwd();
     this.logDir = path.resolve(this.baseDir, options.logDir ?? 'logs');
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 30_000;
-    this.attributeUncaughtErrors = options.attributeUncaughtErrors ?? true;
-    this.watchdogFactories = options.watchdogs ?? [];
-    this.cgroupMode = options.cgroups ?? 'auto';
-    this.resources = new ResourceMonitor(options.sampleIntervalMs ?? 1_000, (err) => this.logger.warn({ err }, 'resource sampling failed'));
-    this.pids = options.stateDir === undefined ? undefined : this.claimStateDir(path.resolve(this.baseDir, options.stateDir));
-    this.removeLastResort = installLastResort(this.groups);
+    this.facilities = new Facilities({
+      logger: this.logger,
+      baseDir: this.baseDir,
+      stateDir: options.stateDir,
+      cgroups: options.cgroups ?? 'auto',
+      sampleIntervalMs: options.sampleIntervalMs ?? 1_000,
+      attributeUncaughtErrors: options.attributeUncaughtErrors ?? true,
+    });
+    this.services = new MasterServices((replicaId, action, input, callOptions) => this.callReplica(replicaId, action, input, callOptions), this.logger);
+    const context: RuntimeContext = {
+      logDir: this.logDir,
+      natives: this.natives,
+      attribution: () => this.facilities.attributionScope(),
+      tracker: this.facilities.pids,
+      groups: this.facilities.groups,
+      cgroups: () => this.facilities.cgroups(),
+      onLine: (workerId, stream, line, pid) => {
+        if (this.events.has('output')) this.events.emit('output', { worker_id: workerId, stream, line, pid: pid ?? null });
+      },
+    };
+    this.deps = {
+      runtimes: this.runtimes,
+      probes: this.probes,
+      context,
+      watchdogFactories: options.watchdogs ?? [],
+      resources: this.facilities.resources,
+      emit: (name, event) => this.publish(name, event),
+      logger: this.logger,
+    };
   }
 
   /**
    * A master configured by a whole config file: its `master:` section (log and state
-   * directories, shutdown timeout, error attribution, orphan reaping) and every worker, not
-   * started. The one obvious way to run a config file from code.
+   * directories, shutdown timeout, error attribution, cgroups, orphan adoption) and every worker,
+   * not started. The one obvious way to run a config file from code.
    * @example
    * const master = Master.fromConfigFile('hsu.yaml', { logger });
    * await master.start();
@@ -212,134 +212,113 @@ export class Master {
   /** Wrap every `call()` (first added runs outermost). */
   use(middleware: CallMiddleware): void {
     this.middlewares = [...this.middlewares, middleware];
-    this.callChain = compose(this.middlewares, (request) => this.callWorker(request.target, request.action, request.input, request.options));
+    this.callChain = compose(this.middlewares, (request) => this.route(request.target, request.action, request.input, request.options));
   }
 
   // ---- the worker table -----------------------------------------------------------------------
 
-  /** Validate and add a worker (not started). Accepts the YAML shape; relative paths resolve against `baseDir`. */
+  /** Validate and add a worker with its replicas (not started). Accepts the YAML shape; relative paths resolve against `baseDir`. */
   addWorker(input: WorkerConfigInput | WorkerConfig): void {
     this.assertOpen();
     const config = parseWorkerConfig(input, this.baseDir);
-    if (this.entries.has(config.id)) {
+    if (this.table.hasGroup(config.id) || this.table.replica(config.id) !== undefined) {
       throw hsuError('WORKER_EXISTS', `a worker with id '${config.id}' already exists`, { worker_id: config.id });
     }
-    const runtime = this.runtimes.resolve(config).create(config, {
-      logDir: this.logDir,
-      natives: this.natives,
-      attribution: () => this.attributionScope(),
-      tracker: this.pids,
-      groups: this.groups,
-      cgroups: () => this.cgroups(),
-      onLine: (workerId, stream, line, pid) => {
-        if (this.events.has('output')) this.events.emit('output', { worker_id: workerId, stream, line, pid: pid ?? null });
-      },
-    });
-    const logger = this.logger.child({ worker: config.id });
-    const emit = (name: keyof MasterEvents, event: unknown): void => this.publish(name, event);
-    const health = new HealthWatchdog(config.id, config.health_check, (check, instance) => this.probes.create(check, { workerId: config.id, instance }), emit);
-    const watchdogs = this.watchdogFactories.map((factory) => factory(config)).filter((w): w is Watchdog => w !== undefined);
-    if (config.restart_schedule !== undefined) watchdogs.push(new ScheduleWatchdog(config.restart_schedule));
-    watchdogs.push(new ResourcesWatchdog(config.id, this.resources, config.type === 'process' ? config.limits : undefined));
-    const readinessCheck = readinessOf(config);
-    const controller = new WorkerController({
-      id: config.id,
-      type: config.type,
-      runtime,
-      logger,
-      emit,
-      startTimeoutMs: config.start_timeout,
-      stopTimeoutMs: config.stop_timeout,
-      stopSignal: config.stop_signal as NodeJS.Signals,
-      restart: config.restart ?? DEFAULT_RESTART_POLICY,
-      health,
-      watchdogs,
-      ...(readinessCheck === undefined
-        ? {}
-        : { readiness: pollReadiness(config.id, readinessCheck, (instance) => this.probes.create(readinessCheck, { workerId: config.id, instance })) }),
-      enabled: () => config.enabled,
-    });
-    this.entries.set(config.id, { config, controller, runtime });
-    this.logger.info({ worker: config.id, type: config.type, runtime: runtime.kind }, 'worker added');
-    this.events.emit('added', { worker_id: config.id, type: config.type, runtime: runtime.kind });
+    const group: WorkerGroup = { id: config.id, config, replicas: [], nextIndex: 0, numbered: numbered(config) };
+    const replicas = Array.from({ length: config.instances }, () => buildReplica(group, group.nextIndex++, this.deps));
+    this.table.addGroup(group);
+    for (const replica of replicas) this.table.addReplica(replica);
+    this.services.configure(config);
+    this.logger.info({ worker: config.id, type: config.type, runtime: replicas[0]?.runtime.kind, instances: replicas.length }, 'worker added');
+    for (const replica of replicas) this.events.emit('added', { worker_id: replica.id, type: config.type, runtime: replica.runtime.kind });
   }
 
-  /** Remove a worker that is not running (stop it first). */
+  /** Remove a worker (or one replica) that is not running: stop it first. */
   async removeWorker(id: string): Promise<void> {
-    const entry = this.entry(id);
-    const allowed: readonly WorkerState[] = OPERATIONS.remove;
-    if (!allowed.includes(entry.controller.state)) {
-      throw hsuError('WORKER_RUNNING', `cannot remove worker '${id}' while it is ${entry.controller.state}; stop it first`, { worker_id: id, state: entry.controller.state });
+    const replicas = this.table.select(id);
+    for (const replica of replicas) {
+      const allowed: readonly WorkerState[] = OPERATIONS.remove;
+      if (!allowed.includes(replica.controller.state)) {
+        throw hsuError('WORKER_RUNNING', `cannot remove worker '${replica.id}' while it is ${replica.controller.state}; stop it first`, { worker_id: replica.id, state: replica.controller.state });
+      }
     }
-    entry.controller.close();
-    this.entries.delete(id);
-    await releaseRuntime(entry.runtime, this.logger);
+    const group = this.table.group(id);
+    if (group !== undefined) await this.scaling.get(group.id)?.close();
+    for (const replica of replicas) await this.dropReplica(replica);
+    if (group !== undefined) this.table.deleteGroup(group);
     this.logger.info({ worker: id }, 'worker removed');
-    this.events.emit('removed', { worker_id: id });
   }
 
-  /** Starts the worker, after starting whatever it depends on that is not up (as systemctl start does). */
+  /** Starts the worker (every replica), after starting whatever it depends on that is not up (as systemctl start does). */
   startWorker(id: string): Promise<void> {
     this.assertOpen();
     // A process a dead master left running for this worker is adopted first, never duplicated.
-    if (this.orphans.length > 0 && this.orphanDecision === undefined) return this.decideOrphans().then(() => this.startWorker(id));
-    const entry = this.entry(id);
+    if (this.facilities.orphans.length > 0 && this.orphanDecision === undefined) return this.decideOrphans().then(() => this.startWorker(id));
+    const replicas = this.table.select(id);
+    const group = replicas[0]?.group ?? this.table.group(id);
+    if (group === undefined) return Promise.resolve();
+    this.ensureScaling(group);
     // Without dependencies the start begins now, in this turn, as a plain start always has.
-    return entry.config.depends_on.length === 0 ? entry.controller.start() : this.startAfterDependencies(entry);
-  }
-
-  private async startAfterDependencies(entry: WorkerEntry): Promise<void> {
-    for (const dep of entry.config.depends_on) {
-      const depState = this.entry(dep.worker).controller.state;
-      if ((OPERATIONS.start as readonly WorkerState[]).includes(depState)) await this.startWorker(dep.worker);
-    }
-    await awaitDependencies(this.dependencyHost, entry.config, entry.config.start_timeout);
-    await entry.controller.start();
+    if (group.config.depends_on.length === 0) return startAll(replicas);
+    return this.startAfterDependencies(group, replicas);
   }
 
   stopWorker(id: string, options: { force?: boolean } = {}): Promise<void> {
-    return this.entry(id).controller.stop(options);
+    return Promise.all(this.table.select(id).map((replica) => replica.controller.stop(options))).then(() => undefined);
   }
 
   restartWorker(id: string, options: { force?: boolean } = {}): Promise<void> {
     this.assertOpen();
-    return this.entry(id).controller.restart(options);
+    return Promise.all(this.table.select(id).map((replica) => replica.controller.restart(options))).then(() => undefined);
   }
 
   getWorkerState(id: string): WorkerState {
-    return this.entry(id).controller.state;
+    return this.table.one(id).controller.state;
   }
 
+  /** The worker's config (a replica's id names its worker's config, with the replica's id). */
   getWorkerConfig(id: string): WorkerConfig {
-    return this.entry(id).config;
+    return this.table.replica(id)?.config ?? this.table.group(id)?.config ?? this.table.one(id).config;
   }
 
   getWorkerStateWithDiagnostics(id: string): WorkerDiagnostics {
-    return this.entry(id).controller.diagnostics();
+    return this.table.one(id).controller.diagnostics();
   }
 
+  /** Diagnostics of every replica, by replica id, in config order. */
   getAllWorkerStatesWithDiagnostics(): Record<string, WorkerDiagnostics> {
     const out: Record<string, WorkerDiagnostics> = {};
-    for (const [id, entry] of this.entries) out[id] = entry.controller.diagnostics();
+    for (const replica of this.table.allReplicas()) out[replica.id] = replica.controller.diagnostics();
     return out;
   }
 
   getWorkerHealth(id: string): Promise<HealthSnapshot> {
-    return this.entry(id).controller.checkHealth();
+    return this.table.one(id).controller.checkHealth();
   }
 
-  /** Worker ids in config order. */
+  /** Replica ids (a worker's own id when it has one replica) in config order. */
   listWorkers(): string[] {
-    return [...this.entries.keys()];
+    return this.table.allReplicas().map((replica) => replica.id);
+  }
+
+  /** The replicas of a worker, by id. */
+  listReplicas(workerId: string): string[] {
+    const group = this.table.group(workerId);
+    if (group === undefined) throw this.table.notFound(workerId);
+    return group.replicas.map((replica) => replica.id);
   }
 
   // ---- calls ----------------------------------------------------------------------------------
 
-  /** Call a module action wherever the module runs: function call, postMessage or IPC; through the middleware. */
-  call(id: string, action: string, input?: unknown, options?: CallOptions): Promise<unknown> {
+  /**
+   * Call a module action wherever it runs (function call, postMessage or IPC), through the
+   * middleware. `target` is a replica id (that replica), or a worker or service name: then the
+   * router picks a healthy replica by the worker's balancer, under its resilience policy.
+   */
+  call(target: string, action: string, input?: unknown, options?: CallOptions): Promise<unknown> {
     const chain = this.callChain;
-    if (chain === undefined) return this.callWorker(id, action, input, options);
-    return chain({ target: id, action, input, options });
+    if (chain === undefined) return this.route(target, action, input, options);
+    return chain({ target, action, input, options });
   }
 
   /**
@@ -348,13 +327,13 @@ export class Master {
    * const greeter = master.client<typeof import('./greeter.js').default>('greeter');
    * const text = await greeter.greet('Ada'); // typed input and output
    */
-  client<T>(id: string): Client<T> {
+  client<T>(target: string): Client<T> {
     // The proxy is the prototype: the first access defines the method on the object itself, so
     // later calls are plain property reads (no trap, no new closure per call).
     const trap = new Proxy({} as Record<string, unknown>, {
       get: (_target, action, receiver: object) => {
         if (typeof action !== 'string' || action === 'then') return undefined; // not a thenable
-        const method = (input: unknown, options?: CallOptions): Promise<unknown> => this.call(id, action, input, options);
+        const method = (input: unknown, options?: CallOptions): Promise<unknown> => this.call(target, action, input, options);
         Object.defineProperty(receiver, action, { value: method, enumerable: true });
         return method;
       },
@@ -362,10 +341,20 @@ export class Master {
     return Object.create(trap) as Client<T>;
   }
 
-  private callWorker(id: string, action: string, input: unknown, options: CallOptions | undefined): Promise<unknown> {
-    const entry = this.entries.get(id);
-    if (entry === undefined) return Promise.reject(this.notFound(id));
-    return entry.controller.call(action, input, options);
+  private route(target: string, action: string, input: unknown, options: CallOptions | undefined): Promise<unknown> {
+    const replica = this.table.replica(target);
+    // Hot path: a single, unrouted worker is called directly.
+    if (replica !== undefined && !(replica.id === replica.group.id && routed(replica.group.config))) return replica.controller.call(action, input, options);
+    const group = this.table.group(target);
+    const service = group === undefined ? target : serviceOf(group.config);
+    if (service !== undefined && (group !== undefined || this.services.has(service))) return this.services.call(service, action, input, options ?? {});
+    return Promise.reject(this.table.notFound(target));
+  }
+
+  private callReplica(replicaId: string, action: string, input: unknown, options: CallOptions | undefined): Promise<unknown> {
+    const replica = this.table.replica(replicaId);
+    if (replica === undefined) return Promise.reject(this.table.notFound(replicaId));
+    return replica.controller.call(action, input, options);
   }
 
   // ---- start and shutdown ---------------------------------------------------------------------
@@ -378,20 +367,24 @@ export class Master {
     this.assertOpen();
     await this.decideOrphans();
     const results: StartResult[] = [];
-    for (const id of dependencyOrder([...this.entries.values()].map((e) => e.config))) {
-      const entry = this.entries.get(id);
-      if (entry === undefined) continue;
+    for (const id of dependencyOrder(this.table.allGroups().map((g) => g.config))) {
+      const group = this.table.group(id);
+      if (group === undefined || !group.config.enabled) continue;
       if (this.shuttingDown !== undefined) break; // a signal arrived mid-start: launch nothing more
-      if (!entry.config.enabled || !(OPERATIONS.start as readonly WorkerState[]).includes(entry.controller.state)) continue;
+      this.ensureScaling(group);
+      const idle = group.replicas.filter((r) => (OPERATIONS.start as readonly WorkerState[]).includes(r.controller.state));
+      if (idle.length === 0) continue;
       try {
-        if (entry.config.depends_on.length > 0) await awaitDependencies(this.dependencyHost, entry.config, entry.config.start_timeout);
-        await entry.controller.start();
-        results.push({ id, ok: true });
+        if (group.config.depends_on.length > 0) await awaitDependencies(this.dependencyHost, group.config, group.config.start_timeout);
       } catch (error) {
-        const e = error as { code?: string; message?: string };
-        this.logger.error({ worker: id, code: e.code, err: error }, 'worker failed to start');
-        results.push({ id, ok: false, error: { code: e.code ?? 'HSU_ERR_UNKNOWN', message: e.message ?? String(error) } });
+        for (const r of idle) results.push(failed(r.id, error, this.logger));
+        continue;
       }
+      const outcomes = await Promise.allSettled(idle.map((r) => r.controller.start()));
+      outcomes.forEach((outcome, i) => {
+        const replica = idle[i]!;
+        results.push(outcome.status === 'fulfilled' ? { id: replica.id, ok: true } : failed(replica.id, outcome.reason, this.logger));
+      });
     }
     return results;
   }
@@ -402,9 +395,9 @@ export class Master {
   }
 
   /**
-   * Stop every worker in reverse config order. After `shutdownTimeoutMs` (or at once with
-   * `force`, also for a shutdown already under way) the rest are force-stopped together; resolves
-   * when nothing runs and everything the master installed is given back. Idempotent.
+   * Stop every worker, dependents first. After `shutdownTimeoutMs` (or at once with `force`, also
+   * for a shutdown already under way) the rest are force-stopped together; resolves when nothing
+   * runs and everything the master installed is given back. Idempotent.
    */
   shutdown(options: { force?: boolean } = {}): Promise<ShutdownReport> {
     this.shuttingDown ??= this.doShutdown();
@@ -414,11 +407,11 @@ export class Master {
 
   private async doShutdown(): Promise<ShutdownReport> {
     const started = Date.now();
+    await Promise.all([...this.scaling.values()].map((loop) => loop.close()));
     // Dependents before what they depend on: the reverse of the start order.
-    const order = dependencyOrder([...this.entries.values()].map((e) => e.config))
+    const order = dependencyOrder(this.table.allGroups().map((g) => g.config))
       .reverse()
-      .map((id) => this.entries.get(id))
-      .filter((entry): entry is WorkerEntry => entry !== undefined);
+      .flatMap((id) => this.table.group(id)?.replicas ?? []);
     // First, before any await: a restart half-way through must not launch behind our back.
     for (const { controller } of order) controller.close();
     let forcing = false;
@@ -427,84 +420,110 @@ export class Master {
       if (forcing) return;
       forcing = true;
       this.logger.warn({ timeout_ms: this.shutdownTimeoutMs }, `${why}; forcing remaining workers`);
-      for (const { controller } of order) void stopQuietly(controller, true);
+      for (const replica of order) void stopQuietly(replica, true);
     };
     const deadline = setTimeout(() => this.forceShutdown?.('shutdown deadline passed'), this.shutdownTimeoutMs);
     try {
-      for (const { controller } of order) await stopQuietly(controller, forcing);
+      // Replicas of one worker stop together; workers one after the other.
+      for (const group of groupsOf(order)) await Promise.all(group.map((replica) => stopQuietly(replica, forcing)));
     } finally {
       clearTimeout(deadline);
       this.forceShutdown = undefined;
     }
     // A master that never started never decided about what its predecessor left: nothing of it may outlive us.
-    if (this.orphanDecision === undefined) for (const orphan of this.orphans) this.pids?.kill(orphan);
+    if (this.orphanDecision === undefined) for (const orphan of this.facilities.orphans) this.facilities.pids?.kill(orphan);
     // Nothing can start after shutdown: the workers' log files can be closed.
     await Promise.all(order.map(({ runtime }) => releaseRuntime(runtime, this.logger)));
-    await this.pids?.close();
-    this.resources.close();
-    this.cgroupManager?.removeParentIfEmpty();
-    this.attribution?.release();
-    this.attribution = undefined;
-    this.removeLastResort();
+    this.services.close();
+    await this.facilities.close();
     const report: ShutdownReport = { forced: forcing, duration_ms: Date.now() - started };
     this.logger.info(report, 'shutdown complete');
     return report;
   }
 
+  // ---- replicas and scaling -------------------------------------------------------------------
+
+  private async startAfterDependencies(group: WorkerGroup, replicas: readonly Replica[]): Promise<void> {
+    for (const dep of group.config.depends_on) {
+      const depGroup = this.table.group(dep.worker);
+      if (depGroup !== undefined && depGroup.replicas.some((r) => (OPERATIONS.start as readonly WorkerState[]).includes(r.controller.state))) await this.startWorker(dep.worker);
+    }
+    await awaitDependencies(this.dependencyHost, group.config, group.config.start_timeout);
+    await startAll(replicas);
+  }
+
+  /** Autoscaling begins with the worker's first start. */
+  private ensureScaling(group: WorkerGroup): void {
+    if (this.scaling.has(group.id) || group.config.autoscale === undefined) return;
+    const service = serviceOf(group.config) ?? group.id;
+    const loop = startAutoscaling(group, service, {
+      logger: this.logger,
+      inFlight: (name) => this.services.router.load(name).in_flight,
+      addReplica: async (g) => {
+        const replica = buildReplica(g, g.nextIndex++, this.deps);
+        this.table.addReplica(replica);
+        this.events.emit('added', { worker_id: replica.id, type: g.config.type, runtime: replica.runtime.kind });
+        await replica.controller.start();
+      },
+      removeNewest: async (g) => {
+        const newest = g.replicas.at(-1);
+        if (newest === undefined) return;
+        // Drained first: the router stops picking it before it is told to stop.
+        if (this.services.registry.get(newest.id) !== undefined) this.services.registry.setHealth(newest.id, 'unhealthy');
+        await stopQuietly(newest, false);
+        await this.dropReplica(newest);
+      },
+      replace: (replicaId) => this.table.one(replicaId).controller.restart(),
+      decided: (decision) => {
+        this.logger.info({ worker: group.id, ...decision }, `autoscale: ${decision.action} (${decision.reason})`);
+        this.events.emit('scale', { worker_id: group.id, ...decision });
+      },
+    });
+    if (loop !== undefined) this.scaling.set(group.id, loop);
+  }
+
+  private async dropReplica(replica: Replica): Promise<void> {
+    replica.controller.close();
+    this.services.remove(replica.id);
+    this.table.deleteReplica(replica);
+    await releaseRuntime(replica.runtime, this.logger);
+    this.events.emit('removed', { worker_id: replica.id });
+  }
+
   // ---- internals ------------------------------------------------------------------------------
 
   private readonly dependencyHost: DependencyHost = {
-    config: (id) => this.entries.get(id)?.config,
-    state: (id) => this.entries.get(id)?.controller.state ?? 'idle',
-    health: (id) => this.entries.get(id)?.controller.diagnostics().health ?? { status: 'unknown', checked_at: null, latency_ms: null, consecutive_failures: 0, consecutive_successes: 0 },
+    config: (id) => this.table.group(id)?.config,
+    // A worker is up when every replica is; one replica's facts stand for the worker's.
+    state: (id) => this.table.group(id)?.replicas[0]?.controller.state ?? 'idle',
+    health: (id) =>
+      this.table.group(id)?.replicas[0]?.controller.diagnostics().health ?? { status: 'unknown', checked_at: null, latency_ms: null, consecutive_failures: 0, consecutive_successes: 0 },
     once: (name, filter, signal) => this.events.once(name, filter, signal),
   };
 
-  private claimStateDir(stateDir: string): PidRegistry {
-    const registry = new PidRegistry(stateDir, (err) => this.logger.warn({ err, state_dir: stateDir }, 'could not update the pid registry'));
-    let report;
-    try {
-      report = registry.claim();
-    } catch (err) {
-      throw hsuError('STATE_DIR_UNUSABLE', `cannot use state directory ${stateDir}: ${(err as Error).message}`, { state_dir: stateDir }, err);
-    }
-    if (report.ownedBy !== undefined) {
-      throw hsuError('STATE_DIR_IN_USE', `master pid ${report.ownedBy} is alive and owns ${stateDir}; two masters must not supervise the same workers`, { state_dir: stateDir, pid: report.ownedBy });
-    }
-    this.orphans = report.orphans;
-    if (report.orphans.length > 0) this.logger.info({ orphans: report.orphans.map((o) => ({ worker: o.worker, pid: o.pid })) }, 'a previous master left processes running; they are adopted or killed when this master starts');
-    return registry;
-  }
-
   /** Adopts or kills what a dead master left running, once, before anything of this master starts. */
   private decideOrphans(): Promise<void> {
-    const pids = this.pids;
-    if (pids === undefined || this.orphans.length === 0) return Promise.resolve();
+    const pids = this.facilities.pids;
+    if (pids === undefined || this.facilities.orphans.length === 0) return Promise.resolve();
     this.orphanDecision ??= resolveOrphans(
-      { logger: this.logger, pids, entry: (worker) => this.entries.get(worker), cgroups: () => this.cgroups() },
-      this.orphans,
+      {
+        logger: this.logger,
+        pids,
+        entry: (worker) => {
+          const replica = this.table.replica(worker);
+          return replica === undefined ? undefined : { config: replica.group.config, controller: replica.controller, runtime: replica.runtime };
+        },
+        cgroups: () => this.facilities.cgroups(),
+      },
+      this.facilities.orphans,
     );
     return this.orphanDecision;
-  }
-
-  /** The master's cgroup manager, made (and the hierarchy detected) when the first process worker needs it. */
-  private cgroups(): CgroupManager | undefined {
-    if (this.cgroupMode === 'off') return undefined;
-    this.cgroupManager ??= new CgroupManager({ prefer: this.cgroupMode === 'auto' ? 'auto' : this.cgroupMode, instanceTag: defaultInstanceTag(this.serial) });
-    return this.cgroupManager;
   }
 
   /** Gives back what the constructor took (lock, hooks) for a master that never started. */
   private abandon(): void {
     this.shuttingDown = Promise.resolve({ forced: false, duration_ms: 0 });
-    this.pids?.closeSync();
-    this.removeLastResort();
-  }
-
-  private attributionScope(): AttributionScope | undefined {
-    if (!this.attributeUncaughtErrors) return undefined;
-    this.attribution ??= acquireAttribution();
-    return this.attribution;
+    this.facilities.abandon();
   }
 
   private publish(name: keyof MasterEvents, event: unknown): void {
@@ -512,26 +531,44 @@ export class Master {
       const e = event as MasterEvents['state'];
       const level = e.to === 'failed' || e.to === 'failed_start' ? 'error' : e.to === 'waiting_restart' ? 'warn' : 'info';
       this.logger[level]({ worker: e.worker_id, from: e.from, to: e.to, pid: e.pid, ...(e.reason === undefined ? {} : { reason: e.reason }), ...(e.cause === undefined ? {} : { cause: e.cause }) }, 'state');
+      const replica = this.table.replica(e.worker_id);
+      if (replica !== undefined) this.services.onState(replica, e);
     } else if (name === 'restart') {
       const e = event as MasterEvents['restart'];
       this.logger.info({ worker: e.worker_id, cause: e.cause, attempt: e.attempt, delay_ms: e.delay_ms }, 'restart scheduled');
+    } else if (name === 'health') {
+      const e = event as MasterEvents['health'];
+      const replica = this.table.replica(e.worker_id);
+      if (replica !== undefined) this.services.onHealth(replica, e);
     }
     this.events.emit(name, event as never);
-  }
-
-  private entry(id: string): WorkerEntry {
-    const entry = this.entries.get(id);
-    if (entry === undefined) throw this.notFound(id);
-    return entry;
-  }
-
-  private notFound(id: string): Error {
-    return hsuError('WORKER_NOT_FOUND', `no worker with id '${id}' (workers: ${[...this.entries.keys()].join(', ') || 'none'})`, { worker_id: id });
   }
 
   private assertOpen(): void {
     if (this.shuttingDown !== undefined) throw hsuError('MASTER_SHUT_DOWN', 'the master is shutting down; no new work is accepted');
   }
+}
+
+function startAll(replicas: readonly Replica[]): Promise<void> {
+  if (replicas.length === 1) return replicas[0]!.controller.start();
+  return Promise.all(replicas.map((replica) => replica.controller.start())).then(() => undefined);
+}
+
+function failed(id: string, error: unknown, logger: Logger): StartResult {
+  const e = error as { code?: string; message?: string };
+  logger.error({ worker: id, code: e.code, err: error }, 'worker failed to start');
+  return { id, ok: false, error: { code: e.code ?? 'HSU_ERR_UNKNOWN', message: e.message ?? String(error) } };
+}
+
+/** Consecutive replicas of the same worker, together. */
+function groupsOf(replicas: readonly Replica[]): Replica[][] {
+  const out: Replica[][] = [];
+  for (const replica of replicas) {
+    const last = out.at(-1);
+    if (last !== undefined && last[0]?.group === replica.group) last.push(replica);
+    else out.push([replica]);
+  }
+  return out;
 }
 
 /** Runtimes that capture output keep log files open across restarts; release them once the worker is gone for good. */
@@ -544,16 +581,8 @@ async function releaseRuntime(runtime: Runtime, logger: Logger): Promise<void> {
 }
 
 /** A shutdown's stop: forced or not, and letting go of what the master may not stop (unmanaged). */
-async function stopQuietly(controller: WorkerController, force: boolean): Promise<void> {
-  const state = controller.state;
+async function stopQuietly(replica: Replica, force: boolean): Promise<void> {
+  const state = replica.controller.state;
   if (state !== 'stopping' && !(OPERATIONS.stop as readonly WorkerState[]).includes(state)) return;
-  await controller.stop({ force, detach: true }).catch(() => undefined);
-}
-
-/** The readiness probe of a worker: its own `readiness` block, or for an integrated worker a connect to its port. */
-function readinessOf(config: WorkerConfig): ReadinessConfig | undefined {
-  if (config.readiness !== undefined) return config.readiness;
-  if (config.type !== 'process' || config.management !== 'integrated') return undefined;
-  const r = DEFAULTS.readiness;
-  return { type: 'tcp', host: config.integration?.host ?? DEFAULTS.integration.host, interval: parseDuration(r.interval), timeout: parseDuration(r.timeout), failure_threshold: r.failure_threshold, success_threshold: r.success_threshold, initial_delay: 0 };
+  await replica.controller.stop({ force, detach: true }).catch(() => undefined);
 }

@@ -16,7 +16,7 @@ export interface ModuleLogger {
 
 /** Where a worker can be reached, as the seeds define it. */
 export interface WorkerEndpoint {
-  type: 'function' | 'ipc' | 'url';
+  type: 'function' | 'ipc' | 'url' | 'thread';
   address: string;
   metadata?: Record<string, unknown>;
 }

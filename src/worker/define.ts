@@ -31,6 +31,10 @@ export interface CallOptions {
   timeout?: number;
   /** Aborting rejects the call with HSU_ERR_CALL_ABORTED and tells the module through `call.signal`. */
   signal?: AbortSignal;
+  /** Safe to run twice: a call to a service whose replica fails mid-call is retried on another. */
+  idempotent?: boolean;
+  /** Hash key for a service balanced by consistent hashing (overrides the balancer's `hash_key`). */
+  key?: string;
 }
 
 /** The typed proxy returned by `master.client<typeof module>(id)`. */

@@ -102,13 +102,17 @@ void describe('circuit breaker', () => {
 void describe('bulkhead', () => {
   it('runs max_concurrent, queues up to queue, refuses the rest at once with BULKHEAD_FULL', async () => {
     const { replicas, router, events, ids, close } = setup({ api: { resilience: { bulkhead: { max_concurrent: 2, queue: 1 } } } }, 2);
-    for (const id of ids) replicas.set(id, slow(40));
+    // Held until the test lets go: the bulkhead's occupancy is then a fact, not a race with a timer.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    for (const id of ids) replicas.set(id, async (input) => (await gate, input));
     const admitted = [1, 2, 3].map((i) => router.call('api', 'get', i));
     await settle();
     assert.deepEqual(router.diagnostics()[0]?.resilience.bulkhead, { max_concurrent: 2, queue: 1, active: 2, queued: 1, rejected: 0 });
     const full = await rejection(router.call('api', 'get', 4));
     assert.equal(full.code, 'HSU_ERR_BULKHEAD_FULL');
     assert.deepEqual(full.context, { service: 'api', action: 'get', max_concurrent: 2, queue: 1 });
+    release();
     assert.deepEqual(await Promise.all(admitted), [1, 2, 3]);
     assert.equal(await router.call('api', 'get', 5), 5, 'slots free again');
     await settle();

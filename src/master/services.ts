@@ -1,0 +1,114 @@
+/**
+ * The master's service registry and router (hsu/core), fed by the lifecycle: a replica that serves
+ * (a module with actions, an integrated process with a port, or any worker with a `service:`
+ * block) is registered when it reaches `running`, marked unhealthy the moment it leaves it
+ * (`stopping` first, so the router stops picking it before it goes) or its probes fail, and
+ * deregistered when it is removed. Calls to a service go through the router: balancer,
+ * resilience, retries elsewhere for idempotent calls; whatever the deployment of each replica.
+ */
+import type { Logger } from 'pino';
+import type { WorkerConfig } from '../config/index.js';
+import type { HealthEvent, StateChangeEvent } from '../lifecycle/events.js';
+import { MemoryRegistry } from '../mesh/registry/memory-registry.js';
+import type { ServiceInstance } from '../mesh/index.js';
+import type { WorkerEndpoint } from '../worker/contract.js';
+import { ServiceRouter } from '../mesh/router/router.js';
+import type { CallRequestOptions } from '../mesh/call.js';
+import type { Replica } from './worker-table.js';
+
+export type ReplicaInvoke = (replicaId: string, action: string, input: unknown, options: CallRequestOptions) => Promise<unknown>;
+
+/** The service a worker's replicas are registered under, or undefined when it does not serve. */
+export function serviceOf(config: WorkerConfig): string | undefined {
+  if (config.service !== undefined) return config.service.name ?? config.id;
+  if (config.type === 'module') return config.id;
+  if (config.module !== undefined) return config.id; // a hosted module
+  if (config.management === 'integrated') return config.id;
+  return undefined;
+}
+
+/** Calls to the worker's own id go through the router (several replicas, or a policy to apply). */
+export function routed(config: WorkerConfig): boolean {
+  return config.instances > 1 || config.autoscale !== undefined || config.balancer !== undefined || config.resilience !== undefined;
+}
+
+export class MasterServices {
+  readonly registry: MemoryRegistry;
+  readonly router: ServiceRouter;
+
+  constructor(invoke: ReplicaInvoke, private readonly logger: Logger) {
+    const onSubscriberError = (err: unknown): void => logger.error({ err }, 'a service registry subscriber threw; ignored');
+    this.registry = new MemoryRegistry({ on_subscriber_error: onSubscriberError });
+    this.router = new ServiceRouter({
+      registry: this.registry,
+      invoke: (instance: ServiceInstance, action, input, options) => invoke(instance.id, action, input, options),
+      on_subscriber_error: onSubscriberError,
+    });
+  }
+
+  /** The worker's balancer and resilience blocks become its service's route. */
+  configure(config: WorkerConfig): void {
+    const service = serviceOf(config);
+    if (service === undefined || (config.balancer === undefined && config.resilience === undefined)) return;
+    this.router.configure(service, { ...(config.balancer === undefined ? {} : { balancer: config.balancer }), ...(config.resilience === undefined ? {} : { resilience: config.resilience }) } as never);
+  }
+
+  has(service: string): boolean {
+    return this.registry.instances(service).length > 0;
+  }
+
+  call(service: string, action: string, input: unknown, options: CallRequestOptions): Promise<unknown> {
+    return this.router.call(service, action, input, options);
+  }
+
+  /** Keeps the registry true to the replica's state; runs inside the controller's step, so it is never late. */
+  onState(replica: Replica, event: StateChangeEvent): void {
+    const service = serviceOf(replica.group.config);
+    if (service === undefined) return;
+    try {
+      if (event.to === 'running') this.register(replica, service);
+      else if (this.registry.get(replica.id) !== undefined) this.registry.setHealth(replica.id, 'unhealthy');
+    } catch (err) {
+      this.logger.error({ err, worker: replica.id }, 'service registry update failed');
+    }
+  }
+
+  onHealth(replica: Replica, event: HealthEvent): void {
+    if (this.registry.get(replica.id) === undefined || replica.controller.state !== 'running') return;
+    this.registry.setHealth(replica.id, event.status);
+  }
+
+  remove(replicaId: string): void {
+    this.registry.deregister(replicaId);
+  }
+
+  close(): void {
+    this.router.close();
+    this.registry.close();
+  }
+
+  private register(replica: Replica, service: string): void {
+    const config = replica.group.config;
+    const block = config.service;
+    const endpoint: WorkerEndpoint = fillPort(block?.endpoint ?? replica.controller.endpoint ?? { type: 'function', address: replica.id }, replica);
+    const diagnostics = replica.controller.diagnostics();
+    const moduleVersion = (diagnostics.details as { module?: { version?: string } | null }).module?.version;
+    const health = config.health_check === undefined ? 'healthy' : diagnostics.health.status === 'unknown' ? 'healthy' : diagnostics.health.status;
+    const entry = {
+      id: replica.id,
+      service,
+      endpoint: { type: endpoint.type, address: endpoint.address, ...(endpoint.metadata === undefined ? {} : { metadata: endpoint.metadata }) },
+      health,
+      version: block?.version ?? moduleVersion ?? '0.0.0',
+      weight: block?.weight ?? 1,
+      metadata: { ...(block?.metadata ?? {}), worker: config.id, replica: replica.index },
+    } as const;
+    if (this.registry.get(replica.id) === undefined) this.registry.register(entry);
+    else this.registry.update(replica.id, { endpoint: entry.endpoint, health: entry.health, version: entry.version, weight: entry.weight, metadata: entry.metadata });
+  }
+}
+
+function fillPort<T extends { address: string }>(endpoint: T, replica: Replica): T {
+  const port = (replica.controller.diagnostics().details as { port?: number }).port;
+  return port === undefined ? endpoint : { ...endpoint, address: endpoint.address.replaceAll('{port}', String(port)) };
+}
