@@ -4,6 +4,8 @@
  * {@link SerializedError} and are rebuilt on the other side with {@link deserializeError}.
  */
 
+import { MESSAGING_ERROR_CODES } from './messaging/error-codes.js';
+
 export const ErrorCodes = {
   // config
   CONFIG_INVALID: { status: 400, summary: 'configuration is invalid' },
@@ -51,6 +53,7 @@ export const ErrorCodes = {
   CALL_PAYLOAD: { status: 400, summary: 'payload cannot cross this boundary' },
   CALL_UNSUPPORTED: { status: 400, summary: 'worker does not accept calls' },
   CALL_INTERRUPTED: { status: 503, summary: 'worker ended while the call was in flight' },
+  ...MESSAGING_ERROR_CODES,
   // anything thrown by user code that has no code of its own
   UNKNOWN: { status: 500, summary: 'unexpected error' },
 } as const;

@@ -1,0 +1,339 @@
+/**
+ * The delivery loop of one command worker: read after the checkpoint, lease the batch, hand each
+ * message to its handler in id order, retry with backoff, bury what keeps failing, persist the
+ * checkpoint only past handled messages. At-least-once; exactly-once lives in exactly-once.ts.
+ *
+ * Checkpoint writes: one per batch (the previous batch's progress and the next lease in one row
+ * update), one when the log runs dry, one per `checkpointIntervalMs` inside a long batch. After a
+ * crash, the leased but unfinished range is replayed one message at a time with a write after
+ * each, so a message that keeps killing its host is counted and buried (MESSAGE_POISON).
+ */
+import { hsuError, serializeError } from '../../errors.js';
+import type { ModuleLogger } from '../../worker/contract.js';
+import type { Command, CommandRegistry } from '../commands.js';
+import type { Message } from '../executor.js';
+import type { ConsumerPosition, ConsumerStore, DeadLetter, LogRecord, MessageLog } from '../message-log.js';
+import { InFlight, STOPPED, type Outcome } from './in-flight.js';
+import { backoffDelay, type CommandHandler, type HandlerContext, type ResolvedSettings } from './options.js';
+import { WorkerStats } from './stats.js';
+
+export type Handler = CommandHandler<Command, unknown>;
+export type Retried = typeof DONE | typeof STOPPED | { readonly error: Error; readonly attempts: number };
+export const DONE = Symbol('done');
+
+export interface LoopSetup {
+  readonly name: string;
+  readonly log: MessageLog;
+  readonly registry: CommandRegistry;
+  readonly handlers: ReadonlyMap<string, Handler>;
+  readonly settings: ResolvedSettings;
+  readonly logger: ModuleLogger;
+  /** Everything of the handler context but the per-delivery fields. */
+  readonly context: Pick<HandlerContext, 'worker' | 'state' | 'executor' | 'logger' | 'db'>;
+}
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+export class ConsumerLoop {
+  readonly stats = new WorkerStats();
+  pos: ConsumerPosition = { last_id: 0, lease_to: 0, lease_runs: 0 };
+  /** Records up to this id may have been delivered by a run that died; replayed one by one. */
+  uncertainTo = 0;
+  protected readonly store: ConsumerStore;
+  protected readonly inflight: InFlight;
+  protected stopping = false;
+  protected savedAt = 0;
+  protected dirty = false;
+  private woken = true;
+  private checkRedrives = true;
+  private wakeUp: (() => void) | undefined;
+  private pauseEnd: (() => void) | undefined;
+  /** A message whose delivery a stop interrupted: the next run counts it as delivered once. */
+  private interrupted: number | undefined;
+
+  constructor(protected readonly setup: LoopSetup) {
+    this.store = setup.log.consumers;
+    this.inflight = new InFlight(setup.settings.handlerTimeoutMs, setup.name);
+  }
+
+  /** Called by the log's wake-up: new records, a re-drive request, anything another writer did. */
+  readonly wake = (): void => {
+    this.woken = true;
+    this.checkRedrives = true;
+    this.wakeUp?.();
+  };
+
+  async open(): Promise<void> {
+    this.stopping = false;
+    this.interrupted = undefined;
+    this.inflight.reset();
+    this.pos = await this.store.open(this.setup.name);
+    this.uncertainTo = this.pos.lease_to > this.pos.last_id ? this.pos.lease_to : 0;
+    this.savedAt = performance.now();
+    this.stats.head = Math.max(this.stats.head, this.pos.last_id);
+  }
+
+  async run(): Promise<void> {
+    const { log, settings } = this.setup;
+    try {
+      while (!this.stopping) {
+        if (this.checkRedrives) {
+          this.checkRedrives = false;
+          if (await this.redrives()) continue;
+        }
+        this.woken = false;
+        const records = await log.read(this.pos.last_id, settings.batchSize);
+        const last = records[records.length - 1];
+        if (last === undefined) {
+          await this.flushIdle();
+          if (!this.woken && !this.stopping) await this.sleep();
+          continue;
+        }
+        if (last.id > this.stats.head) this.stats.head = last.id;
+        await this.lease(last.id);
+        await this.batch(records);
+        if (this.dirty && performance.now() - this.savedAt >= settings.checkpointIntervalMs) await this.flush();
+        await yieldToEventLoop();
+      }
+    } finally {
+      this.inflight.dispose();
+    }
+    await this.flushOnStop();
+  }
+
+  /** Ends the loop: cancels the handler in flight (redelivered later) and any backoff wait. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wakeUp?.();
+    this.pauseEnd?.();
+    await this.inflight.cancel(this.setup.settings.stopGraceMs);
+  }
+
+  get deliveryInProgress(): boolean {
+    return this.inflight.pending;
+  }
+
+  protected async batch(records: readonly LogRecord[]): Promise<void> {
+    for (const record of records) {
+      if (this.stopping) return;
+      const handler = this.setup.handlers.get(record.name);
+      if (handler === undefined) {
+        this.stats.ignored++;
+        this.advance(record.id);
+        continue;
+      }
+      if ((await this.deliver(record, handler)) === STOPPED) return;
+      if (record.id <= this.uncertainTo) await this.flush();
+      else if (this.dirty && performance.now() - this.savedAt >= this.setup.settings.checkpointIntervalMs) await this.flush();
+    }
+  }
+
+  /** Prior runs that may have delivered `record` (see ConsumerPosition.lease_runs). */
+  protected prior(record: LogRecord): number {
+    return record.id <= this.uncertainTo ? this.pos.lease_runs : 0;
+  }
+
+  /** Poison or undecodable: the reason to bury a record before any delivery, else its command. */
+  protected screen(record: LogRecord, prior: number): { error: Error; attempts: number } | Command {
+    if (prior >= this.setup.settings.maxAttempts) {
+      this.stats.poison++;
+      const error = hsuError('MESSAGE_POISON', `message ${record.id} ('${record.name}') was in flight each of the ${prior} times its host died`, { message_id: record.id, runs: prior });
+      return { error, attempts: prior };
+    }
+    const decoded = this.setup.registry.decode(record);
+    if (decoded.ok) return decoded.command;
+    this.stats.undecodable++;
+    return { error: decoded.error, attempts: 0 };
+  }
+
+  private async deliver(record: LogRecord, handler: Handler): Promise<typeof DONE | typeof STOPPED | 'dead'> {
+    const prior = this.prior(record);
+    const screened = this.screen(record, prior);
+    if ('error' in screened) {
+      await this.bury(record, screened.error, screened.attempts);
+      return 'dead';
+    }
+    const message: Message = { id: record.id, name: record.name, appended_at: record.appended_at };
+    const outcome = await this.withRetries(record, prior, 1, (delivery) => this.call(handler, screened, message, delivery, prior > 0));
+    if (outcome === DONE) {
+      this.stats.processed++;
+      this.advance(record.id);
+      return DONE;
+    }
+    if (outcome === STOPPED) {
+      this.interruptedAt(record.id);
+      return STOPPED;
+    }
+    await this.bury(record, outcome.error, outcome.attempts);
+    return 'dead';
+  }
+
+  protected call(handler: Handler, command: Command, message: Message, delivery: number, redelivered: boolean): Outcome | Promise<Outcome> {
+    const ctx: HandlerContext = { ...this.setup.context, signal: this.inflight.signal, delivery, redelivered };
+    return this.inflight.run(() => handler(command, message, ctx));
+  }
+
+  /** Attempts from `first` on, with backoff between them; never throws for a handler's failure. */
+  protected async withRetries(record: Pick<LogRecord, 'id' | 'name'>, prior: number, first: number, once: (delivery: number) => Outcome | Promise<Outcome>): Promise<Retried> {
+    const { maxAttempts } = this.setup.settings;
+    for (let attempt = first; ; attempt++) {
+      this.stats.begin(record.id, record.name, attempt);
+      let outcome = once(prior + attempt);
+      if (outcome instanceof Promise) outcome = await outcome;
+      this.stats.end();
+      if (outcome === undefined) return DONE;
+      if (outcome === STOPPED) return STOPPED;
+      this.noteFailure(record, outcome, attempt);
+      if (attempt >= maxAttempts) return { error: outcome, attempts: attempt };
+      this.stats.retried++;
+      if (!(await this.pause(backoffDelay(this.setup.settings, attempt)))) return STOPPED;
+    }
+  }
+
+  protected noteFailure(record: Pick<LogRecord, 'id' | 'name'>, error: Error, attempt: number): void {
+    this.stats.failed++;
+    const s = serializeError(error);
+    const code = s.code === 'HSU_ERR_UNKNOWN' ? 'HSU_ERR_HANDLER_FAILED' : s.code;
+    this.stats.lastError = { code, message: s.message, message_id: record.id, name: record.name, attempt, at: new Date().toISOString() };
+    this.setup.logger.warn({ err: error, message_id: record.id, command: record.name, attempt }, 'command handler failed');
+  }
+
+  /** Dead-letters `record` and moves the checkpoint past it in the same commit. */
+  protected async bury(record: LogRecord, error: Error, attempts: number): Promise<void> {
+    const next = this.next(record.id);
+    await this.store.deadLetter(this.setup.name, this.letter(record, error, attempts), next);
+    this.buried(record, error, next);
+  }
+
+  protected letter(record: LogRecord, error: Error, attempts: number): Omit<DeadLetter, 'consumer' | 'state' | 'dead_at' | 'redriven_at'> {
+    const s = serializeError(error);
+    const code = s.code === 'HSU_ERR_UNKNOWN' ? 'HSU_ERR_HANDLER_FAILED' : s.code;
+    return { message_id: record.id, name: record.name, data: record.data, appended_at: record.appended_at, error_code: code, error_message: s.message, attempts };
+  }
+
+  protected buried(record: LogRecord, error: Error, next: ConsumerPosition): void {
+    this.pos = next;
+    this.dirty = false;
+    this.savedAt = performance.now();
+    this.stats.deadLettered++;
+    if (this.stats.lastError === null || this.stats.lastError.message_id !== record.id) {
+      const s = serializeError(error);
+      this.stats.lastError = { code: s.code, message: s.message, message_id: record.id, name: record.name, attempt: 0, at: new Date().toISOString() };
+    }
+    this.setup.logger.error({ message_id: record.id, command: record.name, code: this.stats.lastError.code }, 'message moved to the dead letters');
+  }
+
+  /** Records that a stop cut the delivery of `id` short; returns false for the caller's convenience. */
+  protected interruptedAt(id: number): false {
+    this.interrupted = id;
+    return false;
+  }
+
+  /** The position once `id` is handled. */
+  protected next(id: number): ConsumerPosition {
+    return { last_id: id, lease_to: Math.max(this.pos.lease_to, id), lease_runs: id < this.uncertainTo ? 1 : 0 };
+  }
+
+  protected advance(id: number): void {
+    this.pos = this.next(id);
+    this.dirty = true;
+  }
+
+  protected async flush(): Promise<void> {
+    await this.store.save(this.setup.name, this.pos);
+    this.dirty = false;
+    this.savedAt = performance.now();
+  }
+
+  private async lease(end: number): Promise<void> {
+    if (end <= this.pos.lease_to && !this.dirty) return;
+    this.pos = { ...this.pos, lease_to: Math.max(this.pos.lease_to, end) };
+    await this.flush();
+  }
+
+  private async flushIdle(): Promise<void> {
+    if (!this.dirty && this.pos.lease_to === this.pos.last_id) return;
+    this.pos = { last_id: this.pos.last_id, lease_to: this.pos.last_id, lease_runs: 0 };
+    await this.flush();
+  }
+
+  /** Handled progress is kept; only an interrupted message stays leased, so it counts as delivered. */
+  private async flushOnStop(): Promise<void> {
+    const leaseTo = this.interrupted ?? this.pos.last_id;
+    const lease_runs = this.interrupted === undefined ? 0 : this.pos.lease_runs;
+    this.pos = { last_id: this.pos.last_id, lease_to: Math.max(leaseTo, this.pos.last_id), lease_runs };
+    await this.flush();
+  }
+
+  private async redrives(): Promise<boolean> {
+    const letters = await this.store.pendingRedrives(this.setup.name, 100);
+    for (const letter of letters) {
+      if (this.stopping) return true;
+      await this.redrive(letter);
+    }
+    return letters.length > 0;
+  }
+
+  protected async redrive(letter: DeadLetter): Promise<void> {
+    const record: LogRecord = { id: letter.message_id, name: letter.name, data: letter.data, appended_at: letter.appended_at };
+    const handler = this.setup.handlers.get(letter.name);
+    const decoded = this.setup.registry.decode(record);
+    if (handler === undefined || !decoded.ok) {
+      const error = handler === undefined
+        ? hsuError('COMMAND_WORKER_INVALID', `command worker '${this.setup.name}' has no handler for '${letter.name}' to re-drive message ${letter.message_id} to`, { message_id: letter.message_id })
+        : (decoded as { error: Error }).error;
+      await this.settleFailed(letter, error, 0);
+      return;
+    }
+    const message: Message = { id: record.id, name: record.name, appended_at: record.appended_at };
+    const outcome = await this.withRetries(record, letter.attempts, 1, (delivery) => this.redeliver(letter, handler, decoded.command, message, delivery));
+    if (outcome === STOPPED) return;
+    if (outcome === DONE) {
+      await this.settledOk(letter);
+      return;
+    }
+    await this.settleFailed(letter, outcome.error, outcome.attempts);
+  }
+
+  /** One re-delivery attempt (exactly-once overrides it to commit the settlement with the handler's writes). */
+  protected redeliver(_letter: DeadLetter, handler: Handler, command: Command, message: Message, delivery: number): Outcome | Promise<Outcome> {
+    return this.call(handler, command, message, delivery, true);
+  }
+
+  protected async settledOk(letter: DeadLetter): Promise<void> {
+    await this.store.settleRedrive(this.setup.name, letter.message_id, { ok: true });
+    this.stats.redriven++;
+  }
+
+  private async settleFailed(letter: DeadLetter, error: Error, attempts: number): Promise<void> {
+    const l = this.letter({ id: letter.message_id, name: letter.name, data: letter.data, appended_at: letter.appended_at }, error, attempts);
+    await this.store.settleRedrive(this.setup.name, letter.message_id, { ok: false, error_code: l.error_code, error_message: l.error_message, attempts });
+    this.stats.redriveFailed++;
+  }
+
+  private sleep(): Promise<void> {
+    return new Promise((resolve) => {
+      this.wakeUp = () => {
+        this.wakeUp = undefined;
+        resolve();
+      };
+      if (this.woken || this.stopping) this.wakeUp();
+    });
+  }
+
+  /** Resolves true after `ms`, false at once when the worker stops. */
+  protected pause(ms: number): Promise<boolean> {
+    if (this.stopping) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pauseEnd = undefined;
+        resolve(true);
+      }, ms);
+      this.pauseEnd = () => {
+        this.pauseEnd = undefined;
+        clearTimeout(timer);
+        resolve(false);
+      };
+    });
+  }
+}
