@@ -5,9 +5,15 @@
  * change by another connection from noise (our own commits, other files in the directory), and
  * a slow safety poll of the same pragma covers file systems where inotify stays silent.
  * Commits through this log's own connection wake its watchers directly.
+ *
+ * The writer updates the WAL index (in the memory-mapped -shm, which inotify does not see) just
+ * after its last write to -wal, so a check run on the event itself can come a few microseconds
+ * too early. An event that showed no change is therefore checked again after 1, 4 and 16 ms.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
+
+const RECHECK_DELAYS_MS = [1, 4, 16];
 
 export interface WakeOptions {
   /** Interval of the safety poll. Default 1000 ms. */
@@ -19,6 +25,8 @@ export class FileWake {
   private watcher: FSWatcher | undefined;
   private poll: NodeJS.Timeout | undefined;
   private checkScheduled = false;
+  private recheck: NodeJS.Timeout | undefined;
+  private rechecksLeft = 0;
   private notifyScheduled = false;
   private lastVersion: number;
   /** 'inotify' normally; 'poll' when the file system refused a watch (then only the poll wakes). */
@@ -86,6 +94,8 @@ export class FileWake {
   }
 
   private disarm(): void {
+    clearTimeout(this.recheck);
+    this.recheck = undefined;
     this.watcher?.close();
     this.watcher = undefined;
     clearInterval(this.poll);
@@ -95,20 +105,36 @@ export class FileWake {
 
   /** A burst of inotify events (one per WAL page written) becomes one check. */
   private scheduleCheck(): void {
+    this.rechecksLeft = RECHECK_DELAYS_MS.length;
     if (this.checkScheduled) return;
     this.checkScheduled = true;
-    setImmediate(() => {
-      this.checkScheduled = false;
-      this.check();
-    });
+    setImmediate(this.onEvent);
   }
 
-  private check(): void {
-    if (this.listeners.size === 0) return;
+  private readonly onEvent = (): void => {
+    this.checkScheduled = false;
+    if (this.check() || this.rechecksLeft === 0 || this.recheck !== undefined) return;
+    this.scheduleRecheck();
+  };
+
+  private scheduleRecheck(): void {
+    const delay = RECHECK_DELAYS_MS[RECHECK_DELAYS_MS.length - this.rechecksLeft] ?? 16;
+    this.rechecksLeft--;
+    this.recheck = setTimeout(() => {
+      this.recheck = undefined;
+      if (!this.check() && this.rechecksLeft > 0) this.scheduleRecheck();
+    }, delay);
+  }
+
+  /** True when another connection committed since the last check (and the watchers were told). */
+  private check(): boolean {
+    if (this.listeners.size === 0) return false;
     const version = this.safeVersion();
-    if (version === this.lastVersion) return;
+    if (version === this.lastVersion) return false;
     this.lastVersion = version;
+    this.rechecksLeft = 0;
     this.notify();
+    return true;
   }
 
   private readonly notify = (): void => {
