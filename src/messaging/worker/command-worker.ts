@@ -50,7 +50,7 @@ export class CommandWorker<T extends CommandType = CommandType, S = unknown> imp
     }
     this.settings = resolveSettings(options);
     for (const [key, value] of Object.entries(this.settings)) {
-      const min = key === 'stopGraceMs' || key === 'backoffMs' || key === 'checkpointIntervalMs' ? 0 : 1;
+      const min = key === 'stopGraceMs' || key === 'backoffMs' || key === 'maxBackoffMs' || key === 'checkpointIntervalMs' ? 0 : 1;
       if (!Number.isFinite(value) || value < min || (key === 'maxAttempts' || key === 'batchSize' ? !Number.isInteger(value) : false)) {
         throw hsuError('COMMAND_WORKER_INVALID', `command worker '${options.name}': ${key} must be a ${min === 1 ? 'positive' : 'non-negative'} number, got ${String(value)}`, { worker: options.name, key, value });
       }

@@ -48,8 +48,11 @@ export class ConsumerLoop {
   private checkRedrives = true;
   private wakeUp: (() => void) | undefined;
   private pauseEnd: (() => void) | undefined;
-  /** A message whose delivery a stop interrupted: the next run counts it as delivered once. */
-  private interrupted: number | undefined;
+  /**
+   * The message whose delivery a stop interrupted, and the deliveries it has had before the last
+   * one: persisted as its lease, so the next run's delivery count goes on from there.
+   */
+  private interrupted: { id: number; runs: number } | undefined;
 
   constructor(protected readonly setup: LoopSetup) {
     this.store = setup.log.consumers;
@@ -137,7 +140,7 @@ export class ConsumerLoop {
   protected screen(record: LogRecord, prior: number): { error: Error; attempts: number } | Command {
     if (prior >= this.setup.settings.maxAttempts) {
       this.stats.poison++;
-      const error = hsuError('MESSAGE_POISON', `message ${record.id} ('${record.name}') was in flight each of the ${prior} times its host died`, { message_id: record.id, runs: prior });
+      const error = hsuError('MESSAGE_POISON', `message ${record.id} ('${record.name}') was delivered ${prior} times and never completed: its host died or stopped each time`, { message_id: record.id, deliveries: prior });
       return { error, attempts: prior };
     }
     const decoded = this.setup.registry.decode(record);
@@ -154,16 +157,13 @@ export class ConsumerLoop {
       return 'dead';
     }
     const message: Message = { id: record.id, name: record.name, appended_at: record.appended_at };
-    const outcome = await this.withRetries(record, prior, 1, (delivery) => this.call(handler, screened, message, delivery, prior > 0));
+    const outcome = await this.withRetries(record, prior, 1, this.setup.settings.maxAttempts, (delivery) => this.call(handler, screened, message, delivery, prior > 0));
     if (outcome === DONE) {
       this.stats.processed++;
       this.advance(record.id);
       return DONE;
     }
-    if (outcome === STOPPED) {
-      this.interruptedAt(record.id);
-      return STOPPED;
-    }
+    if (outcome === STOPPED) return STOPPED;
     await this.bury(record, outcome.error, outcome.attempts);
     return 'dead';
   }
@@ -173,29 +173,37 @@ export class ConsumerLoop {
     return this.inflight.run(() => handler(command, message, ctx));
   }
 
-  /** Attempts from `first` on, with backoff between them; never throws for a handler's failure. */
-  protected async withRetries(record: Pick<LogRecord, 'id' | 'name'>, prior: number, first: number, once: (delivery: number) => Outcome | Promise<Outcome>): Promise<Retried> {
-    const { maxAttempts } = this.setup.settings;
+  /**
+   * Attempts from `first` on, with backoff between them, until the delivery numbered `limit` has
+   * failed (then `attempts` is that number). Never throws for a handler's failure. A stop in the
+   * middle (a cancelled call or a backoff cut short) is remembered for the checkpoint when
+   * `interruptible` (messages of the log, not re-drives).
+   */
+  protected async withRetries(record: Pick<LogRecord, 'id' | 'name'>, prior: number, first: number, limit: number, once: (delivery: number) => Outcome | Promise<Outcome>, interruptible = true): Promise<Retried> {
     for (let attempt = first; ; attempt++) {
-      this.stats.begin(record.id, record.name, attempt);
-      let outcome = once(prior + attempt);
+      const delivery = prior + attempt;
+      this.stats.begin(record.id, record.name, delivery);
+      let outcome = once(delivery);
       if (outcome instanceof Promise) outcome = await outcome;
       this.stats.end();
       if (outcome === undefined) return DONE;
-      if (outcome === STOPPED) return STOPPED;
-      this.noteFailure(record, outcome, attempt);
-      if (attempt >= maxAttempts) return { error: outcome, attempts: attempt };
-      this.stats.retried++;
-      if (!(await this.pause(backoffDelay(this.setup.settings, attempt)))) return STOPPED;
+      if (outcome !== STOPPED) {
+        this.noteFailure(record, outcome, delivery);
+        if (delivery >= limit) return { error: outcome, attempts: delivery };
+        this.stats.retried++;
+        if (await this.pause(backoffDelay(this.setup.settings, attempt))) continue;
+      }
+      if (interruptible) this.interruptedAt(record.id, delivery - 1);
+      return STOPPED;
     }
   }
 
-  protected noteFailure(record: Pick<LogRecord, 'id' | 'name'>, error: Error, attempt: number): void {
+  protected noteFailure(record: Pick<LogRecord, 'id' | 'name'>, error: Error, delivery: number): void {
     this.stats.failed++;
     const s = serializeError(error);
     const code = s.code === 'HSU_ERR_UNKNOWN' ? 'HSU_ERR_HANDLER_FAILED' : s.code;
-    this.stats.lastError = { code, message: s.message, message_id: record.id, name: record.name, attempt, at: new Date().toISOString() };
-    this.setup.logger.warn({ err: error, message_id: record.id, command: record.name, attempt }, 'command handler failed');
+    this.stats.lastError = { code, message: s.message, message_id: record.id, name: record.name, delivery, at: new Date().toISOString() };
+    this.setup.logger.warn({ err: error, message_id: record.id, command: record.name, delivery }, 'command handler failed');
   }
 
   /** Dead-letters `record` and moves the checkpoint past it in the same commit. */
@@ -218,14 +226,14 @@ export class ConsumerLoop {
     this.stats.deadLettered++;
     if (this.stats.lastError === null || this.stats.lastError.message_id !== record.id) {
       const s = serializeError(error);
-      this.stats.lastError = { code: s.code, message: s.message, message_id: record.id, name: record.name, attempt: 0, at: new Date().toISOString() };
+      this.stats.lastError = { code: s.code, message: s.message, message_id: record.id, name: record.name, delivery: 0, at: new Date().toISOString() };
     }
     this.setup.logger.error({ message_id: record.id, command: record.name, code: this.stats.lastError.code }, 'message moved to the dead letters');
   }
 
-  /** Records that a stop cut the delivery of `id` short; returns false for the caller's convenience. */
-  protected interruptedAt(id: number): false {
-    this.interrupted = id;
+  /** Records that a stop cut the delivery of `id` short after `runs` + 1 deliveries; returns false for the caller. */
+  protected interruptedAt(id: number, runs: number): false {
+    this.interrupted = { id, runs };
     return false;
   }
 
@@ -259,9 +267,11 @@ export class ConsumerLoop {
 
   /** Handled progress is kept; only an interrupted message stays leased, so it counts as delivered. */
   private async flushOnStop(): Promise<void> {
-    const leaseTo = this.interrupted ?? this.pos.last_id;
-    const lease_runs = this.interrupted === undefined ? 0 : this.pos.lease_runs;
-    this.pos = { last_id: this.pos.last_id, lease_to: Math.max(leaseTo, this.pos.last_id), lease_runs };
+    const interrupted = this.interrupted;
+    // open() adds one for the delivery the stop cut short, as it does for a run that died.
+    this.pos = interrupted === undefined
+      ? { last_id: this.pos.last_id, lease_to: this.pos.last_id, lease_runs: 0 }
+      : { last_id: this.pos.last_id, lease_to: Math.max(interrupted.id, this.pos.last_id), lease_runs: interrupted.runs };
     await this.flush();
   }
 
@@ -286,13 +296,15 @@ export class ConsumerLoop {
       return;
     }
     const message: Message = { id: record.id, name: record.name, appended_at: record.appended_at };
-    const outcome = await this.withRetries(record, letter.attempts, 1, (delivery) => this.redeliver(letter, handler, decoded.command, message, delivery));
+    // A re-drive gets a fresh budget of maxAttempts deliveries on top of those the letter had.
+    const limit = letter.attempts + this.setup.settings.maxAttempts;
+    const outcome = await this.withRetries(record, letter.attempts, 1, limit, (delivery) => this.redeliver(letter, handler, decoded.command, message, delivery), false);
     if (outcome === STOPPED) return;
     if (outcome === DONE) {
       await this.settledOk(letter);
       return;
     }
-    await this.settleFailed(letter, outcome.error, outcome.attempts);
+    await this.settleFailed(letter, outcome.error, outcome.attempts - letter.attempts);
   }
 
   /** One re-delivery attempt (exactly-once overrides it to commit the settlement with the handler's writes). */

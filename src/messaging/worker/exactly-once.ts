@@ -97,15 +97,15 @@ export class ExactlyOnceLoop extends ConsumerLoop {
   /** Retries of a message whose first delivery failed inside a batch. False when the worker stopped. */
   private async retry(failure: Failure): Promise<boolean> {
     const { record, handler, command, prior } = failure;
-    this.noteFailure(record, failure.error, 1);
+    this.noteFailure(record, failure.error, prior + 1);
     const { maxAttempts } = this.setup.settings;
-    let outcome: Retried = { error: failure.error, attempts: 1 };
-    if (maxAttempts > 1) {
+    let outcome: Retried = { error: failure.error, attempts: prior + 1 };
+    if (prior + 1 < maxAttempts) {
       this.stats.retried++;
-      if (!(await this.pause(backoffDelay(this.setup.settings, 1)))) return this.interruptedAt(record.id);
-      outcome = await this.withRetries(record, prior, 2, (delivery) => this.commitOne(record, handler, command, delivery, prior > 0));
+      if (!(await this.pause(backoffDelay(this.setup.settings, 1)))) return this.interruptedAt(record.id, prior);
+      outcome = await this.withRetries(record, prior, 2, maxAttempts, (delivery) => this.commitOne(record, handler, command, delivery, prior > 0));
     }
-    if (outcome === STOPPED) return this.interruptedAt(record.id);
+    if (outcome === STOPPED) return false;
     if (outcome === DONE) {
       this.stats.processed++;
       return true;

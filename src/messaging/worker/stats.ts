@@ -5,8 +5,8 @@ export interface LastError {
   readonly message: string;
   readonly message_id: number;
   readonly name: string;
-  /** The delivery attempt that failed; 0 when the message was buried without one. */
-  readonly attempt: number;
+  /** The delivery that failed (1 for the first); 0 when the message was buried without one. */
+  readonly delivery: number;
   readonly at: string;
 }
 
@@ -28,13 +28,13 @@ export class WorkerStats {
   // The delivery in hand, as plain fields: set and cleared for every message at full speed.
   private currentId = 0;
   private currentName = '';
-  private currentAttempt = 0;
+  private currentDelivery = 0;
   private currentSince = 0;
 
-  begin(id: number, name: string, attempt: number): void {
+  begin(id: number, name: string, delivery: number): void {
     this.currentId = id;
     this.currentName = name;
-    this.currentAttempt = attempt;
+    this.currentDelivery = delivery;
     this.currentSince = performance.now();
   }
 
@@ -44,7 +44,7 @@ export class WorkerStats {
 
   get inProgress(): Record<string, unknown> | null {
     if (this.currentId === 0) return null;
-    return { message_id: this.currentId, name: this.currentName, attempt: this.currentAttempt, running_ms: Math.round(performance.now() - this.currentSince) };
+    return { message_id: this.currentId, name: this.currentName, delivery: this.currentDelivery, running_ms: Math.round(performance.now() - this.currentSince) };
   }
 
   counts(): Record<string, number> {
