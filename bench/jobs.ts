@@ -13,4 +13,8 @@ export const JOBS: Readonly<Record<string, () => Promise<Row[]>>> = {
   'calls:thread': async () => (await import('./calls.js')).callsThread(),
   'calls:process': async () => (await import('./calls.js')).callsProcess(),
   memory: async () => (await import('./memory.js')).benchMemory(),
+  'messaging:append': async () => (await import('./messaging.js')).benchAppend(),
+  'messaging:handle': async () => (await import('./messaging.js')).benchHandle(),
+  'messaging:latency': async () => (await import('./messaging.js')).benchLatency(),
+  'messaging:memory': async () => (await import('./messaging.js')).benchWorkerMemory(),
 };

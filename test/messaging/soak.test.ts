@@ -53,6 +53,7 @@ test(`a worker handling 400k messages (single appends and batches, sync and asyn
     const d = worker.diagnostics();
     assert.equal(d.dead_lettered, 0);
     assert.equal(d.retried, Math.floor(n / 1000));
+    assert.ok(log.wakeInfo.background_checkpoints > 0, 'the WAL was checkpointed by the background thread');
   } finally {
     await worker.stop();
     await log.close();

@@ -11,6 +11,7 @@ import type { CommandInputOf, CommandRegistry, CommandType } from '../commands.j
 import { encodePayload } from '../commands.js';
 import type { LogRecord, MessageLog, RecordsOptions } from '../message-log.js';
 import { followRecords } from '../records.js';
+import { Checkpointer } from './checkpointer.js';
 import { openConnection } from './connection.js';
 import { SqliteConsumerStore } from './consumer-store.js';
 import { guarded, sqliteError } from './errors.js';
@@ -38,6 +39,7 @@ export class SqliteMessageLog<T extends CommandType = CommandType> implements Me
   private readonly maxId: StatementSync;
   private readonly version: StatementSync;
   private readonly wake: FileWake;
+  private readonly checkpointer: Checkpointer;
   private closed = false;
 
   private constructor(file: string, options: SqliteMessageLogOptions<T>) {
@@ -57,6 +59,7 @@ export class SqliteMessageLog<T extends CommandType = CommandType> implements Me
       throw sqliteError(err, 'prepare', file);
     }
     this.wake = new FileWake(file, () => (this.version.get() as unknown as [number])[0], options.safetyPollMs === undefined ? {} : { safetyPollMs: options.safetyPollMs });
+    this.checkpointer = new Checkpointer(file, this.db);
     this.consumers = new SqliteConsumerStore(this.db, file, () => this.wake.localCommit());
   }
 
@@ -75,6 +78,7 @@ export class SqliteMessageLog<T extends CommandType = CommandType> implements Me
     this.assertOpen();
     const id = guarded('append', this.file, () => Number(this.insert.run(command.name, data, Date.now()).lastInsertRowid));
     this.wake.localCommit();
+    this.checkpointer.committed(data.length);
     return id;
   }
 
@@ -104,6 +108,9 @@ export class SqliteMessageLog<T extends CommandType = CommandType> implements Me
       }
     });
     this.wake.localCommit();
+    let bytes = 0;
+    for (const d of data) bytes += d.length + 16;
+    this.checkpointer.committed(bytes);
     return ids;
   }
 
@@ -141,8 +148,8 @@ export class SqliteMessageLog<T extends CommandType = CommandType> implements Me
   }
 
   /** How the log wakes its watchers now, and how often it did: for diagnostics. */
-  get wakeInfo(): { mode: string; wakes: number } {
-    return { mode: this.wake.mode, wakes: this.wake.wakes };
+  get wakeInfo(): { mode: string; wakes: Readonly<Record<string, number>>; background_checkpoints: number } {
+    return { mode: this.wake.mode, wakes: { ...this.wake.wakes }, background_checkpoints: this.checkpointer.checkpoints };
   }
 
   get isClosed(): boolean {
@@ -153,6 +160,7 @@ export class SqliteMessageLog<T extends CommandType = CommandType> implements Me
     if (this.closed) return;
     this.closed = true;
     this.wake.close();
+    await this.checkpointer.close();
     guarded('close', this.file, () => this.db.close());
   }
 

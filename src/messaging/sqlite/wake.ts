@@ -8,12 +8,15 @@
  *
  * The writer updates the WAL index (in the memory-mapped -shm, which inotify does not see) just
  * after its last write to -wal, so a check run on the event itself can come a few microseconds
- * too early. An event that showed no change is therefore checked again after 1, 4 and 16 ms.
+ * too early. An event that showed no change is therefore checked again on the next few turns of
+ * the event loop (microseconds apart), then after 1, 2, 4, 8 and 16 ms (a writer preempted
+ * between the two steps, as happens on a loaded machine).
  */
 import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 
-const RECHECK_DELAYS_MS = [1, 4, 16];
+const RECHECK_DELAYS_MS = [1, 2, 4, 8, 16];
+const SPIN_TURNS = 16;
 
 export interface WakeOptions {
   /** Interval of the safety poll. Default 1000 ms. */
@@ -27,11 +30,13 @@ export class FileWake {
   private checkScheduled = false;
   private recheck: NodeJS.Timeout | undefined;
   private rechecksLeft = 0;
+  private spinsLeft = 0;
   private notifyScheduled = false;
   private lastVersion: number;
   /** 'inotify' normally; 'poll' when the file system refused a watch (then only the poll wakes). */
   mode: 'inotify' | 'poll' | 'idle' = 'idle';
-  wakes = 0;
+  /** Watchers woken: at once, after spinning turns, after a timed re-check, by the safety poll. */
+  readonly wakes = { immediate: 0, spun: 0, rechecked: 0, polled: 0, local: 0 };
 
   constructor(
     private readonly file: string,
@@ -82,7 +87,7 @@ export class FileWake {
       this.mode = 'poll';
     }
     const ms = this.options.safetyPollMs ?? 1000;
-    this.poll = setInterval(() => this.check(), this.mode === 'poll' ? Math.min(ms, 50) : ms);
+    this.poll = setInterval(() => this.check('polled'), this.mode === 'poll' ? Math.min(ms, 50) : ms);
   }
 
   private fallBackToPoll(): void {
@@ -90,7 +95,7 @@ export class FileWake {
     this.watcher = undefined;
     this.mode = 'poll';
     clearInterval(this.poll);
-    this.poll = setInterval(() => this.check(), Math.min(this.options.safetyPollMs ?? 1000, 50));
+    this.poll = setInterval(() => this.check('polled'), Math.min(this.options.safetyPollMs ?? 1000, 50));
   }
 
   private disarm(): void {
@@ -106,6 +111,7 @@ export class FileWake {
   /** A burst of inotify events (one per WAL page written) becomes one check. */
   private scheduleCheck(): void {
     this.rechecksLeft = RECHECK_DELAYS_MS.length;
+    this.spinsLeft = SPIN_TURNS;
     if (this.checkScheduled) return;
     this.checkScheduled = true;
     setImmediate(this.onEvent);
@@ -113,7 +119,18 @@ export class FileWake {
 
   private readonly onEvent = (): void => {
     this.checkScheduled = false;
-    if (this.check() || this.rechecksLeft === 0 || this.recheck !== undefined) return;
+    if (this.check(this.spinsLeft === SPIN_TURNS ? 'immediate' : 'spun')) return;
+    if (this.spinsLeft > 0) {
+      this.spinsLeft--;
+      this.checkScheduled = true;
+      setImmediate(this.onEvent);
+      return;
+    }
+    // A writer preempted between its -wal write and its -shm update (a loaded machine) shows its
+    // commit later: re-check from the shortest delay again, whatever an earlier event scheduled.
+    clearTimeout(this.recheck);
+    this.recheck = undefined;
+    this.rechecksLeft = RECHECK_DELAYS_MS.length;
     this.scheduleRecheck();
   };
 
@@ -122,26 +139,32 @@ export class FileWake {
     this.rechecksLeft--;
     this.recheck = setTimeout(() => {
       this.recheck = undefined;
-      if (!this.check() && this.rechecksLeft > 0) this.scheduleRecheck();
+      if (!this.check('rechecked') && this.rechecksLeft > 0) this.scheduleRecheck();
     }, delay);
   }
 
   /** True when another connection committed since the last check (and the watchers were told). */
-  private check(): boolean {
+  private check(how: 'immediate' | 'spun' | 'rechecked' | 'polled'): boolean {
     if (this.listeners.size === 0) return false;
     const version = this.safeVersion();
     if (version === this.lastVersion) return false;
     this.lastVersion = version;
     this.rechecksLeft = 0;
-    this.notify();
+    this.spinsLeft = 0;
+    this.wakes[how]++;
+    this.notifyAll();
     return true;
   }
 
   private readonly notify = (): void => {
     this.notifyScheduled = false;
-    this.wakes++;
-    for (const listener of [...this.listeners]) listener();
+    this.wakes.local++;
+    this.notifyAll();
   };
+
+  private notifyAll(): void {
+    for (const listener of [...this.listeners]) listener();
+  }
 
   private safeVersion(): number {
     try {

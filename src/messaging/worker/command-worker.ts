@@ -166,7 +166,7 @@ export class CommandWorker<T extends CommandType = CommandType, S = unknown> imp
       lag: Math.max(0, head - checkpoint),
       ...(stats?.counts() ?? {}),
       last_error: stats?.lastError ?? null,
-      delivery_in_progress: stats?.inProgress ?? null,
+      delivery_in_progress: loop?.deliveryInProgress ?? null,
       periodic: this.periodic.diagnostics(),
       wake: this.log instanceof SqliteMessageLog ? this.log.wakeInfo : null,
       fatal: this.fatal === undefined ? null : { code: (this.fatal as { code?: string }).code ?? 'HSU_ERR_UNKNOWN', message: this.fatal.message },

@@ -3,10 +3,11 @@
  * message to its handler in id order, retry with backoff, bury what keeps failing, persist the
  * checkpoint only past handled messages. At-least-once; exactly-once lives in exactly-once.ts.
  *
- * Checkpoint writes: one per batch (the previous batch's progress and the next lease in one row
- * update), one when the log runs dry, one per `checkpointIntervalMs` inside a long batch. After a
- * crash, the leased but unfinished range is replayed one message at a time with a write after
- * each, so a message that keeps killing its host is counted and buried (MESSAGE_POISON).
+ * Checkpoint writes are few, because every one competes with the appenders for SQLite's single
+ * write lock: one per new lease (a batch, or a batch ahead at the head of the log), and progress
+ * at most once per `checkpointIntervalMs` (also when idle). After a crash, the leased but
+ * unfinished range is replayed one message at a time with a write after each, so a message that
+ * keeps killing its host is counted and buried (MESSAGE_POISON).
  */
 import { hsuError, serializeError } from '../../errors.js';
 import type { ModuleLogger } from '../../worker/contract.js';
@@ -88,12 +89,11 @@ export class ConsumerLoop {
         const records = await log.read(this.pos.last_id, settings.batchSize);
         const last = records[records.length - 1];
         if (last === undefined) {
-          await this.flushIdle();
-          if (!this.woken && !this.stopping) await this.sleep();
+          await this.idle();
           continue;
         }
         if (last.id > this.stats.head) this.stats.head = last.id;
-        await this.lease(last.id);
+        await this.lease(last.id, records.length < settings.batchSize);
         await this.batch(records);
         if (this.dirty && performance.now() - this.savedAt >= settings.checkpointIntervalMs) await this.flush();
         await yieldToEventLoop();
@@ -112,23 +112,61 @@ export class ConsumerLoop {
     await this.inflight.cancel(this.setup.settings.stopGraceMs);
   }
 
-  get deliveryInProgress(): boolean {
-    return this.inflight.pending;
+  get deliveryInProgress(): Record<string, unknown> | null {
+    return this.stats.inProgress(this.inflight.runningMs);
   }
 
+  /** The hot path: a synchronous handler costs no promise, no timer and no clock read per message. */
   protected async batch(records: readonly LogRecord[]): Promise<void> {
-    for (const record of records) {
+    const { handlers, settings } = this.setup;
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i] as LogRecord;
       if (this.stopping) return;
-      const handler = this.setup.handlers.get(record.name);
+      const handler = handlers.get(record.name);
       if (handler === undefined) {
         this.stats.ignored++;
         this.advance(record.id);
         continue;
       }
-      if ((await this.deliver(record, handler)) === STOPPED) return;
+      const prior = this.prior(record);
+      const screened = this.screen(record, prior);
+      if ('error' in screened) {
+        await this.bury(record, screened.error, screened.attempts);
+        continue;
+      }
+      this.stats.begin(record.id, record.name, prior + 1);
+      let outcome = this.call(handler, screened, record, prior + 1, prior > 0);
+      if (outcome instanceof Promise) outcome = await outcome;
+      this.stats.end();
+      if (outcome !== undefined) {
+        const retried = await this.afterFailure(record, prior, outcome, (delivery) => this.call(handler, screened, record, delivery, prior > 0));
+        if (retried === STOPPED) return;
+        if (retried !== DONE) continue;
+      }
+      this.stats.processed++;
+      this.advance(record.id);
       if (record.id <= this.uncertainTo) await this.flush();
-      else if (this.dirty && performance.now() - this.savedAt >= this.setup.settings.checkpointIntervalMs) await this.flush();
+      else if ((i & 127) === 127 && this.dirty && performance.now() - this.savedAt >= settings.checkpointIntervalMs) await this.flush();
     }
+  }
+
+  /**
+   * After a first delivery that did not succeed: STOPPED when a stop cut it short, else the retries
+   * (from delivery 2 of this run) and, when they run out, the dead letter. DONE when a retry succeeded.
+   */
+  protected async afterFailure(record: LogRecord, prior: number, first: Outcome & {}, once: (delivery: number) => Outcome | Promise<Outcome>): Promise<typeof DONE | typeof STOPPED | 'dead'> {
+    const { maxAttempts } = this.setup.settings;
+    if (first === STOPPED) return this.interruptedAt(record.id, prior);
+    this.noteFailure(record, first, prior + 1);
+    let outcome: Retried = { error: first, attempts: prior + 1 };
+    if (prior + 1 < maxAttempts) {
+      this.stats.retried++;
+      if (!(await this.pause(backoffDelay(this.setup.settings, 1)))) return this.interruptedAt(record.id, prior);
+      outcome = await this.withRetries(record, prior, 2, maxAttempts, once);
+    }
+    if (outcome === DONE || outcome === STOPPED) return outcome;
+    await this.bury(record, outcome.error, outcome.attempts);
+    return 'dead';
   }
 
   /** Prior runs that may have delivered `record` (see ConsumerPosition.lease_runs). */
@@ -149,27 +187,9 @@ export class ConsumerLoop {
     return { error: decoded.error, attempts: 0 };
   }
 
-  private async deliver(record: LogRecord, handler: Handler): Promise<typeof DONE | typeof STOPPED | 'dead'> {
-    const prior = this.prior(record);
-    const screened = this.screen(record, prior);
-    if ('error' in screened) {
-      await this.bury(record, screened.error, screened.attempts);
-      return 'dead';
-    }
-    const message: Message = { id: record.id, name: record.name, appended_at: record.appended_at };
-    const outcome = await this.withRetries(record, prior, 1, this.setup.settings.maxAttempts, (delivery) => this.call(handler, screened, message, delivery, prior > 0));
-    if (outcome === DONE) {
-      this.stats.processed++;
-      this.advance(record.id);
-      return DONE;
-    }
-    if (outcome === STOPPED) return STOPPED;
-    await this.bury(record, outcome.error, outcome.attempts);
-    return 'dead';
-  }
-
   protected call(handler: Handler, command: Command, message: Message, delivery: number, redelivered: boolean): Outcome | Promise<Outcome> {
-    const ctx: HandlerContext = { ...this.setup.context, signal: this.inflight.signal, delivery, redelivered };
+    const c = this.setup.context;
+    const ctx: HandlerContext = { signal: this.inflight.signal, delivery, redelivered, worker: c.worker, state: c.state, executor: c.executor, logger: c.logger, db: c.db };
     return this.inflight.run(() => handler(command, message, ctx));
   }
 
@@ -231,10 +251,10 @@ export class ConsumerLoop {
     this.setup.logger.error({ message_id: record.id, command: record.name, code: this.stats.lastError.code }, 'message moved to the dead letters');
   }
 
-  /** Records that a stop cut the delivery of `id` short after `runs` + 1 deliveries; returns false for the caller. */
-  protected interruptedAt(id: number, runs: number): false {
+  /** Records that a stop cut the delivery of `id` short after `runs` + 1 deliveries. */
+  protected interruptedAt(id: number, runs: number): typeof STOPPED {
     this.interrupted = { id, runs };
-    return false;
+    return STOPPED;
   }
 
   /** The position once `id` is handled. */
@@ -253,16 +273,28 @@ export class ConsumerLoop {
     this.savedAt = performance.now();
   }
 
-  private async lease(end: number): Promise<void> {
-    if (end <= this.pos.lease_to && !this.dirty) return;
-    this.pos = { ...this.pos, lease_to: Math.max(this.pos.lease_to, end) };
+  /**
+   * Before delivering up to `end`: records up to it may now reach a handler, so the lease must
+   * cover them (with the progress so far, in one write). At the head of the log (a short read) the
+   * lease reaches one batch further, so a trickle of messages does not cost a write each; a crash
+   * then marks at most that many unseen messages as possibly redelivered.
+   */
+  private async lease(end: number, atHead: boolean): Promise<void> {
+    if (end <= this.pos.lease_to) return;
+    this.pos = { ...this.pos, lease_to: atHead ? end + this.setup.settings.batchSize : end };
     await this.flush();
   }
 
-  private async flushIdle(): Promise<void> {
-    if (!this.dirty && this.pos.lease_to === this.pos.last_id) return;
-    this.pos = { last_id: this.pos.last_id, lease_to: this.pos.last_id, lease_runs: 0 };
-    await this.flush();
+  /** Nothing to read: persist progress once it is due, and sleep until woken (or until then). */
+  private async idle(): Promise<void> {
+    if (this.stopping) return;
+    if (!this.dirty) {
+      if (!this.woken) await this.sleep(undefined);
+      return;
+    }
+    const wait = this.setup.settings.checkpointIntervalMs - (performance.now() - this.savedAt);
+    if (wait <= 0) await this.flush();
+    else if (!this.woken) await this.sleep(wait);
   }
 
   /** Handled progress is kept; only an interrupted message stays leased, so it counts as delivered. */
@@ -323,10 +355,13 @@ export class ConsumerLoop {
     this.stats.redriveFailed++;
   }
 
-  private sleep(): Promise<void> {
+  /** Until the log's wake-up (or a stop), or `ms` when given. */
+  private sleep(ms: number | undefined): Promise<void> {
     return new Promise((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(() => this.wakeUp?.(), ms);
       this.wakeUp = () => {
         this.wakeUp = undefined;
+        clearTimeout(timer);
         resolve();
       };
       if (this.woken || this.stopping) this.wakeUp();

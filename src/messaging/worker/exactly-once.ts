@@ -12,9 +12,9 @@ import type { Message } from '../executor.js';
 import type { DeadLetter, LogRecord } from '../message-log.js';
 import type { SqliteConsumerStore } from '../sqlite/consumer-store.js';
 import type { SqliteTransactor } from '../sqlite/transactor.js';
-import { ConsumerLoop, DONE, type Handler, type LoopSetup, type Retried } from './consumer-loop.js';
+import { ConsumerLoop, DONE, type Handler, type LoopSetup } from './consumer-loop.js';
 import { STOPPED, toError, type Outcome } from './in-flight.js';
-import { backoffDelay, type HandlerContext } from './options.js';
+import type { HandlerContext } from './options.js';
 
 interface Failure {
   readonly index: number;
@@ -97,21 +97,9 @@ export class ExactlyOnceLoop extends ConsumerLoop {
   /** Retries of a message whose first delivery failed inside a batch. False when the worker stopped. */
   private async retry(failure: Failure): Promise<boolean> {
     const { record, handler, command, prior } = failure;
-    this.noteFailure(record, failure.error, prior + 1);
-    const { maxAttempts } = this.setup.settings;
-    let outcome: Retried = { error: failure.error, attempts: prior + 1 };
-    if (prior + 1 < maxAttempts) {
-      this.stats.retried++;
-      if (!(await this.pause(backoffDelay(this.setup.settings, 1)))) return this.interruptedAt(record.id, prior);
-      outcome = await this.withRetries(record, prior, 2, maxAttempts, (delivery) => this.commitOne(record, handler, command, delivery, prior > 0));
-    }
-    if (outcome === STOPPED) return false;
-    if (outcome === DONE) {
-      this.stats.processed++;
-      return true;
-    }
-    await this.bury(record, outcome.error, outcome.attempts);
-    return true;
+    const outcome = await this.afterFailure(record, prior, failure.error, (delivery) => this.commitOne(record, handler, command, delivery, prior > 0));
+    if (outcome === DONE) this.stats.processed++;
+    return outcome !== STOPPED;
   }
 
   /** One delivery in its own transaction, committed with the checkpoint past it. */
@@ -166,7 +154,8 @@ export class ExactlyOnceLoop extends ConsumerLoop {
 
   /** A handler here must be synchronous: an await inside the transaction would hold SQLite's write lock. */
   private callSync(handler: Handler, command: Command, message: Message, delivery: number, redelivered: boolean): Error | undefined {
-    const ctx: HandlerContext = { ...this.setup.context, db: this.tx.db as DatabaseSync, signal: this.inflight.signal, delivery, redelivered };
+    const c = this.setup.context;
+    const ctx: HandlerContext = { signal: this.inflight.signal, delivery, redelivered, worker: c.worker, state: c.state, executor: c.executor, logger: c.logger, db: this.tx.db as DatabaseSync };
     let result: unknown;
     try {
       result = handler(command, { id: message.id, name: message.name, appended_at: message.appended_at }, ctx);

@@ -39,6 +39,11 @@ export class InFlight {
     return this.settle !== undefined;
   }
 
+  /** Milliseconds the pending asynchronous handler has been running (0 when none is). */
+  get runningMs(): number {
+    return this.settle === undefined ? 0 : performance.now() - this.startedAt;
+  }
+
   /** Calls `fn` and settles with undefined (success), the error, or STOPPED. Never throws. */
   run(fn: () => unknown): Outcome | Promise<Outcome> {
     let result: unknown;

@@ -29,22 +29,21 @@ export class WorkerStats {
   private currentId = 0;
   private currentName = '';
   private currentDelivery = 0;
-  private currentSince = 0;
 
   begin(id: number, name: string, delivery: number): void {
     this.currentId = id;
     this.currentName = name;
     this.currentDelivery = delivery;
-    this.currentSince = performance.now();
   }
 
   end(): void {
     this.currentId = 0;
   }
 
-  get inProgress(): Record<string, unknown> | null {
+  /** `runningMs`: how long an asynchronous handler has been pending (a synchronous one is never seen running). */
+  inProgress(runningMs: number): Record<string, unknown> | null {
     if (this.currentId === 0) return null;
-    return { message_id: this.currentId, name: this.currentName, delivery: this.currentDelivery, running_ms: Math.round(performance.now() - this.currentSince) };
+    return { message_id: this.currentId, name: this.currentName, delivery: this.currentDelivery, running_ms: Math.round(runningMs) };
   }
 
   counts(): Record<string, number> {
