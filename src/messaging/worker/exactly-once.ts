@@ -104,35 +104,29 @@ export class ExactlyOnceLoop extends ConsumerLoop {
 
   /** One delivery in its own transaction, committed with the checkpoint past it. */
   private commitOne(record: LogRecord, handler: Handler, command: Command, delivery: number, redelivered: boolean): Outcome {
-    this.tx.begin();
-    try {
-      const error = this.callSync(handler, command, record, delivery, redelivered);
-      if (error !== undefined) {
-        this.tx.rollback();
-        return error;
-      }
-      const next = this.next(record.id);
-      this.sqliteStore.saveSync(this.setup.name, next);
-      this.tx.commit();
-      this.pos = next;
-    } catch (err) {
-      this.tx.rollback();
-      throw err;
-    }
+    const next = this.next(record.id);
+    const error = this.deliverAndCommit(handler, command, record, delivery, redelivered, () => this.sqliteStore.saveSync(this.setup.name, next));
+    if (error !== undefined) return error;
+    this.pos = next;
     this.dirty = false;
     this.savedAt = performance.now();
     return undefined;
   }
 
   protected override redeliver(letter: DeadLetter, handler: Handler, command: Command, message: Message, delivery: number): Outcome {
+    return this.deliverAndCommit(handler, command, message, delivery, true, () => this.sqliteStore.settleRedriveSync(this.setup.name, letter.message_id, { ok: true }));
+  }
+
+  /** BEGIN, the handler, then `record` (the bookkeeping) and COMMIT; a failed handler rolls back and is returned. */
+  private deliverAndCommit(handler: Handler, command: Command, message: Message, delivery: number, redelivered: boolean, record: () => void): Error | undefined {
     this.tx.begin();
     try {
-      const error = this.callSync(handler, command, message, delivery, true);
+      const error = this.callSync(handler, command, message, delivery, redelivered);
       if (error !== undefined) {
         this.tx.rollback();
         return error;
       }
-      this.sqliteStore.settleRedriveSync(this.setup.name, letter.message_id, { ok: true });
+      record();
       this.tx.commit();
     } catch (err) {
       this.tx.rollback();
