@@ -72,7 +72,8 @@ export class ConsumerLoop {
     this.interrupted = undefined;
     this.inflight.reset();
     this.pos = await this.store.open(this.setup.name);
-    this.uncertainTo = this.pos.lease_to > this.pos.last_id ? this.pos.lease_to : 0;
+    // A lease may reach past the head (see lease()); what is appended after this start is new for sure.
+    this.uncertainTo = this.pos.lease_to > this.pos.last_id ? Math.min(this.pos.lease_to, await this.setup.log.head()) : 0;
     this.savedAt = performance.now();
     this.stats.head = Math.max(this.stats.head, this.pos.last_id);
   }
