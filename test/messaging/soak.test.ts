@@ -5,7 +5,7 @@ import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { after, before, test } from 'node:test';
-import { CommandWorker } from '../../src/messaging/index.js';
+import { CommandWorker, Executor } from '../../src/messaging/index.js';
 import { activeResources, assertNothingActiveBeyond, openLog, Task, tempDir, waitFor } from './helpers.js';
 
 setFlagsFromString('--expose-gc');
@@ -56,6 +56,32 @@ test(`a worker handling 400k messages (single appends and batches, sync and asyn
     assert.ok(log.wakeInfo.background_checkpoints > 0, 'the WAL was checkpointed by the background thread');
   } finally {
     await worker.stop();
+    await log.close();
+  }
+  await assertNothingActiveBeyond(baseline);
+});
+
+test(`an executor executing 60k commands (half of them concurrently) stays within ${BOUND_MB} MB of heap`, async (t) => {
+  const log = openLog(path.join(scratch.dir, 'executor-soak.db'));
+  const executor = new Executor({ log, state: { sum: 0 } }).onApply('task/run', (state, command) => {
+    state.sum += command.payload.n;
+  });
+  const baseline = activeResources();
+  try {
+    await executor.replay();
+    let n = 0;
+    const round = async (): Promise<void> => {
+      for (let i = 0; i < 1500; i++) await executor.execute(Task({ n: n++ }));
+      await Promise.all(Array.from({ length: 1500 }, () => executor.execute(Task({ n: n++ }))));
+    };
+    await round();
+    const start = heapMb();
+    for (let r = 0; r < 19; r++) await round();
+    const growth = heapMb() - start;
+    t.diagnostic(`heap growth ${growth.toFixed(2)} MB over ${n} executes`);
+    assert.ok(growth < BOUND_MB, `heap grew by ${growth.toFixed(1)} MB`);
+    assert.equal(executor.state.sum, (n * (n - 1)) / 2);
+  } finally {
     await log.close();
   }
   await assertNothingActiveBeyond(baseline);
