@@ -7,8 +7,8 @@ import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, test } from 'node:test';
-import { openLog, Task, tempDir, waitFor } from './helpers.js';
+import { describe, test } from 'node:test';
+import { openLog, Task, useScratch, waitFor } from './helpers.js';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'crash-child.js');
 const COUNT = 600;
@@ -51,11 +51,7 @@ async function terminate(child: ChildProcess): Promise<void> {
 }
 
 describe('crashes of a real command-worker process', () => {
-  let scratch: ReturnType<typeof tempDir>;
-  before(() => {
-    scratch = tempDir('crash');
-  });
-  after(() => scratch.remove());
+  const scratch = useScratch('crash');
 
   /** Fills a log with COUNT tasks and an effects table; returns the paths. */
   async function prepare(name: string): Promise<{ db: string; file: string }> {

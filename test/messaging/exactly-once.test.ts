@@ -3,16 +3,12 @@
 // asynchronous handler is refused with a coded error.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { CommandWorker } from '../../src/messaging/index.js';
-import { openLog, Task, tempDir, waitFor } from './helpers.js';
+import { openLog, Task, useScratch, waitFor } from './helpers.js';
 
 describe('exactly-once command workers', () => {
-  let scratch: ReturnType<typeof tempDir>;
-  before(() => {
-    scratch = tempDir('eo');
-  });
-  after(() => scratch.remove());
+  const scratch = useScratch('eo');
 
   function setup(name: string): ReturnType<typeof openLog> {
     const log = openLog(path.join(scratch.dir, `${name}.db`));

@@ -1,18 +1,13 @@
 // The executor: validate, check, append, apply; typed errors without a crash; state rebuilt by
 // replay; commands appended by another connection applied in id order before the caller's own.
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Executor } from '../../src/messaging/index.js';
-import { assertCode, openLog, Other, Task, tempDir } from './helpers.js';
+import { assertCode, openLog, Other, Task, useScratch } from './helpers.js';
 
 describe('Executor', () => {
-  let scratch: ReturnType<typeof tempDir>;
-  before(() => {
-    scratch = tempDir('executor');
-  });
-  after(() => scratch.remove());
-  const file = (name: string): string => path.join(scratch.dir, `${name}.db`);
+  const scratch = useScratch('executor');
+  const file = scratch.file;
 
   const make = (log: ReturnType<typeof openLog>): Executor<typeof Task | typeof Other, { sum: number; labels: string[] }> =>
     new Executor({ log, state: { sum: 0, labels: [] as string[] } })

@@ -6,17 +6,13 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { CommandWorker } from '../../src/messaging/index.js';
-import { assertCode, codeOf, openLog, Task, tempDir, waitFor, type TestTypes } from './helpers.js';
+import { assertCode, codeOf, openLog, Task, useScratch, waitFor, type TestTypes } from './helpers.js';
 
 describe('faults of the log file', () => {
-  let scratch: ReturnType<typeof tempDir>;
-  before(() => {
-    scratch = tempDir('faults');
-  });
-  after(() => scratch.remove());
-  const file = (name: string): string => path.join(scratch.dir, `${name}.db`);
+  const scratch = useScratch('faults');
+  const file = scratch.file;
 
   test('a file that is not a database is refused at open with MESSAGE_LOG_CORRUPT', async () => {
     writeFileSync(file('garbage'), 'this is not sqlite '.repeat(300));

@@ -2,6 +2,7 @@
 // (bounded by a liveness limit, never a timing assertion) and the "nothing left active" check.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { after, before } from 'node:test';
 import os from 'node:os';
 import path from 'node:path';
 import * as z from 'zod';
@@ -18,6 +19,25 @@ export type TestTypes = typeof Task | typeof Other;
 export function tempDir(prefix: string): { dir: string; remove: () => void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), `hsu-msg-${prefix}-`));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A scratch directory for the enclosing suite (made before its tests, removed after); `file(name)` is a .db path in it. */
+export function useScratch(prefix: string): { readonly dir: string; file(name: string): string } {
+  let scratch: ReturnType<typeof tempDir> | undefined;
+  before(() => {
+    scratch = tempDir(prefix);
+  });
+  after(() => scratch?.remove());
+  const dir = (): string => {
+    if (scratch === undefined) throw new Error('useScratch: the directory exists only while the suite runs');
+    return scratch.dir;
+  };
+  return {
+    get dir() {
+      return dir();
+    },
+    file: (name: string) => path.join(dir(), `${name}.db`),
+  };
 }
 
 export function openLog(file: string, options: Omit<SqliteMessageLogOptions<TestTypes>, 'commands'> = {}): SqliteMessageLog<TestTypes> {

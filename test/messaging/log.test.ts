@@ -2,16 +2,12 @@
 // on one file, wake-up of a follower, and nothing left active after close.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { SqliteMessageLog } from '../../src/messaging/index.js';
-import { activeResources, assertCode, assertNothingActiveBeyond, openLog, Task, Other, tempDir } from './helpers.js';
+import { activeResources, assertCode, assertNothingActiveBeyond, openLog, Task, Other, useScratch } from './helpers.js';
 
 describe('SqliteMessageLog', () => {
-  let scratch: ReturnType<typeof tempDir>;
-  before(() => {
-    scratch = tempDir('log');
-  });
-  after(() => scratch.remove());
+  const scratch = useScratch('log');
 
   test('append returns increasing ids and read returns records in id order', async () => {
     const log = openLog(path.join(scratch.dir, 'order.db'));

@@ -2,15 +2,11 @@
 // none is missed, and stopping them all leaves nothing active.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { CommandWorker } from '../../src/messaging/index.js';
-import { activeResources, assertNothingActiveBeyond, openLog, Other, Task, tempDir, waitFor, type TestTypes } from './helpers.js';
+import { activeResources, assertNothingActiveBeyond, openLog, Other, Task, useScratch, waitFor, type TestTypes } from './helpers.js';
 
-let scratch: ReturnType<typeof tempDir>;
-before(() => {
-  scratch = tempDir('many');
-});
-after(() => scratch.remove());
+const scratch = useScratch('many');
 
 test('100 command workers in one process each handle every message of their command, in order', async () => {
   const log = openLog(path.join(scratch.dir, 'many.db'));

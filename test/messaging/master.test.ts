@@ -3,17 +3,13 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Master } from '../../src/index.js';
 import type { WorkerConfigInput } from '../../src/index.js';
-import { openLog, Task, tempDir, waitFor } from './helpers.js';
+import { openLog, Task, useScratch, waitFor } from './helpers.js';
 
 const PLUGIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'command-worker-plugin.js');
-let scratch: ReturnType<typeof tempDir>;
-before(() => {
-  scratch = tempDir('master');
-});
-after(() => scratch.remove());
+const scratch = useScratch('master');
 
 const deployments: Record<string, (config: Record<string, unknown>) => WorkerConfigInput> = {
   inline: (config) => ({ id: 'tally-inline', type: 'module', module: { module_type: 'plugin', module_path: PLUGIN, config } }),

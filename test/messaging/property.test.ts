@@ -5,10 +5,10 @@
 // The model replays the trace of handler calls and checks every call was the one it had to be.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import fc from 'fast-check';
 import { CommandWorker } from '../../src/messaging/index.js';
-import { openLog, Task, tempDir, waitFor, type TestTypes } from './helpers.js';
+import { openLog, Task, useScratch, waitFor, type TestTypes } from './helpers.js';
 
 interface Scenario {
   failTimes: number[];
@@ -38,12 +38,8 @@ const scenario: fc.Arbitrary<Scenario> = fc
   // Exactly-once handlers are synchronous by contract.
   .map((s) => ({ ...s, async: s.exactlyOnce ? false : s.async }));
 
-let scratch: ReturnType<typeof tempDir>;
+const scratch = useScratch('property');
 let runs = 0;
-before(() => {
-  scratch = tempDir('property');
-});
-after(() => scratch.remove());
 
 async function execute(s: Scenario): Promise<{ calls: Call[]; dead: Map<number, number>; checkpoint: number; effects: Map<number, number> }> {
   const db = path.join(scratch.dir, `p${++runs}.db`);

@@ -4,19 +4,15 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { CommandWorker, Executor } from '../../src/messaging/index.js';
-import { activeResources, assertNothingActiveBeyond, openLog, Task, tempDir, waitFor } from './helpers.js';
+import { activeResources, assertNothingActiveBeyond, openLog, Task, useScratch, waitFor } from './helpers.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 const BOUND_MB = 8;
 
-let scratch: ReturnType<typeof tempDir>;
-before(() => {
-  scratch = tempDir('soak');
-});
-after(() => scratch.remove());
+const scratch = useScratch('soak');
 
 function heapMb(): number {
   gc();

@@ -6,16 +6,12 @@ import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { CommandWorker } from '../../src/messaging/index.js';
-import { activeResources, assertNothingActiveBeyond, openLog, tempDir, waitFor } from './helpers.js';
+import { activeResources, assertNothingActiveBeyond, openLog, useScratch, waitFor } from './helpers.js';
 
 const APPENDER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'append-child.js');
-let scratch: ReturnType<typeof tempDir>;
-before(() => {
-  scratch = tempDir('wake');
-});
-after(() => scratch.remove());
+const scratch = useScratch('wake');
 
 test('a message appended by another process wakes the worker without waiting for a poll', async () => {
   const db = path.join(scratch.dir, 'wake.db');

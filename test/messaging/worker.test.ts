@@ -2,21 +2,16 @@
 // letter, re-drive, undecodable messages, cancellation on stop, timeouts, periodic work,
 // registration errors, diagnostics and nothing left active after stop.
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { CommandWorker } from '../../src/messaging/index.js';
 import type { HandlerContext } from '../../src/messaging/index.js';
-import { activeResources, assertCode, assertNothingActiveBeyond, openLog, Other, Task, tempDir, waitFor } from './helpers.js';
+import { activeResources, assertCode, assertNothingActiveBeyond, openLog, Other, Task, useScratch, waitFor } from './helpers.js';
 
 const FAST_RETRY = { maxAttempts: 3, backoffMs: 1, maxBackoffMs: 2 };
 
 describe('CommandWorker', () => {
-  let scratch: ReturnType<typeof tempDir>;
-  before(() => {
-    scratch = tempDir('worker');
-  });
-  after(() => scratch.remove());
-  const file = (name: string): string => path.join(scratch.dir, `${name}.db`);
+  const scratch = useScratch('worker');
+  const file = scratch.file;
 
   test('delivers in id order with the message, a first delivery count, and passes over commands it has no handler for', async () => {
     const log = openLog(file('order'));

@@ -119,22 +119,17 @@ export class ConsumerLoop {
 
   /** The hot path: a synchronous handler costs no promise, no timer and no clock read per message. */
   protected async batch(records: readonly LogRecord[]): Promise<void> {
-    const { handlers, settings } = this.setup;
+    const { settings } = this.setup;
     for (let i = 0; i < records.length; i++) {
       const record = records[i] as LogRecord;
       if (this.stopping) return;
-      const handler = handlers.get(record.name);
-      if (handler === undefined) {
-        this.stats.ignored++;
-        this.advance(record.id);
+      const triaged = this.triage(record);
+      if (triaged === undefined) continue;
+      if ('error' in triaged) {
+        await this.bury(record, triaged.error, triaged.attempts);
         continue;
       }
-      const prior = this.prior(record);
-      const screened = this.screen(record, prior);
-      if ('error' in screened) {
-        await this.bury(record, screened.error, screened.attempts);
-        continue;
-      }
+      const { handler, prior, command: screened } = triaged;
       this.stats.begin(record.id, record.name, prior + 1);
       let outcome = this.call(handler, screened, record, prior + 1, prior > 0);
       if (outcome instanceof Promise) outcome = await outcome;
@@ -168,6 +163,22 @@ export class ConsumerLoop {
     if (outcome === DONE || outcome === STOPPED) return outcome;
     await this.bury(record, outcome.error, outcome.attempts);
     return 'dead';
+  }
+
+  /**
+   * What to do with `record`: undefined when this worker has no handler for it (passed over, the
+   * checkpoint moves on), the reason to bury it before any delivery, or what to deliver.
+   */
+  protected triage(record: LogRecord): { handler: Handler; prior: number; command: Command } | { error: Error; attempts: number } | undefined {
+    const handler = this.setup.handlers.get(record.name);
+    if (handler === undefined) {
+      this.stats.ignored++;
+      this.advance(record.id);
+      return undefined;
+    }
+    const prior = this.prior(record);
+    const screened = this.screen(record, prior);
+    return 'error' in screened ? screened : { handler, prior, command: screened };
   }
 
   /** Prior runs that may have delivered `record` (see ConsumerPosition.lease_runs). */

@@ -54,18 +54,13 @@ export class ExactlyOnceLoop extends ConsumerLoop {
     try {
       for (; index < records.length && !this.stopping; index++) {
         const record = records[index] as LogRecord;
-        const handler = this.setup.handlers.get(record.name);
-        if (handler === undefined) {
-          this.stats.ignored++;
-          this.advance(record.id);
+        const triaged = this.triage(record);
+        if (triaged === undefined) continue;
+        if ('error' in triaged) {
+          this.buryInTransaction(record, triaged.error, triaged.attempts);
           continue;
         }
-        const prior = this.prior(record);
-        const screened = this.screen(record, prior);
-        if ('error' in screened) {
-          this.buryInTransaction(record, screened.error, screened.attempts);
-          continue;
-        }
+        const { handler, prior, command: screened } = triaged;
         this.tx.savepoint();
         const error = this.callSync(handler, screened, record, prior + 1, prior > 0);
         if (error !== undefined) {
