@@ -48,9 +48,11 @@ export interface ConnectionOptions {
 }
 
 export function openConnection(file: string, options: ConnectionOptions = {}): DatabaseSync {
-  const db = guarded('open', file, () => new DatabaseSync(file, { timeout: options.busyTimeoutMs ?? 5000 }));
+  const target = { file, busyTimeoutMs: options.busyTimeoutMs ?? 5000 };
+  // SQLite's own busy handler is off (timeout 0): guarded() retries with a finer schedule.
+  const db = guarded('open', target, () => new DatabaseSync(file, { timeout: 0 }));
   try {
-    guarded('configure', file, () => {
+    guarded('configure', target, () => {
       db.exec('PRAGMA journal_mode = WAL');
       db.exec('PRAGMA synchronous = NORMAL');
       // The file may hold the user's own tables too (exactly-once handlers), so hsu keeps its

@@ -5,7 +5,7 @@
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { ConsumerPosition, ConsumerStore, DeadLetter, DeadLetterQuery, NewDeadLetter, RedriveOutcome } from '../message-log.js';
-import { guarded } from './errors.js';
+import { guarded, type SqliteTarget } from './errors.js';
 
 const COLUMNS = 'consumer, message_id, name, data, appended_at, error_code, error_message, attempts, state, dead_at, redriven_at';
 
@@ -22,7 +22,7 @@ export class SqliteConsumerStore implements ConsumerStore {
 
   constructor(
     private readonly db: DatabaseSync,
-    private readonly file: string,
+    private readonly target: SqliteTarget,
     /** Called after a write other consumers should hear about at once (a re-drive request). */
     private readonly onChange: () => void,
   ) {
@@ -48,7 +48,7 @@ export class SqliteConsumerStore implements ConsumerStore {
   }
 
   openSync(consumer: string): ConsumerPosition {
-    return guarded('open consumer', this.file, () => {
+    return guarded('open consumer', this.target, () => {
       const row = this.getPosition.get(consumer) as ConsumerPosition | undefined;
       if (row === undefined) {
         const fresh = { last_id: 0, lease_to: 0, lease_runs: 0 };
@@ -64,7 +64,7 @@ export class SqliteConsumerStore implements ConsumerStore {
   }
 
   saveSync(consumer: string, p: ConsumerPosition): void {
-    guarded('save checkpoint', this.file, () => this.putPosition.run(consumer, p.last_id, p.lease_to, p.lease_runs, Date.now()));
+    guarded('save checkpoint', this.target, () => this.putPosition.run(consumer, p.last_id, p.lease_to, p.lease_runs, Date.now()));
   }
 
   /** Inside the caller's transaction when there is one (exactly-once), else its own. */
@@ -78,7 +78,7 @@ export class SqliteConsumerStore implements ConsumerStore {
   listSync(consumer: string, query: DeadLetterQuery = {}): DeadLetter[] {
     const after = query.after ?? 0;
     const limit = query.limit ?? 100;
-    return guarded('list dead letters', this.file, () =>
+    return guarded('list dead letters', this.target, () =>
       (query.state === undefined ? this.listAll.all(consumer, after, limit) : this.listState.all(consumer, query.state, after, limit)) as unknown as DeadLetter[],
     );
   }
@@ -95,7 +95,7 @@ export class SqliteConsumerStore implements ConsumerStore {
   }
 
   settleRedriveSync(consumer: string, id: number, outcome: RedriveOutcome): void {
-    guarded('settle re-drive', this.file, () => {
+    guarded('settle re-drive', this.target, () => {
       if (outcome.ok) this.settleOk.run(Date.now(), consumer, id);
       else this.settleFailed.run(outcome.error_code, outcome.error_message, outcome.attempts, Date.now(), consumer, id);
     });
@@ -130,7 +130,7 @@ export class SqliteConsumerStore implements ConsumerStore {
   }
 
   private atomically<T>(operation: string, fn: () => T): T {
-    return guarded(operation, this.file, () => {
+    return guarded(operation, this.target, () => {
       if (this.db.isTransaction) return fn();
       this.db.exec('BEGIN IMMEDIATE');
       try {

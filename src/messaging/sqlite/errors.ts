@@ -44,11 +44,38 @@ export function sqliteError(err: unknown, operation: string, file: string): HsuE
   return hsuError(key, `message log ${file}: ${operation} failed: ${message}`, { file, operation, sqlite_code: errcode, sqlite_error: e.errstr ?? null }, err);
 }
 
-/** Runs `fn`, turning SQLite failures into coded errors. */
-export function guarded<T>(operation: string, file: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    throw sqliteError(err, operation, file);
+/** A log file and how long an operation on it may wait for another connection's lock. */
+export interface SqliteTarget {
+  readonly file: string;
+  readonly busyTimeoutMs: number;
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+function isBusy(err: unknown): boolean {
+  const code = (err as { errcode?: unknown } | null)?.errcode;
+  return typeof code === 'number' && ((code & 0xff) === SQLITE_BUSY || (code & 0xff) === SQLITE_LOCKED);
+}
+
+/**
+ * Runs `fn`, turning SQLite failures into coded errors. A busy database is retried here rather
+ * than by SQLite's busy handler (the connection's own timeout is 0): SQLite sleeps 1, 2, 5, 10,
+ * 15, 20 ms... between attempts, so a checkpoint write that meets a stream of appends from another
+ * process could stall its thread for 50 ms; this waits 50 µs, doubling up to 2 ms, until
+ * `busyTimeoutMs` has passed. A failed attempt changed nothing (SQLite rolls a busy statement back),
+ * so `fn` may run again.
+ */
+export function guarded<T>(operation: string, target: SqliteTarget, fn: () => T): T {
+  let waited = 0;
+  let delay = 0.05;
+  for (;;) {
+    try {
+      return fn();
+    } catch (err) {
+      if (!isBusy(err) || waited >= target.busyTimeoutMs) throw sqliteError(err, operation, target.file);
+      Atomics.wait(sleeper, 0, 0, delay);
+      waited += delay;
+      delay = Math.min(delay * 2, 2);
+    }
   }
 }

@@ -14,7 +14,7 @@ import { followRecords } from '../records.js';
 import { Checkpointer } from './checkpointer.js';
 import { openConnection } from './connection.js';
 import { SqliteConsumerStore } from './consumer-store.js';
-import { guarded, sqliteError } from './errors.js';
+import { guarded, sqliteError, type SqliteTarget } from './errors.js';
 import { FileWake } from './wake.js';
 
 export interface SqliteMessageLogOptions<T extends CommandType = CommandType> {
@@ -30,6 +30,8 @@ type Row = [id: number, name: string, data: string, appended_at: number];
 
 export class SqliteMessageLog<T extends CommandType = CommandType> implements MessageLog<T> {
   readonly file: string;
+  /** The file and its busy timeout, for every guarded SQLite call. */
+  readonly target: SqliteTarget;
   readonly commands: CommandRegistry<T> | undefined;
   readonly consumers: SqliteConsumerStore;
   /** The connection, for exactly-once handlers writing their own tables in the same file. */
@@ -44,6 +46,7 @@ export class SqliteMessageLog<T extends CommandType = CommandType> implements Me
 
   private constructor(file: string, options: SqliteMessageLogOptions<T>) {
     this.file = file;
+    this.target = { file, busyTimeoutMs: options.busyTimeoutMs ?? 5000 };
     this.commands = options.commands;
     this.db = openConnection(file, options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs });
     try {
@@ -60,7 +63,7 @@ export class SqliteMessageLog<T extends CommandType = CommandType> implements Me
     }
     this.wake = new FileWake(file, () => (this.version.get() as unknown as [number])[0], options.safetyPollMs === undefined ? {} : { safetyPollMs: options.safetyPollMs });
     this.checkpointer = new Checkpointer(file, this.db);
-    this.consumers = new SqliteConsumerStore(this.db, file, () => this.wake.localCommit());
+    this.consumers = new SqliteConsumerStore(this.db, this.target, () => this.wake.localCommit());
   }
 
   /** Opens (creating when missing) the log at `file`. Throws MESSAGE_LOG_CORRUPT, _BUSY, _FULL, _IO or _VERSION. */
@@ -76,7 +79,7 @@ export class SqliteMessageLog<T extends CommandType = CommandType> implements Me
   appendSync(command: CommandInputOf<T>): number {
     const data = this.encode(command);
     this.assertOpen();
-    const id = guarded('append', this.file, () => Number(this.insert.run(command.name, data, Date.now()).lastInsertRowid));
+    const id = guarded('append', this.target, () => Number(this.insert.run(command.name, data, Date.now()).lastInsertRowid));
     this.wake.localCommit();
     this.checkpointer.committed(data.length);
     return id;
@@ -93,7 +96,7 @@ export class SqliteMessageLog<T extends CommandType = CommandType> implements Me
     if (commands.length === 0) return [];
     const ids = new Array<number>(commands.length);
     const now = Date.now();
-    guarded('append batch', this.file, () => {
+    guarded('append batch', this.target, () => {
       const nested = this.db.isTransaction;
       this.db.exec(nested ? 'SAVEPOINT hsu_append' : 'BEGIN IMMEDIATE');
       try {
@@ -120,7 +123,7 @@ export class SqliteMessageLog<T extends CommandType = CommandType> implements Me
 
   readSync(after: number, limit = 1000): LogRecord[] {
     this.assertOpen();
-    const rows = guarded('read', this.file, () => this.select.all(after, limit) as unknown as Row[]);
+    const rows = guarded('read', this.target, () => this.select.all(after, limit) as unknown as Row[]);
     const out = new Array<LogRecord>(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i] as Row;
@@ -139,7 +142,7 @@ export class SqliteMessageLog<T extends CommandType = CommandType> implements Me
 
   headSync(): number {
     this.assertOpen();
-    return guarded('head', this.file, () => (this.maxId.get() as { head: number }).head);
+    return guarded('head', this.target, () => (this.maxId.get() as { head: number }).head);
   }
 
   watch(listener: () => void): () => void {
@@ -161,7 +164,7 @@ export class SqliteMessageLog<T extends CommandType = CommandType> implements Me
     this.closed = true;
     this.wake.close();
     await this.checkpointer.close();
-    guarded('close', this.file, () => this.db.close());
+    guarded('close', this.target, () => this.db.close());
   }
 
   private encode(command: CommandInputOf<T>): string {

@@ -201,7 +201,7 @@ export class CommandWorker<T extends CommandType = CommandType, S = unknown> imp
       context: { worker: this.name, state: this.state, executor: this.options.executor, logger: this.logger, db: undefined },
     };
     if (exactlyOnce === undefined) return new ConsumerLoop(setup);
-    return new ExactlyOnceLoop(setup, new SqliteTransactor(exactlyOnce.db, exactlyOnce.file), exactlyOnce.consumers);
+    return new ExactlyOnceLoop(setup, new SqliteTransactor(exactlyOnce.db, exactlyOnce.target), exactlyOnce.consumers);
   }
 
   private onLoopFailure(err: unknown): void {
