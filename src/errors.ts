@@ -7,6 +7,7 @@
  */
 import { MESH_ERROR_CODES } from './mesh/error-codes.js';
 
+import { MESSAGING_ERROR_CODES } from './messaging/error-codes.js';
 import { OS_ERROR_CODES } from './os/error-codes.js';
 
 const CORE_ERROR_CODES = {
@@ -65,7 +66,6 @@ const CORE_ERROR_CODES = {
   CALL_PAYLOAD: { status: 400, summary: 'payload cannot cross this boundary' },
   CALL_UNSUPPORTED: { status: 400, summary: 'worker does not accept calls' },
   CALL_INTERRUPTED: { status: 503, summary: 'worker ended while the call was in flight' },
-  ...MESH_ERROR_CODES,
   // anything thrown by user code that has no code of its own
   UNKNOWN: { status: 500, summary: 'unexpected error' },
 } as const;
@@ -74,6 +74,8 @@ const CORE_ERROR_CODES = {
 export const ErrorCodes = {
   ...CORE_ERROR_CODES,
   ...OS_ERROR_CODES,
+  ...MESH_ERROR_CODES,
+  ...MESSAGING_ERROR_CODES,
 } as const satisfies Record<string, { readonly status: number; readonly summary: string }>;
 
 export type ErrorCodeKey = keyof typeof ErrorCodes;
