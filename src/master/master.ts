@@ -16,6 +16,7 @@ import type { HealthSnapshot } from '../lifecycle/health-watchdog.js';
 import type { Runtime } from '../lifecycle/runtime.js';
 import { OPERATIONS, type WorkerState } from '../lifecycle/states.js';
 import type { AutoscaleLoop } from '../mesh/autoscaler/loop.js';
+import { EventBus as TopicBus } from '../mesh/bus/event-bus.js';
 import { registerBuiltinRuntimes } from '../runtimes/builtin.js';
 import { RuntimeRegistry, type RuntimeContext, type RuntimeDefinition } from '../runtimes/registry.js';
 import type { CallOptions, Client } from '../worker/define.js';
@@ -87,6 +88,11 @@ export class Master {
   readonly probes = ProbeRegistry.withBuiltins();
   /** The service registry and router (hsu/core), fed by the replicas' lifecycle. */
   readonly services: MasterServices;
+  /**
+   * The bus modules share (ctx.bus), whatever their deployment; the master publishes its lifecycle
+   * on it too: `hsu.state`, `hsu.exit`, `hsu.restart`, `hsu.health`, `hsu.scale`, `hsu.registry`.
+   */
+  readonly bus: TopicBus;
   private readonly table = new WorkerTable();
   private readonly natives = new Map<string, ModuleExport>();
   private readonly logDir: string;
@@ -116,7 +122,17 @@ export class Master {
       attributeUncaughtErrors: options.attributeUncaughtErrors ?? true,
     });
     this.services = new MasterServices((replicaId, action, input, callOptions) => this.callReplica(replicaId, action, input, callOptions), this.logger);
+    this.bus = new TopicBus({ origin: 'master', on_subscriber_error: (err) => this.logger.error({ err }, 'a bus subscriber threw; ignored') });
+    this.services.registry.subscribe((change) => this.publishOnBus('hsu.registry', change));
     const context: RuntimeContext = {
+      services: {
+        call: (target, action, input, callOptions) => this.call(target, action, input, callOptions),
+        publish: (topic, payload) => void this.bus.publish(topic, payload),
+        subscribe: (topic, handler) => {
+          const subscription = this.bus.subscribe(topic, (payload) => handler(payload));
+          return () => subscription.unsubscribe();
+        },
+      },
       logDir: this.logDir,
       natives: this.natives,
       attribution: () => this.facilities.attributionScope(),
@@ -435,6 +451,8 @@ export class Master {
     // Nothing can start after shutdown: the workers' log files can be closed.
     await Promise.all(order.map(({ runtime }) => releaseRuntime(runtime, this.logger)));
     this.services.close();
+    this.busClosed = true;
+    this.bus.close();
     await this.facilities.close();
     const report: ShutdownReport = { forced: forcing, duration_ms: Date.now() - started };
     this.logger.info(report, 'shutdown complete');
@@ -542,7 +560,20 @@ export class Master {
       if (replica !== undefined) this.services.onHealth(replica, e);
     }
     this.events.emit(name, event as never);
+    this.publishOnBus(`hsu.${name}`, event);
   }
+
+  /** The lifecycle on the modules' bus; a bus already closed (shutdown) takes nothing more. */
+  private publishOnBus(topic: string, payload: unknown): void {
+    if (this.shuttingDown !== undefined && this.busClosed) return;
+    try {
+      this.bus.publish(topic, payload);
+    } catch (err) {
+      this.logger.debug({ err, topic }, 'not published on the bus');
+    }
+  }
+
+  private busClosed = false;
 
   private assertOpen(): void {
     if (this.shuttingDown !== undefined) throw hsuError('MASTER_SHUT_DOWN', 'the master is shutting down; no new work is accepted');

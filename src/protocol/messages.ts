@@ -9,8 +9,15 @@
 import type { SerializedError } from '../errors.js';
 import type { ModuleInfo, WorkerEndpoint } from '../worker/contract.js';
 
-/** v2: health checks carry their timeout; module facts can be asked for. */
-export const PROTOCOL_VERSION = 2;
+/** v3: a module calls other workers and uses the master's bus (out_call, publish, subscribe). v2: health timeout, facts. */
+export const PROTOCOL_VERSION = 3;
+
+/** Options of a call a module makes, as they cross (no AbortSignal: a timeout stands for it). */
+export interface OutCallOptions {
+  readonly timeout?: number;
+  readonly idempotent?: boolean;
+  readonly key?: string;
+}
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
@@ -32,6 +39,11 @@ export type ToHost =
   /** `ms`: the probe's timeout, so the host bounds the module's isHealthy() itself. */
   | { readonly t: 'health'; readonly id: number; readonly ms?: number }
   | { readonly t: 'facts'; readonly id: number }
+  /** The answer to the module's own call. */
+  | { readonly t: 'out_result'; readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly t: 'out_result'; readonly id: number; readonly ok: false; readonly error: SerializedError }
+  /** A publication on a topic the module subscribed to. */
+  | { readonly t: 'event'; readonly topic: string; readonly payload: unknown }
   | { readonly t: 'stop' };
 
 /** Host -> master. */
@@ -45,4 +57,9 @@ export type FromHost =
   | { readonly t: 'log'; readonly level: LogLevel; readonly fields: Record<string, unknown>; readonly msg: string | undefined }
   | { readonly t: 'endpoint'; readonly endpoint: WorkerEndpoint }
   | { readonly t: 'fatal'; readonly error: SerializedError }
-  | { readonly t: 'stopped'; readonly error?: SerializedError };
+  | { readonly t: 'stopped'; readonly error?: SerializedError }
+  /** The module calls a worker or service (ctx.call). */
+  | { readonly t: 'out_call'; readonly id: number; readonly target: string; readonly a: string; readonly i: unknown; readonly o: OutCallOptions }
+  | { readonly t: 'publish'; readonly topic: string; readonly payload: unknown }
+  | { readonly t: 'subscribe'; readonly topic: string }
+  | { readonly t: 'unsubscribe'; readonly topic: string };

@@ -90,6 +90,7 @@ export const hostRuntime: RuntimeDefinition = {
       stopTimeoutMs: stop_timeout,
       stopSignal: stop_signal as NodeJS.Signals,
       groups: ctx.groups,
+      services: ctx.services,
       ...processSetup(config as ProcessWorker, ctx),
       ...(ctx.tracker === undefined ? {} : { tracker: ctx.tracker }),
       ...(block.resource_limits === undefined ? {} : { resourceLimits: block.resource_limits }),
@@ -115,6 +116,7 @@ export const threadRuntime: RuntimeDefinition = {
       config: block.config,
       output: new OutputCapture({ workerId: id, logDir: ctx.logDir, onLine: lineFor(ctx, id) }),
       stopTimeoutMs: stop_timeout,
+      services: ctx.services,
       ...(block.resource_limits === undefined ? {} : { resourceLimits: block.resource_limits }),
     });
   },
@@ -131,7 +133,7 @@ export const inlineRuntime: RuntimeDefinition = {
       block.module_type === 'native'
         ? { kind: 'native', name: block.module_name, lookup: (name) => ctx.natives.get(name), available: () => [...ctx.natives.keys()] }
         : { kind: 'plugin', path: block.module_path, entryPoint: block.entry_point };
-    return new InlineRuntime({ workerId: id, source, config: block.config, stopTimeoutMs: stop_timeout, attribution: ctx.attribution() });
+    return new InlineRuntime({ workerId: id, source, config: block.config, stopTimeoutMs: stop_timeout, attribution: ctx.attribution(), services: ctx.services });
   },
   preflight: (config, ctx) => modulePreflight((config as ModuleWorker).module, ctx.natives),
 };

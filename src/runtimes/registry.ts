@@ -11,6 +11,7 @@ import type { Runtime, RuntimeKind } from '../lifecycle/runtime.js';
 import type { CgroupManager } from '../os/cgroups/index.js';
 import type { ProcessGroups } from '../os/process-groups.js';
 import type { ModuleExport } from '../worker/contract.js';
+import type { ModuleServices } from './module/module-services.js';
 import type { AttributionScope } from './module/uncaught-attribution.js';
 import type { OutputStream } from './output/index.js';
 import type { ProcessTracker } from './process/process-runtime.js';
@@ -23,6 +24,8 @@ export interface RuntimeContext {
   readonly attribution: () => AttributionScope | undefined;
   readonly tracker: ProcessTracker | undefined;
   readonly groups: ProcessGroups;
+  /** Calls and the bus, for modules (ctx.call, ctx.bus) in every deployment. */
+  readonly services: ModuleServices;
   /** The master's cgroups, when it uses them (made on first use). */
   readonly cgroups: () => CgroupManager | undefined;
   readonly onLine: (workerId: string, stream: OutputStream, line: string, pid: number | undefined) => void;

@@ -45,6 +45,27 @@ export interface ModuleContext<Config = Record<string, unknown>> {
   run<T>(task: Promise<T> | (() => Promise<T>)): Promise<T>;
   /** Publish where this module can be reached (a module serving HTTP reports its URL). */
   setEndpoint(endpoint: WorkerEndpoint): void;
+  /**
+   * Call a worker or a service wherever it runs (inline, thread, process), as `master.call` does:
+   * the same code whatever this module's own deployment.
+   */
+  call(target: string, action: string, input?: unknown, options?: ModuleCallOptions): Promise<unknown>;
+  /** The master's event bus: topics shared by every module, whatever its deployment, and by the master. */
+  readonly bus: ModuleBus;
+}
+
+/** Options of a call a module makes; a timeout stands for a signal (signals do not cross processes). */
+export interface ModuleCallOptions {
+  timeout?: number;
+  idempotent?: boolean;
+  key?: string;
+}
+
+export interface ModuleBus {
+  /** Publishes `payload` (structured-clone safe) on `topic` (1-128 of [A-Za-z0-9_.:-]). */
+  publish(topic: string, payload: unknown): void;
+  /** Calls `handler` for every later publication on `topic`; returns the function that unsubscribes. Ends with the instance. */
+  subscribe(topic: string, handler: (payload: unknown) => void): () => void;
 }
 
 /** Per-call context handed to an action. */

@@ -8,6 +8,8 @@ export type {
   ModuleExport,
   ModuleFactory,
   ModuleInfo,
+  ModuleBus,
+  ModuleCallOptions,
   ModuleLogger,
   WorkerEndpoint,
   WorkerModule,

@@ -6,6 +6,7 @@
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import { hsuError, isHsuError } from '../../errors.js';
 import type { ActionMap, CallContext, ModuleContext, ModuleLogger, WorkerEndpoint, WorkerModule } from '../../worker/contract.js';
+import { InstanceBus, NO_SERVICES, type ModuleServices } from './module-services.js';
 
 /** The driver whose code is running; lets an uncaught error be attributed to its module. */
 export const moduleScope = new AsyncLocalStorage<ModuleDriver>();
@@ -18,6 +19,8 @@ export interface ModuleDriverOptions {
   /** Called at most once, for a fatal error reported after start (ctx.fail, a failed ctx.run task, an uncaught error). */
   readonly onFatal: (error: Error) => void;
   readonly onEndpoint?: (endpoint: WorkerEndpoint) => void;
+  /** Calls and the bus, as the master offers them (NO_SERVICES in a host without one). */
+  readonly services?: ModuleServices;
   /**
    * Run the module's code inside {@link moduleScope} so uncaught errors can be charged to it.
    * Only inline modules need it. On Node 24 AsyncLocalStorage is built on AsyncContextFrame and
@@ -64,6 +67,7 @@ export class ModuleDriver {
   private earlyFatal: Error | undefined;
   private fatalSent = false;
   private currentEndpoint: WorkerEndpoint;
+  private readonly bus: InstanceBus;
 
   constructor(
     readonly module: WorkerModule,
@@ -73,7 +77,11 @@ export class ModuleDriver {
     this.callable = options.scoped ? bindToScope(this, this.actions) : ownActions(this.actions);
     this.currentEndpoint = options.defaultEndpoint;
     this.callContext = { signal: this.callsAbort.signal, workerId: options.workerId };
+    const services = options.services ?? NO_SERVICES;
+    this.bus = new InstanceBus(services);
     this.context = {
+      call: (target, action, input, callOptions) => services.call(target, action, input, callOptions),
+      bus: this.bus,
       workerId: options.workerId,
       config: options.config,
       logger: options.logger,
@@ -133,6 +141,7 @@ export class ModuleDriver {
     } finally {
       this.phase = 'ended';
       this.interruptCalls();
+      this.bus.close();
     }
   }
 

@@ -9,6 +9,7 @@ import type { Transport } from '../../protocol/transport.js';
 import { instantiateModule, loadPluginExport } from './module-loader.js';
 import { ModuleDriver } from './module-driver.js';
 import { createRemoteLogger } from './remote-logger.js';
+import { RemoteServices } from './remote-services.js';
 
 /** The hosted end of the channel, plus the way to end the host (the thread or the process). */
 export interface HostPort extends Transport<FromHost, ToHost> {
@@ -23,6 +24,7 @@ export interface ModuleHostHandle {
 export function serveModule(port: HostPort, defaultEndpoint: (workerId: string) => { type: 'ipc'; address: string }): ModuleHostHandle {
   let driver: ModuleDriver | undefined;
   let stopping = false;
+  const services = new RemoteServices((message) => port.send(message));
   const cancels = new Map<number, AbortController>();
 
   const shutdown = (code: number, report: boolean): void => {
@@ -63,6 +65,7 @@ export function serveModule(port: HostPort, defaultEndpoint: (workerId: string) 
       defaultEndpoint: defaultEndpoint(msg.workerId),
       onFatal: (error) => fatal(error, 'MODULE_FATAL'),
       onEndpoint: (endpoint) => port.send({ t: 'endpoint', endpoint }),
+      services,
       // The whole thread or process is this module's: no scope needed to attribute errors.
       scoped: false,
     });
@@ -96,6 +99,7 @@ export function serveModule(port: HostPort, defaultEndpoint: (workerId: string) 
   };
 
   port.onMessage((msg: ToHost) => {
+    if (services.handle(msg)) return;
     switch (msg.t) {
       case 'call':
         if (driver !== undefined && !stopping) call(msg, driver);

@@ -11,6 +11,7 @@ import type { Transport } from '../../protocol/transport.js';
 import type { CallOptions } from '../../worker/define.js';
 import type { ModuleInfo, WorkerEndpoint } from '../../worker/contract.js';
 import { createDeadline, needsDeadline } from './call-deadline.js';
+import { NO_SERVICES, type ModuleServices } from './module-services.js';
 
 /** Module facts are asked for at most this often; diagnostics show the last answer. */
 const FACTS_EVERY_MS = 1_000;
@@ -37,6 +38,8 @@ export class RemoteModule {
   private facts: StartedFacts | undefined;
   private moduleFacts: Record<string, unknown> | null = null;
   private factsAskedAt = 0;
+  /** The module's subscriptions on the master's bus, by topic. */
+  private readonly subscriptions = new Map<string, () => void>();
   /** The fatal error the host reported before ending, if any. */
   fatal: SerializedError | undefined;
   /** Told when the host reports a fatal error. */
@@ -48,6 +51,7 @@ export class RemoteModule {
     private readonly workerId: string,
     private readonly transport: Transport<ToHost, FromHost>,
     private readonly logger: Logger,
+    private readonly services: ModuleServices = NO_SERVICES,
   ) {
     this.started = new Promise((resolve, reject) => {
       this.resolveStarted = resolve;
@@ -126,7 +130,47 @@ export class RemoteModule {
       case 'stopped':
         this.stoppedReport = message.error === undefined ? {} : { error: message.error };
         return;
+      case 'out_call':
+        this.outCall(message);
+        return;
+      case 'publish':
+        try {
+          this.services.publish(message.topic, message.payload);
+        } catch (err) {
+          this.logger.warn({ err, topic: message.topic }, 'a module published something the bus refused');
+        }
+        return;
+      case 'subscribe':
+        if (!this.subscriptions.has(message.topic) && !this.closed) {
+          this.subscriptions.set(
+            message.topic,
+            this.services.subscribe(message.topic, (payload) => this.send({ t: 'event', topic: message.topic, payload })),
+          );
+        }
+        return;
+      case 'unsubscribe':
+        this.subscriptions.get(message.topic)?.();
+        this.subscriptions.delete(message.topic);
+        return;
     }
+  }
+
+  /** A call the module makes: answered through the master like any call, whatever it targets. */
+  private outCall(message: Extract<FromHost, { t: 'out_call' }>): void {
+    const answer = (reply: ToHost): void => {
+      try {
+        this.transport.send(reply);
+      } catch (error) {
+        if (reply.t === 'out_result' && reply.ok) {
+          const payload = hsuError('CALL_PAYLOAD', `result of ${message.target}.${message.a} cannot cross to the module: ${(error as Error).message}`, { target: message.target, action: message.a });
+          this.send({ t: 'out_result', id: message.id, ok: false, error: serializeError(payload) });
+        }
+      }
+    };
+    this.services.call(message.target, message.a, message.i, message.o).then(
+      (value) => answer({ t: 'out_result', id: message.id, ok: true, value }),
+      (error: unknown) => answer({ t: 'out_result', id: message.id, ok: false, error: serializeError(error) }),
+    );
   }
 
   /** Hot path: one message out, one in; timers only when the caller asked for a deadline. */
@@ -184,6 +228,8 @@ export class RemoteModule {
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    for (const dispose of this.subscriptions.values()) dispose();
+    this.subscriptions.clear();
     this.rejectStarted(hsuError('START_FAILED', `worker '${this.workerId}' ended before it started: ${reason}`, { worker_id: this.workerId }));
     this.interruptAll(reason);
   }

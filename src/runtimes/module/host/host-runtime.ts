@@ -12,6 +12,7 @@ import type { ProcessInstance } from '../../process/process-instance.js';
 import { entryPath } from '../entry-path.js';
 import { RemoteInstance } from '../remote-instance.js';
 import { RemoteModule } from '../remote-module.js';
+import type { ModuleServices } from '../module-services.js';
 import { startEnded, type ResourceLimitsMb } from '../thread/thread-runtime.js';
 
 const HOST_ENTRY = entryPath('host/host-entry');
@@ -34,6 +35,7 @@ export interface HostRuntimeOptions {
   /** Grace for the host after a fatal report or a failed start, before it is killed. */
   readonly stopTimeoutMs: number;
   readonly stopSignal: NodeJS.Signals;
+  readonly services?: ModuleServices;
 }
 
 const CAPABILITIES: RuntimeCapabilities = { stoppable: true, callable: true };
@@ -76,7 +78,7 @@ export class HostRuntime implements Runtime {
 
   async launch(context: LaunchContext): Promise<Instance> {
     const proc = await this.process.launch(context);
-    const remote = new RemoteModule(this.options.workerId, childTransport<ToHost, FromHost>(proc.child), context.logger);
+    const remote = new RemoteModule(this.options.workerId, childTransport<ToHost, FromHost>(proc.child), context.logger, this.options.services);
     const instance = new HostInstance(proc, remote, this.options);
     const onAbort = (): void => void proc.stop({ graceMs: 0, signal: 'SIGKILL', force: true, cause: 'requested' });
     context.signal.addEventListener('abort', onAbort, { once: true });

@@ -9,6 +9,7 @@ import type { CallOptions } from '../../../worker/define.js';
 import type { WorkerEndpoint } from '../../../worker/contract.js';
 import { Termination } from '../../terminate.js';
 import type { AttributionScope } from '../uncaught-attribution.js';
+import type { ModuleServices } from '../module-services.js';
 import { needsDeadline, withDeadline } from '../call-deadline.js';
 import { instantiateModule } from '../module-loader.js';
 import { ModuleDriver } from '../module-driver.js';
@@ -22,6 +23,7 @@ export interface InlineRuntimeOptions {
   readonly stopTimeoutMs: number;
   /** Present when uncaught errors are charged to modules (the master's attribution hooks). */
   readonly attribution: AttributionScope | undefined;
+  readonly services?: ModuleServices;
 }
 
 const CAPABILITIES: RuntimeCapabilities = { stoppable: true, callable: true };
@@ -50,6 +52,7 @@ export class InlineRuntime implements Runtime {
       defaultEndpoint: { type: 'function', address: `inline:${workerId}` },
       onFatal: (error) => instance.crash(error),
       scoped: this.options.attribution !== undefined,
+      ...(this.options.services === undefined ? {} : { services: this.options.services }),
     });
     instance.attach(driver);
     const abandon = (): void => {

@@ -13,6 +13,7 @@ import { Termination } from '../../terminate.js';
 import { entryPath } from '../entry-path.js';
 import { RemoteInstance } from '../remote-instance.js';
 import { RemoteModule } from '../remote-module.js';
+import type { ModuleServices } from '../module-services.js';
 
 const THREAD_ENTRY = entryPath('thread/thread-entry');
 /** After the thread exits, how long its stdout/stderr may still take to drain. */
@@ -33,6 +34,7 @@ export interface ThreadRuntimeOptions {
   readonly output: OutputCapture;
   /** After a fatal report the thread must end by itself within this; otherwise it is terminated. */
   readonly stopTimeoutMs: number;
+  readonly services?: ModuleServices;
 }
 
 const CAPABILITIES: RuntimeCapabilities = { stoppable: true, callable: true };
@@ -65,7 +67,7 @@ export class ThreadRuntime implements Runtime {
       },
     });
     this.options.output.open(context.logger);
-    const remote = new RemoteModule(workerId, portTransport<ToHost, FromHost>(worker), context.logger);
+    const remote = new RemoteModule(workerId, portTransport<ToHost, FromHost>(worker), context.logger, this.options.services);
     const instance = new ThreadInstance(workerId, worker, remote, this.options, context);
     const onAbort = (): void => void worker.terminate();
     context.signal.addEventListener('abort', onAbort, { once: true });
