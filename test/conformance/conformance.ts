@@ -10,6 +10,7 @@ import { callCases } from './cases-calls.js';
 import { isolationCases } from './cases-isolation.js';
 import { lifecycleCases } from './cases-lifecycle.js';
 import { observabilityCases } from './cases-observability.js';
+import { servicesCases } from './cases-services.js';
 import { SIBLING, Suite, type Deployment } from './harness.js';
 
 export function defineConformance(deployment: Deployment): void {
@@ -25,5 +26,6 @@ export function defineConformance(deployment: Deployment): void {
     void describe('calls', () => callCases(suite));
     void describe('logs and endpoints', () => observabilityCases(suite));
     void describe('isolation', () => isolationCases(suite));
+    void describe('calls out and the bus', () => servicesCases(suite));
   });
 }
