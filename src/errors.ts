@@ -3,6 +3,7 @@
  * callers match codes, never message text. Errors cross thread and process boundaries as
  * {@link SerializedError} and are rebuilt on the other side with {@link deserializeError}.
  */
+import { PACKAGES_ERROR_CODES } from './packages/error-codes.js';
 
 export const ErrorCodes = {
   // config
@@ -51,6 +52,7 @@ export const ErrorCodes = {
   CALL_PAYLOAD: { status: 400, summary: 'payload cannot cross this boundary' },
   CALL_UNSUPPORTED: { status: 400, summary: 'worker does not accept calls' },
   CALL_INTERRUPTED: { status: 503, summary: 'worker ended while the call was in flight' },
+  ...PACKAGES_ERROR_CODES,
   // anything thrown by user code that has no code of its own
   UNKNOWN: { status: 500, summary: 'unexpected error' },
 } as const;
