@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, lstatSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { PackageStore } from '../../src/packages/index.js';
 import { assertNoLeaks, rawTgz, rejectsWith, resourceCounts, scratch, treeOf, VALID_MANIFEST } from './helpers.js';
 import type { RawEntry } from './helpers.js';
@@ -116,6 +117,20 @@ describe('archive safety', () => {
   it('stops at the entry and byte limits (a gzip bomb unpacks no further)', async () => {
     await attempt([...PREFIX, { name: 'a' }, { name: 'b' }, { name: 'c' }], 'PACKAGE_TOO_LARGE', { maxEntries: 3 });
     await attempt([...PREFIX, { name: 'zeros', body: Buffer.alloc(1_000_000) }], 'PACKAGE_TOO_LARGE', { maxUnpackedBytes: 500_000 });
+  });
+
+  it('stops inflating a stream that grows past what its entries could need (zeros after the end)', async () => {
+    const work = scratch('bomb');
+    try {
+      const file = path.join(work.dir, 'bomb.tgz');
+      const tar = gunzipSync(rawTgz(PREFIX));
+      writeFileSync(file, gzipSync(Buffer.concat([tar, Buffer.alloc(4_000_000)])));
+      const store = new PackageStore({ stateDir: path.join(work.dir, 'state'), limits: { maxUnpackedBytes: 100_000, maxEntries: 10 } });
+      await rejectsWith(store.install(file), 'PACKAGE_TOO_LARGE');
+      assert.deepEqual(await store.list(), []);
+    } finally {
+      work.remove();
+    }
   });
 
   it('refuses a package without package.yaml, or whose package.yaml is a link', async () => {

@@ -5,6 +5,7 @@
  * The caller owns `dest` and removes it when this throws.
  */
 import { createReadStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Unpack } from 'tar';
@@ -29,12 +30,18 @@ export interface ExtractResult {
 }
 
 const READ_CHUNK = 1 << 20;
+/** tar framing per entry (header, padding, long-name records) is far below this. */
+const FRAMING_PER_ENTRY = 4096;
 
 export async function extractArchive(archive: string, dest: string, options: ExtractOptions): Promise<ExtractResult> {
   const { size: total } = await stat(archive);
   const rules = new EntryRules(options.limits, options.source);
+  const maxTarBytes = options.limits.maxUnpackedBytes + FRAMING_PER_ENTRY * (options.limits.maxEntries + 2);
   let failure: HsuError | undefined;
   const input = createReadStream(archive, { highWaterMark: READ_CHUNK });
+  // Node's gunzip runs on the libuv thread pool, so inflating overlaps parsing and writing (node-tar
+  // would inflate synchronously on this thread); the parser then sees a plain tar stream.
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   const unpack = new Unpack({
     cwd: dest,
     strict: true,
@@ -45,8 +52,7 @@ export async function extractArchive(archive: string, dest: string, options: Ext
       const header = entry as ReadEntry;
       const problem = rules.check({ path: header.path, type: header.type, size: header.size, linkpath: header.linkpath });
       if (problem !== undefined) {
-        failure = problem;
-        stop();
+        fail(problem);
         return false;
       }
       // No setuid/setgid/sticky bits, and the store can always read, clean and remove what it wrote.
@@ -61,41 +67,46 @@ export async function extractArchive(archive: string, dest: string, options: Ext
     if (stopped) return;
     stopped = true;
     input.destroy();
+    gunzip.destroy();
     // Often called from inside unpack.write() (the filter runs there): end the parser after it returns.
     queueMicrotask(() => unpack.end());
   };
-  const onAbort = (): void => {
-    failure ??= hsuError('PACKAGE_INSTALL_ABORTED', `unpacking ${options.source} was aborted`, { source: options.source });
+  const fail = (error: HsuError): void => {
+    failure ??= error;
     stop();
   };
+  const onAbort = (): void => fail(hsuError('PACKAGE_INSTALL_ABORTED', `unpacking ${options.source} was aborted`, { source: options.source }));
   let read = 0;
   input.on('data', (chunk: Buffer | string) => {
-    if (stopped) return;
     read += chunk.length;
     options.onProgress?.(read, total);
-    if (!unpack.write(chunk as Buffer)) input.pause();
   });
-  unpack.on('drain', () => input.resume());
-  input.once('end', stop);
+  let inflated = 0;
+  gunzip.on('data', (chunk: Buffer) => {
+    if (stopped) return;
+    inflated += chunk.length;
+    if (inflated > maxTarBytes) {
+      fail(hsuError('PACKAGE_TOO_LARGE', `${options.source} inflates to more than ${maxTarBytes} bytes`, { source: options.source, limit: maxTarBytes }));
+      return;
+    }
+    if (!unpack.write(chunk)) gunzip.pause();
+  });
+  unpack.on('drain', () => gunzip.resume());
+  gunzip.once('end', stop);
   try {
     await new Promise<void>((resolve) => {
       if (options.signal?.aborted === true) onAbort();
       options.signal?.addEventListener('abort', onAbort, { once: true });
-      input.once('error', (error) => {
-        failure ??= storeError(error, `reading ${options.source}`);
-        stop();
-      });
-      unpack.on('error', (error: unknown) => {
-        failure ??= unpackError(error, options.source);
-        stop();
-      });
-      // node-tar aborts on corrupt gzip and then emits no 'close'.
+      input.once('error', (error) => fail(storeError(error, `reading ${options.source}`)));
+      gunzip.once('error', (error) => fail(hsuError('PACKAGE_ARCHIVE_INVALID', `${options.source} is not a valid .tgz: ${error.message}`, { source: options.source, tar_code: (error as NodeJS.ErrnoException).code }, error)));
+      unpack.on('error', (error: unknown) => fail(unpackError(error, options.source)));
+      // node-tar aborts on a broken archive and then emits no 'close'.
       unpack.once('abort', (error: unknown) => {
-        failure ??= unpackError(error, options.source);
-        input.destroy();
+        fail(unpackError(error, options.source));
         resolve();
       });
       unpack.once('close', () => resolve());
+      input.pipe(gunzip);
     });
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
