@@ -14,6 +14,7 @@ import { packPackage } from './archive/pack.js';
 import { generateSigningKeys, parsePrivateKey } from './archive/signing.js';
 import { storeError } from './io-errors.js';
 import { formatInstall, formatList, formatVerify, summarize } from './cli-output.js';
+import type { PackageLimits } from './limits.js';
 import { INSTALL_TARGETS } from './manifest/supports.js';
 import type { InstallTarget } from './manifest/supports.js';
 import { ProgressBar } from './progress.js';
@@ -33,6 +34,9 @@ export interface PackageCliOptions {
   /** From the master config; `--repo` adds to them. */
   readonly repositories?: readonly string[] | undefined;
   readonly cwd?: string | undefined;
+  /** Extra CA certificates (PEM) for https repositories. */
+  readonly ca?: string | undefined;
+  readonly limits?: Partial<PackageLimits> | undefined;
   /** Ctrl-C: an install in progress is undone. */
   readonly signal?: AbortSignal | undefined;
 }
@@ -93,7 +97,7 @@ export async function packageCommand(argv: readonly string[], io: PackageCliIo, 
   const cwd = options.cwd ?? process.cwd();
   try {
     const store = (): PackageStore =>
-      new PackageStore({ stateDir: options.stateDir, trustedKeys: [...(options.trustedKeys ?? []), ...values['trusted-key']], repositories: options.repositories });
+      new PackageStore({ stateDir: options.stateDir, trustedKeys: [...(options.trustedKeys ?? []), ...values['trusted-key']], repositories: options.repositories, ca: options.ca, limits: options.limits });
     switch (command) {
       case 'install': {
         const { ref, repositories } = installRef(rest, values.repo, cwd);

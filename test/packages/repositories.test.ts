@@ -3,8 +3,11 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { generateSigningKeys, parsePrivateKey, PackageStore } from '../../src/packages/index.js';
@@ -250,5 +253,31 @@ describe('HTTP repositories', () => {
     });
     await rejectsWith(store().install('delta', { repositories: [`${server.url}/liar/index.json`] }), 'PACKAGE_NAME_MISMATCH');
     await rejectsWith(store().install('epsilon', { repositories: [`${server.url}/liar/index.json`] }), 'PACKAGE_CHECKSUM_MISMATCH');
+  });
+
+  it('https with a private CA given as `ca`; without it the certificate is refused', async (t) => {
+    const dir = path.join(work.dir, 'tls');
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', `${dir}-key.pem`, '-out', `${dir}-cert.pem`], { stdio: 'pipe' });
+    } catch {
+      t.skip('openssl cannot make a test certificate here');
+      return;
+    }
+    const cert = readFileSync(`${dir}-cert.pem`, 'utf8');
+    const body = readFileSync(packs['beta@1.1.0']?.file ?? '');
+    const tls = https.createServer({ key: readFileSync(`${dir}-key.pem`), cert }, (req, res) => {
+      if (req.url === '/beta-1.1.0.tgz') res.writeHead(200, { 'content-length': body.length }).end(body);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+    work.onClose(() => new Promise<void>((resolve) => {
+      tls.closeAllConnections();
+      tls.close(() => resolve());
+    }));
+    const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/beta-1.1.0.tgz`;
+    await rejectsWith(store().install(url), 'PACKAGE_DOWNLOAD_FAILED');
+    count += 1;
+    const trusting = new PackageStore({ stateDir: path.join(work.dir, `state-${count}`), ca: cert });
+    assert.equal((await trusting.install(url)).package.version, '1.1.0');
   });
 });
