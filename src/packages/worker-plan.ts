@@ -1,65 +1,19 @@
 /**
- * Workers from packages: the `package: name:version` (or range) key of a worker config, and the
- * pure function that turns an installed package plus the worker's own keys into the worker config
- * the master runs. The package supplies the code (executable or module file) and defaults (args,
+ * Workers from packages: the pure function that turns an installed package plus the worker's own
+ * keys (see config-schema.ts for the `package:` key) into the worker config the master runs. The package supplies the code (executable or module file) and defaults (args,
  * working directory, health check); the worker's keys override the defaults, never the code.
  *
  * The output is the main config's input shape, so it goes through the same worker schema and
  * resolution as a hand-written worker.
  */
-import * as z from 'zod';
-import { describeValue } from '../config/describe.js';
+import type * as z from 'zod';
 import { configErrorMap, formatIssues, toConfigIssues } from '../config/issues.js';
-import { withKeyHints } from '../config/key-hints.js';
-import { yamlString } from '../config/schema-common.js';
-import { resourceLimitsSchema } from '../config/schema-module.js';
 import type { WorkerConfigInput } from '../config/schema.js';
 import { hsuError } from '../errors.js';
+import { packagedExecutionSchema, packagedModuleSchema } from './config-schema.js';
 import type { PackageHealthCheck } from './manifest/schema.js';
 import { assertSupports } from './manifest/supports.js';
-import { parsePackageRef } from './repos/ref.js';
 import type { ResolvedPackage } from './store/store.js';
-
-/** `package: data-processor:1.2.3` or `data-processor:^1.2`, parsed to name and range. */
-export const packageRefSchema = yamlString
-  .superRefine((value, ctx) => {
-    try {
-      if (parsePackageRef(value).kind === 'package') return;
-      ctx.addIssue({ code: 'custom', message: `expected name:version or name:range of an installed package, got ${describeValue(value)} (install archives with hsu package install)` });
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: (error as Error).message });
-    }
-  })
-  .transform((value) => {
-    const ref = parsePackageRef(value);
-    return ref.kind === 'package' ? { name: ref.name, range: ref.range } : { name: '', range: '' };
-  });
-
-export type WorkerPackageRef = z.output<typeof packageRefSchema>;
-
-const FROM_PACKAGE = 'comes from the package; remove it (or drop `package:` to name the code yourself)';
-
-/** `execution:` of a process worker that has `package:`: everything but the executable. */
-export const packagedExecutionSchema = withKeyHints(
-  z.strictObject({
-    args: z.array(yamlString).optional(),
-    environment: z.record(z.string(), yamlString).optional(),
-    working_directory: yamlString.min(1).optional(),
-    inherit_environment: z.boolean().optional(),
-  }),
-  { executable_path: `executable_path ${FROM_PACKAGE}` },
-);
-
-/** `module:` of a module worker that has `package:`: where and how, not which file. */
-export const packagedModuleSchema = withKeyHints(
-  z.strictObject({
-    entry_point: yamlString.min(1).optional(),
-    isolation: z.enum(['inline', 'thread']).optional(),
-    config: z.record(z.string(), z.unknown()).optional(),
-    resource_limits: resourceLimitsSchema.optional(),
-  }),
-  { module_path: `module_path ${FROM_PACKAGE}`, module_type: 'module_type is plugin for a packaged module', module_name: `module_name ${FROM_PACKAGE}` },
-);
 
 /** The keys of a worker config this function reads; everything else passes through unchanged. */
 export interface PackagedWorkerInput {

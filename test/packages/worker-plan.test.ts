@@ -7,7 +7,7 @@ import path from 'node:path';
 import * as z from 'zod';
 import { Master, parseWorkerConfig } from '../../src/index.js';
 import type { WorkerOutputEvent } from '../../src/index.js';
-import { PackageStore, packageRefSchema, planPackagedWorker } from '../../src/packages/index.js';
+import { PackageStore, packageRefSchema, packagesSettingsSchema, planPackagedWorker, storeOptions, workerPackageShape } from '../../src/packages/index.js';
 import type { ResolvedPackage } from '../../src/packages/index.js';
 import { buildPackage, suiteScratch } from './helpers.js';
 
@@ -45,6 +45,17 @@ describe('the package: key', () => {
       assert.equal(packageRefSchema.safeParse(bad).success, false, bad);
     }
     assert.equal(z.object({ package: packageRefSchema }).safeParse({ package: 12 }).success, false);
+  });
+
+  it('the worker keys and the master packages: section parse, and give store options', () => {
+    assert.deepEqual(z.strictObject(workerPackageShape).parse({ package: 'a:^1' }), { package: { name: 'a', range: '^1' }, allow_downgrade: false, rollback_window: 60_000 });
+    const settings = packagesSettingsSchema.parse({ repositories: ['repo', 'https://pkgs.example.com/'], trusted_keys: ['keys/release.pub'], idle_timeout: '5s' });
+    const options = storeOptions(settings, '/state', '/etc/hsu');
+    assert.deepEqual(options.repositories, ['/etc/hsu/repo', 'https://pkgs.example.com/']);
+    assert.deepEqual(options.trustedKeys, ['/etc/hsu/keys/release.pub']);
+    assert.deepEqual(options.limits, { idleTimeoutMs: 5000 });
+    assert.equal(packagesSettingsSchema.safeParse({ mirrors: [] }).success, false);
+    assert.equal(codeOf(() => storeOptions(packagesSettingsSchema.parse({ ca_file: 'missing.pem' }), '/state', work.dir)), 'HSU_ERR_CONFIG_INVALID');
   });
 });
 
