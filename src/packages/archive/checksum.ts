@@ -61,10 +61,10 @@ export class DigestTap extends Transform {
 }
 
 /** sha256 (hex) and size of a file, read once. */
-export async function sha256OfFile(file: string): Promise<{ sha256: string; size: number }> {
+export async function sha256OfFile(file: string, signal?: AbortSignal): Promise<{ sha256: string; size: number }> {
   const hash = createHash('sha256');
   let size = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20, ...(signal === undefined ? {} : { signal }) })) {
     hash.update(chunk as Buffer);
     size += (chunk as Buffer).length;
   }

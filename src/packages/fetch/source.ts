@@ -4,13 +4,11 @@
  * bytes unpacked. The archive's sidecars (`<archive>.sha256`, `<archive>.sig`) are read when the
  * source does not carry a checksum or signature of its own (an index entry does).
  */
-import { constants, createReadStream } from 'node:fs';
+import { constants } from 'node:fs';
 import { copyFile, readFile, stat } from 'node:fs/promises';
-import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { hsuError } from '../../errors.js';
-import { DigestTap, parseChecksumText } from '../archive/checksum.js';
+import { parseChecksumText, sha256OfFile } from '../archive/checksum.js';
 import { storeError } from '../io-errors.js';
 import type { PackageLimits } from '../limits.js';
 import { abortReason, downloadText, downloadToFile, isHttpUrl } from './http.js';
@@ -34,8 +32,12 @@ export interface FetchOptions {
 }
 
 export interface FetchedArchive {
-  readonly sha256: string;
   readonly size: number;
+  /**
+   * The sha256 of the copy in the store. Known at once for a download (hashed on the way in);
+   * for a local file it is computed on first call, so the caller may overlap it with unpacking.
+   */
+  readonly digest: () => Promise<string>;
   /** The checksum it must have (from the source or its sidecar), if any. */
   readonly expected_sha256: string | undefined;
   readonly signature: string | undefined;
@@ -53,41 +55,46 @@ export async function fetchArchive(source: ArchiveSource, dest: string, options:
   return { ...fetched, expected_sha256: expected, signature };
 }
 
-async function downloadArchive(source: ArchiveSource, dest: string, options: FetchOptions): Promise<{ sha256: string; size: number }> {
-  return downloadToFile(source.location, dest, {
+async function downloadArchive(source: ArchiveSource, dest: string, options: FetchOptions): Promise<Pick<FetchedArchive, 'size' | 'digest'>> {
+  const { sha256, size } = await downloadToFile(source.location, dest, {
     maxBytes: options.limits.maxArchiveBytes,
     idleTimeoutMs: options.limits.idleTimeoutMs,
     signal: options.signal,
     ca: options.ca,
     onBytes: (received, total) => options.onBytes?.(received, total ?? source.size),
   });
+  return { size, digest: () => Promise.resolve(sha256) };
 }
 
-async function copyArchive(source: ArchiveSource, dest: string, options: FetchOptions): Promise<{ sha256: string; size: number }> {
+async function copyArchive(source: ArchiveSource, dest: string, options: FetchOptions): Promise<Pick<FetchedArchive, 'size' | 'digest'>> {
   const file = localPath(source.location);
-  let size: number;
+  const limit = options.limits.maxArchiveBytes;
+  const tooLarge = (size: number): Error => hsuError('PACKAGE_TOO_LARGE', `${file} is ${size} bytes, over the limit of ${limit}`, { file, size, limit });
   try {
     const info = await stat(file);
     if (!info.isFile()) throw hsuError('PACKAGE_NOT_FOUND', `${file} is not a file`, { file });
-    size = info.size;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw hsuError('PACKAGE_NOT_FOUND', `no package archive at ${file}`, { file }, error);
-    throw storeError(error, `reading ${file}`, { file });
-  }
-  const limit = options.limits.maxArchiveBytes;
-  if (size > limit) throw hsuError('PACKAGE_TOO_LARGE', `${file} is ${size} bytes, over the limit of ${limit}`, { file, size, limit });
-  try {
+    if (info.size > limit) throw tooLarge(info.size);
     // The kernel copies (or clones) the file; the copy is what gets hashed and unpacked, so a
     // source changed meanwhile cannot slip unverified bytes in.
     await copyFile(file, dest, constants.COPYFILE_FICLONE);
-    options.signal?.throwIfAborted();
-    const tap = new DigestTap(limit, file, (bytes) => options.onBytes?.(bytes, size));
-    await pipeline(createReadStream(dest, { highWaterMark: 1 << 20 }), tap, new Writable({ write: (_chunk, _encoding, done) => done() }), { signal: options.signal });
-    return { sha256: tap.digest(), size: tap.bytes };
   } catch (error) {
-    if (options.signal?.aborted === true) throw abortReason(options.signal, source.location);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw hsuError('PACKAGE_NOT_FOUND', `no package archive at ${file}`, { file }, error);
     throw storeError(error, `copying ${file}`, { file });
   }
+  const { size } = await stat(dest);
+  if (size > limit) throw tooLarge(size);
+  options.onBytes?.(size, size);
+  let digest: Promise<string> | undefined;
+  return {
+    size,
+    digest: () => {
+      digest ??= sha256OfFile(dest, options.signal).then(
+        (result) => result.sha256,
+        (error: unknown) => Promise.reject(options.signal?.aborted === true ? abortReason(options.signal, source.location) : storeError(error, `hashing ${file}`, { file })),
+      );
+      return digest;
+    },
+  };
 }
 
 /** The text of `<archive><suffix>` when it exists. */

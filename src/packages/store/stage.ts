@@ -60,11 +60,27 @@ export async function stagePackage(source: ArchiveSource, tmp: string, context: 
   const progress = (phase: ProgressPhase) => (bytes: number, total: number | undefined) => context.onProgress?.({ phase, source: label, bytes, total });
 
   const fetched = await fetchArchive(source, archive, { limits: context.limits, signal: context.signal, ca: context.ca, onBytes: progress('download') });
-  assertChecksum(fetched.sha256, fetched.expected_sha256, label);
-  const keyId = checkSignature(fetched.sha256, fetched.signature, context.trustedKeys, label);
-
+  const verify = async (): Promise<{ sha256: string; keyId: string | undefined }> => {
+    const sha256 = await fetched.digest();
+    assertChecksum(sha256, fetched.expected_sha256, label);
+    return { sha256, keyId: checkSignature(sha256, fetched.signature, context.trustedKeys, label) };
+  };
   await mkdirOrFail(tree);
-  const unpacked = await extractArchive(archive, tree, { limits: context.limits, source: label, signal: context.signal, onProgress: progress('unpack') });
+  const unpack = (): Promise<{ entries: number; bytes: number }> => extractArchive(archive, tree, { limits: context.limits, source: label, signal: context.signal, onProgress: progress('unpack') });
+  let checked: { sha256: string; keyId: string | undefined };
+  let unpacked: { entries: number; bytes: number };
+  if (context.trustedKeys.length > 0) {
+    // With trusted keys nothing unsigned is even parsed: the signature is checked before unpacking.
+    checked = await verify();
+    unpacked = await unpack();
+  } else {
+    // Without, the checksum only guards integrity, and hashing a local copy can overlap unpacking
+    // (both stay in the temporary directory; nothing is committed before the check).
+    const [hashed, extracted] = await Promise.allSettled([verify(), unpack()]);
+    if (hashed.status === 'rejected') throw hashed.reason;
+    if (extracted.status === 'rejected') throw extracted.reason;
+    [checked, unpacked] = [hashed.value, extracted.value];
+  }
   const manifest = await readManifestFile(tree, label, context.limits.maxManifestBytes);
   if ((source.name !== undefined && source.name !== manifest.name) || (source.version !== undefined && source.version !== manifest.version)) {
     throw hsuError('PACKAGE_NAME_MISMATCH', `${label} holds ${manifest.name}@${manifest.version}, but the repository lists it as ${source.name ?? manifest.name}@${source.version ?? manifest.version}`, {
@@ -83,10 +99,10 @@ export async function stagePackage(source: ArchiveSource, tmp: string, context: 
     version: manifest.version,
     supported_types: manifest.supported_types,
     source: source.location.href,
-    sha256: fetched.sha256,
+    sha256: checked.sha256,
     size: fetched.size,
     signature: fetched.signature ?? null,
-    key_id: keyId ?? null,
+    key_id: checked.keyId ?? null,
     entries: unpacked.entries,
     unpacked_bytes: unpacked.bytes,
     installed_at: new Date().toISOString(),
