@@ -148,6 +148,13 @@ describe('remove and verify', () => {
     writeFileSync(path.join(pkg.root, '.hsu-package', 'archive.tgz'), 'broken');
     assert.match((await store.verify('checked'))[0]?.problems[0] ?? '', /hashes to/);
     await rejectsWith(store.verify('never-installed'), 'PACKAGE_NOT_FOUND');
+    await rejectsWith(store.verify('checked', '9.9.9'), 'PACKAGE_NOT_FOUND');
+    // A version whose receipt is damaged is reported by verify, left out of list, and still removable.
+    writeFileSync(path.join(pkg.root, '.hsu-package', 'receipt.json'), '{ broken');
+    store.invalidate(pkg.root);
+    assert.match((await store.verify('checked'))[0]?.problems[0] ?? '', /receipt/);
+    assert.deepEqual(await store.list(), []);
+    assert.deepEqual(await store.remove('checked', '1.0.0'), ['checked@1.0.0']);
   });
 
   it('sweeps temporary directories left by dead processes', async () => {

@@ -167,8 +167,10 @@ export class PackageStore {
     return this.serial(async () => {
       const versions = version === undefined ? await this.versions(name) : [version];
       if (versions.length === 0) throw hsuError('PACKAGE_NOT_FOUND', `${name} is not installed`, { package: name });
+      const installed = await this.versions(name);
       for (const v of versions) {
-        if ((await this.get(name, v)) === undefined) throw hsuError('PACKAGE_NOT_FOUND', `${name}@${v} is not installed`, { package: name, version: v });
+        // Judged by the directory alone, so a damaged version (unreadable receipt) can still be removed.
+        if (!installed.includes(v)) throw hsuError('PACKAGE_NOT_FOUND', `${name}@${v} is not installed`, { package: name, version: v });
         if (options.force !== true) await this.assertUnused(name, v, versions);
       }
       const trash = await this.layout.makeTemp();
@@ -192,8 +194,11 @@ export class PackageStore {
     const names = name === undefined ? await this.names() : [name];
     const reports: VerifyReport[] = [];
     for (const n of names) {
-      const versions = version === undefined ? await this.versions(n) : [version];
-      if (name !== undefined && versions.length === 0) throw hsuError('PACKAGE_NOT_FOUND', `${n} is not installed`, { package: n });
+      const installed = await this.versions(n);
+      const versions = version === undefined ? installed : [version];
+      if (name !== undefined && (versions.length === 0 || !versions.every((v) => installed.includes(v)))) {
+        throw hsuError('PACKAGE_NOT_FOUND', `${version === undefined ? n : `${n}@${version}`} is not installed`, { package: n, version });
+      }
       for (const v of versions) reports.push(await verifyInstalled(this, n, v));
     }
     return reports;
