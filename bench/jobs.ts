@@ -13,4 +13,5 @@ export const JOBS: Readonly<Record<string, () => Promise<Row[]>>> = {
   'calls:thread': async () => (await import('./calls.js')).callsThread(),
   'calls:process': async () => (await import('./calls.js')).callsProcess(),
   memory: async () => (await import('./memory.js')).benchMemory(),
+  packages: async () => (await import('./packages.js')).benchPackageInstall(),
 };
