@@ -28,4 +28,5 @@ export const JOBS: Readonly<Record<string, () => Promise<Row[]>>> = {
   'messaging:handle': async () => (await import('./messaging.js')).benchHandle(),
   'messaging:latency': async () => (await import('./messaging.js')).benchLatency(),
   'messaging:memory': async () => (await import('./messaging.js')).benchWorkerMemory(),
+  packages: async () => (await import('./packages.js')).benchPackageInstall(),
 };

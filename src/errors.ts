@@ -6,6 +6,7 @@
  * context, remote stack and (bounded) cause chain, so a caller cannot tell where the error arose.
  */
 import { MESH_ERROR_CODES } from './mesh/error-codes.js';
+import { PACKAGES_ERROR_CODES } from './packages/error-codes.js';
 
 import { MESSAGING_ERROR_CODES } from './messaging/error-codes.js';
 import { OS_ERROR_CODES } from './os/error-codes.js';
@@ -76,6 +77,7 @@ export const ErrorCodes = {
   ...OS_ERROR_CODES,
   ...MESH_ERROR_CODES,
   ...MESSAGING_ERROR_CODES,
+  ...PACKAGES_ERROR_CODES,
 } as const satisfies Record<string, { readonly status: number; readonly summary: string }>;
 
 export type ErrorCodeKey = keyof typeof ErrorCodes;
