@@ -85,6 +85,7 @@ void test('full config file: every block parsed, durations in ms, paths resolved
     inline_error_attribution: false,
     cgroups: 'auto',
     sample_interval: 1_000,
+    packages: { repositories: [], trusted_keys: [] },
   });
 
   const web = worker(config, 'web', 'process');
@@ -104,6 +105,8 @@ void test('full config file: every block parsed, durations in ms, paths resolved
     health_check: { type: 'http', url: 'http://127.0.0.1:8080/health', interval: 2_000, timeout: 500, failure_threshold: 2, success_threshold: 1, initial_delay: 2_000 },
     depends_on: [],
     instances: 1,
+    allow_downgrade: false,
+    rollback_window: 60_000,
     management: 'managed',
     wait_ready: false,
     on_master_restart: 'adopt',
@@ -164,6 +167,7 @@ workers:
     inline_error_attribution: DEFAULTS.master.inline_error_attribution,
     cgroups: DEFAULTS.master.cgroups,
     sample_interval: parseDuration(DEFAULTS.master.sample_interval),
+    packages: { repositories: [], trusted_keys: [] },
   });
   const a = worker(config, 'a', 'process');
   assert.equal(a.enabled, true);
@@ -335,7 +339,7 @@ workers:
   assert.equal(colour.column, 3);
   assert.ok(colour.message.includes('unknown key "colour"'), colour.message);
   assert.ok(colour.message.includes('log_dir, state_dir, log_level, shutdown_timeout, inline_error_attribution'), colour.message);
-  assert.deepEqual(colour.choices, ['log_dir', 'state_dir', 'log_level', 'shutdown_timeout', 'inline_error_attribution', 'cgroups', 'sample_interval']);
+  assert.deepEqual(colour.choices, ['log_dir', 'state_dir', 'log_level', 'shutdown_timeout', 'inline_error_attribution', 'cgroups', 'sample_interval', 'packages']);
   // Two unknown keys in one object become two issues, each on its own line.
   const argv = issueAt(issues, 'workers[0].execution.argv');
   assert.equal(argv.line, lineOf(yaml, 'argv:'));

@@ -4,7 +4,8 @@
  * file, an export the plugin does not have, a native module nobody registers), and a note for
  * what cannot be checked without running anything. Exit 1 when any file has an error.
  */
-import { formatIssues, formatPath, validateConfigFile, type ConfigIssue, type HsuConfig } from '../config/index.js';
+import { formatIssues, formatPath, type ConfigIssue, type HsuConfig } from '../config/index.js';
+import { validateConfigForMaster } from '../master/config-loader.js';
 import { isHsuError } from '../errors.js';
 import { registerBuiltinRuntimes } from '../runtimes/builtin.js';
 import { RuntimeRegistry, type PreflightIssue } from '../runtimes/registry.js';
@@ -42,7 +43,8 @@ export async function validateCommand(files: readonly string[], options: Validat
 async function validateOne(file: string, options: ValidateOptions): Promise<FileReport> {
   let result;
   try {
-    result = validateConfigFile(file);
+    // Packages are looked up, not installed: validating changes nothing.
+    result = await validateConfigForMaster(file, { install: false });
   } catch (error) {
     if (!isHsuError(error)) throw error;
     return { ok: false, file, error: { code: error.code, message: error.message }, issues: [], notes: [] };

@@ -2,7 +2,7 @@
 export * from './schema.js';
 export { DURATION_HINT, durationSchema, parseDuration, tryParseDuration } from './duration.js';
 export { formatPath } from './issues.js';
-export { formatIssues, loadConfigFile, parseConfig, parseWorkerConfig, validateConfigFile, validateConfigText } from './load.js';
-export type { ConfigIssue, ValidationResult } from './load.js';
+export { checkConfigData, formatIssues, loadConfigFile, parseConfig, parseWorkerConfig, readConfigData, validateConfigFile, validateConfigFileExpanded, validateConfigText } from './load.js';
+export type { ConfigData, ConfigExpansion, ConfigIssue, ValidationResult } from './load.js';
 export { resolveConfigPaths, resolveWorkerPaths } from './resolve.js';
 export { adoptable, configHash } from './adoption.js';

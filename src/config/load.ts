@@ -33,6 +33,23 @@ export interface ValidateOptions {
  * config, and `${VAR}` references in values are interpolated from the environment.
  */
 export function validateConfigText(text: string, file?: string, options: ValidateOptions = {}): ValidationResult {
+  const read = readConfigData(text, file, options);
+  return read.ok ? checkConfigData(read, file) : read;
+}
+
+/** The config as data, before the schema: YAML parsed, merges applied, `x-` keys dropped, `${VAR}` interpolated. */
+export interface ConfigData {
+  readonly ok: true;
+  data: unknown;
+  readonly locate: Locator;
+  /** Problems found so far (interpolation), located. */
+  readonly issues: ConfigIssue[];
+}
+
+/** A step between reading and checking, e.g. expanding `package:` workers from the package store. */
+export type ConfigExpansion = (data: unknown) => Promise<{ data: unknown; issues: { path: IssuePath; message: string }[] }>;
+
+export function readConfigData(text: string, file: string | undefined, options: ValidateOptions = {}): ConfigData | { ok: false; issues: ConfigIssue[] } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
   if (doc.errors.length > 0) {
@@ -46,8 +63,24 @@ export function validateConfigText(text: string, file?: string, options: Validat
   }
   const locate = yamlLocator(doc, lineCounter);
   const interpolated = interpolate(dropExtensionKeys(raw), options.env ?? process.env);
-  const data = interpolated.value;
   const issues: ConfigIssue[] = interpolated.issues.map((issue) => located({ path: formatPath(issue.path), message: issue.message }, locate(issue.path), file));
+  return { ok: true, data: interpolated.value, locate, issues };
+}
+
+/** Reads, expands (asynchronously: packages) and checks a config file. */
+export async function validateConfigFileExpanded(file: string, expand: ConfigExpansion, options: ValidateOptions = {}): Promise<ValidationResult> {
+  const read = readConfigData(readConfigText(file), file, options);
+  if (!read.ok) return read;
+  const expanded = await expand(read.data);
+  read.data = expanded.data;
+  read.issues.push(...expanded.issues.map((issue) => located({ path: formatPath(issue.path), message: issue.message }, read.locate(issue.path), file)));
+  return checkConfigData(read, file);
+}
+
+/** Checks config data against the schema; every problem at once, located. */
+export function checkConfigData(read: ConfigData, file: string | undefined): ValidationResult {
+  const { data, locate } = read;
+  const issues = [...read.issues];
   const result = hsuConfigSchema.safeParse(data, { error: configErrorMap });
   if (!result.success) {
     issues.push(...toConfigIssues(result.error.issues, { schema: hsuConfigSchema, data, locate, file }), ...untypedWorkerIssues(data, locate, file));

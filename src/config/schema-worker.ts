@@ -13,6 +13,7 @@ import { checkDependencies, dependsOnSchema } from './schema-dependencies.js';
 import { hostedModuleSchema, moduleBlockSchema } from './schema-module.js';
 import { processExtrasShape } from './schema-process.js';
 import { MAX_REPLICAS, autoscaleSchema } from '../mesh/autoscaler/schema.js';
+import { workerPackageShape } from '../packages/config-schema.js';
 import { balancerSchema } from '../mesh/balancers/schema.js';
 import { serviceBlockSchema } from '../mesh/registry/schema.js';
 import { resilienceSchema } from '../mesh/resilience/schema.js';
@@ -65,6 +66,8 @@ const commonShape = {
   balancer: balancerSchema.optional(),
   resilience: resilienceSchema.optional(),
   autoscale: autoscaleSchema.optional(),
+  /** `name:version` or `name:range` of an installed package: it supplies the code; expanded when the config file is loaded. */
+  ...workerPackageShape,
 };
 
 /** `instances` within the autoscaler's bounds; checked where both are seen. */
@@ -110,7 +113,9 @@ export const processWorkerSchema = z
         return;
       }
       if (worker.unmanaged !== undefined) ctx.addIssue({ code: 'custom', path: ['unmanaged'], message: 'unmanaged is only for management: unmanaged' });
-      if (!hasExecution && !hasModule) {
+      if (!hasExecution && !hasModule && worker.package !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['package'], message: 'a packaged worker is expanded from the package store when its config file is loaded (hsu run, Master.fromConfigFile); this config was not' });
+      } else if (!hasExecution && !hasModule) {
         ctx.addIssue({
           code: 'custom',
           path: [],

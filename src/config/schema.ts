@@ -7,6 +7,7 @@ import * as z from 'zod';
 import { DEFAULTS } from './defaults.js';
 import { durationSchema, positiveDurationSchema } from './duration.js';
 import { LOG_LEVELS } from './log-levels.js';
+import { packagesSettingsSchema } from '../packages/config-schema.js';
 import type { moduleBlockSchema, hostedModuleSchema, resourceLimitsSchema } from './schema-module.js';
 import type { restartSchema } from './schema-policy.js';
 import type { healthCheckSchema, readinessSchema } from './schema-probe.js';
@@ -48,6 +49,8 @@ export const masterSettingsSchema = z.strictObject({
   cgroups: z.enum(CGROUP_MODES).default(DEFAULTS.master.cgroups),
   /** How often process workers' resources are sampled (one pass over /proc for all); limits act within two. */
   sample_interval: positiveDurationSchema.prefault(DEFAULTS.master.sample_interval),
+  /** Where workers' `package:` names are installed from, and which signing keys are trusted. */
+  packages: packagesSettingsSchema.prefault({}),
 });
 
 export const hsuConfigSchema = z.strictObject(

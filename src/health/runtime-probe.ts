@@ -4,10 +4,15 @@ import { errorText } from './probe.js';
 
 export const runtimeProbe: ProbeDefinition = {
   type: 'runtime',
-  create: (_check, { instance }) => async (signal) => {
+  create: (check, { instance }) => async (signal) => {
     if (instance.health === undefined) return { ok: true };
+    const started = performance.now();
     try {
-      return (await instance.health(signal)) ? { ok: true } : { ok: false, reason: 'worker reports unhealthy' };
+      // The timeout goes along: a thread or child host bounds the module's isHealthy() with it on its side.
+      if (await instance.health(signal, check.timeout)) return { ok: true };
+      // No answer within the timeout is reported as such, wherever the bound struck (here or in the host).
+      if (performance.now() - started >= check.timeout) return { ok: false, reason: `health check timed out after ${check.timeout} ms (isHealthy() did not answer in time)` };
+      return { ok: false, reason: 'worker reports unhealthy' };
     } catch (error) {
       return { ok: false, reason: `health check threw: ${errorText(error)}` };
     }

@@ -374,7 +374,6 @@ export class WorkerController {
     launch.markSettled();
     this.instance = instance;
     this.startedAt = Date.now();
-    this.stopCause = undefined;
     instance.exited.then(
       (exit) => this.step(() => this.onExit(instance, exit)),
       (error: unknown) => this.step(() => this.breach(error)),

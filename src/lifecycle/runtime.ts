@@ -82,8 +82,8 @@ export interface Instance {
   readonly released: Promise<void>;
   /** Ask the instance to end; `exited` reports the outcome. Idempotent; a forced request escalates. */
   stop(request: StopRequest): Promise<void>;
-  /** The runtime's own liveness/health answer; absent means "alive is healthy". Must honour `signal`. */
-  health?(signal: AbortSignal): Promise<boolean>;
+  /** The runtime's own liveness/health answer; absent means "alive is healthy". Must honour `signal`; `timeoutMs` is the probe's timeout, for a host to bound the answer on its side. */
+  health?(signal: AbortSignal, timeoutMs?: number): Promise<boolean>;
   /** Invoke a module action; absent for plain processes. */
   call?(action: string, input: unknown, options: CallOptions | undefined): Promise<unknown>;
   endpoint(): WorkerEndpoint | undefined;

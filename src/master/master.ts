@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
-import { loadConfigFile, parseWorkerConfig, type HsuConfig, type WorkerConfig, type WorkerConfigInput } from '../config/index.js';
+import { parseWorkerConfig, type HsuConfig, type WorkerConfig, type WorkerConfigInput } from '../config/index.js';
 import { hsuError } from '../errors.js';
 import { EventBus } from '../events/bus.js';
 import { ProbeRegistry } from '../health/registry.js';
@@ -22,6 +22,7 @@ import { RuntimeRegistry, type RuntimeContext, type RuntimeDefinition } from '..
 import type { CallOptions, Client } from '../worker/define.js';
 import type { ModuleExport } from '../worker/contract.js';
 import { startAutoscaling } from './autoscaling.js';
+import { loadConfigForMaster } from './config-loader.js';
 import { awaitDependencies, dependencyOrder, type DependencyHost } from './dependencies.js';
 import type { MasterEvents } from './events.js';
 import { Facilities, type CgroupMode } from './facilities.js';
@@ -108,7 +109,8 @@ export class Master {
   private forceShutdown: ((why: string) => void) | undefined;
 
   constructor(options: MasterOptions = {}) {
-    this.logger = options.logger ?? pino({ level: 'silent' });
+    // A destination of its own: pino's default opens stdout and leaves a process 'exit' hook behind.
+    this.logger = options.logger ?? pino({ level: 'silent' }, { write: () => undefined });
     this.events = new EventBus<MasterEvents>(({ event, error }) => this.logger.error({ err: error, event }, 'an event listener threw; ignored'));
     this.baseDir = options.baseDir ?? process.cwd();
     this.logDir = path.resolve(this.baseDir, options.logDir ?? 'logs');
@@ -159,13 +161,13 @@ export class Master {
    * directories, shutdown timeout, error attribution, cgroups, orphan adoption) and every worker,
    * not started. The one obvious way to run a config file from code.
    * @example
-   * const master = Master.fromConfigFile('hsu.yaml', { logger });
+   * const master = await Master.fromConfigFile('hsu.yaml', { logger });
    * await master.start();
    * // ...
    * await master.shutdown();
    */
-  static fromConfigFile(file: string, options: FromConfigOptions = {}): Master {
-    return Master.fromConfig(loadConfigFile(file), file, options);
+  static async fromConfigFile(file: string, options: FromConfigOptions = {}): Promise<Master> {
+    return Master.fromConfig(await loadConfigForMaster(file), file, options);
   }
 
   /** As {@link fromConfigFile}, for a config already loaded from `file` (relative paths resolve against its directory). */

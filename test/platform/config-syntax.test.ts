@@ -52,7 +52,7 @@ void describe('YAML merge keys with x- anchors', () => {
         ['b', 'always', 10, 1000],
       ],
     );
-    const master = Master.fromConfigFile(MERGED);
+    const master = await Master.fromConfigFile(MERGED);
     try {
       assert.equal(master.getWorkerConfig('a').restart.policy, 'always');
       assert.equal(master.getWorkerConfig('b').stop_timeout, 1000);

@@ -33,8 +33,8 @@ const sleeper = (id: string, script = 'forever.mjs', extra = ''): string =>
   `  - { id: ${id}, type: process, execution: { executable_path: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(fixture(script))}] }${extra} }\n`;
 
 void describe('Master.fromConfigFile', () => {
-  it('applies log_dir and state_dir; a SIGKILLed library master’s worker is reaped by the next master', T, async () => {
-    const file = configFile('orphans', '  log_dir: ./orphans-logs\n  state_dir: ./orphans-state', sleeper('sleeper'));
+  it('applies log_dir and state_dir; a SIGKILLed library master’s worker (on_master_restart: stop) is reaped by the next master', T, async () => {
+    const file = configFile('orphans', '  log_dir: ./orphans-logs\n  state_dir: ./orphans-state', sleeper('sleeper', 'forever.mjs', ', on_master_restart: stop'));
     const app = spawn(process.execPath, [childScript('library-master.child'), file], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     app.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -53,7 +53,7 @@ void describe('Master.fromConfigFile', () => {
       await killed;
       assert.deepEqual(alivePids([orphan]), [orphan], 'the premise: the worker outlived its SIGKILLed master');
 
-      const next = Master.fromConfigFile(file);
+      const next = await Master.fromConfigFile(file);
       try {
         assert.deepEqual(await waitForGone([orphan]), [], 'the next master reaped the orphan');
       } finally {
@@ -67,7 +67,7 @@ void describe('Master.fromConfigFile', () => {
 
   it('applies shutdown_timeout: a worker ignoring its stop is forced when the master’s deadline passes', T, async () => {
     const file = configFile('deadline', '  shutdown_timeout: 300ms\n  state_dir: ./deadline-state\n  log_dir: ./deadline-logs', sleeper('stubborn', 'no-killable.mjs', ', stop_timeout: 30s'));
-    const master = Master.fromConfigFile(file);
+    const master = await Master.fromConfigFile(file);
     await master.start();
     const pid = master.getWorkerStateWithDiagnostics('stubborn').pid;
     await waitFor('the worker to ignore SIGTERM', () => readLog(path.join(scratch.dir, 'deadline-logs', 'stubborn.out.log')).includes('ready'));
@@ -86,7 +86,7 @@ void describe('Master.fromConfigFile', () => {
     ] as const) {
       const file = configFile(`attribution-${setting}`, `  inline_error_attribution: ${setting}\n  state_dir: ./attr-${setting}-state\n  log_dir: ./attr-logs`, inline);
       const before = process.listenerCount('uncaughtException');
-      const master = Master.fromConfigFile(file);
+      const master = await Master.fromConfigFile(file);
       try {
         await master.start();
         assert.equal(process.listenerCount('uncaughtException') - before, added, `inline_error_attribution: ${setting}`);

@@ -96,22 +96,22 @@ void describe('ProbeRegistry', () => {
     throwsWithCode(() => registry.register({ type: 'http', create: () => () => Promise.resolve({ ok: true }) }), 'HSU_ERR_PROBE_EXISTS');
     const signals: AbortSignal[] = [];
     registry.register({
-      type: 'exec' as 'runtime',
+      type: 'smoke' as 'runtime',
       create: () => (signal) => {
         signals.push(signal);
         return Promise.resolve({ ok: false, reason: 'from the exec probe' });
       },
     });
-    assert.deepEqual(registry.types(), ['runtime', 'http', 'tcp', 'exec']);
-    throwsWithCode(() => registry.register({ type: 'exec' as 'runtime', create: () => () => Promise.resolve({ ok: true }) }), 'HSU_ERR_PROBE_EXISTS');
-    const probe = registry.create(check('exec'), { workerId: 'w', instance });
+    assert.deepEqual(registry.types(), ['runtime', 'http', 'tcp', 'grpc', 'exec', 'smoke']);
+    throwsWithCode(() => registry.register({ type: 'smoke' as 'runtime', create: () => () => Promise.resolve({ ok: true }) }), 'HSU_ERR_PROBE_EXISTS');
+    const probe = registry.create(check('smoke'), { workerId: 'w', instance });
     const controller = new AbortController();
     assert.deepEqual(await probe(controller.signal), { ok: false, reason: 'from the exec probe' });
     assert.equal(signals[0], controller.signal, 'the probe got the signal it must honour');
   });
 
   it('an unknown type is HSU_ERR_PROBE_NOT_FOUND, naming the types there are', () => {
-    const error = throwsWithCode(() => ProbeRegistry.withBuiltins().create(check('grpc'), { workerId: 'w', instance }), 'HSU_ERR_PROBE_NOT_FOUND');
-    assert.deepEqual(error.context.available, ['runtime', 'http', 'tcp']);
+    const error = throwsWithCode(() => ProbeRegistry.withBuiltins().create(check('smoke-signal'), { workerId: 'w', instance }), 'HSU_ERR_PROBE_NOT_FOUND');
+    assert.deepEqual(error.context.available, ['runtime', 'http', 'tcp', 'grpc', 'exec']);
   });
 });

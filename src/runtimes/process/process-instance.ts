@@ -147,6 +147,7 @@ export class ProcessInstance implements Instance {
     const error = requested || exitCode === 0 ? undefined : this.crashError(exitCode, signal);
     this.exitInfo = { requested, exitCode, signal, forced: this.termination.forced !== undefined, at: Date.now(), ...(error && { error }) };
     this.maybeSettle();
+    if (this.pipesOpen === 0) return;
     // Output still draining is worth a moment, an orphan holding the pipe open is not.
     this.drainTimer = setTimeout(() => {
       for (const finish of this.finishers) finish();

@@ -8,7 +8,7 @@ import { report } from './report.js';
 
 const file = process.argv[2];
 if (file === undefined) throw new Error('usage: library-master.child.js <config.yaml>');
-const master = Master.fromConfigFile(file);
+const master = await Master.fromConfigFile(file);
 const results = await master.start();
 const pids = Object.fromEntries(master.listWorkers().map((id) => [id, master.getWorkerStateWithDiagnostics(id).pid]));
 report({ pid: process.pid, results, pids });
