@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Master } from '../../src/index.js';
 import { HsuRun, type LogLine } from '../helpers/hsu-run.js';
-import { alivePids, diagnostics, killMarked, processesWithMarker, tempDir, waitForGone, waitForMarkerGone } from '../helpers/master-helpers.js';
+import { alivePids, diagnostics, killMarked, processesWithMarker, tempDir, waitForGone, waitForMarkerGone, waitForSample } from '../helpers/master-helpers.js';
 import { fixture } from '../helpers/paths.js';
 import { ownCgroups, until } from './support.js';
 
@@ -20,15 +20,29 @@ interface Setup {
   readonly config: string;
   readonly marker: string;
   /** Writes the config; `keepEnv` changes the adopt worker's config. */
-  write(options?: { keepEnv?: Record<string, string>; keepScript?: string }): void;
+  write(options?: { keepEnv?: Record<string, string>; keepScript?: string; web?: boolean }): void;
+  /** Whether the config has the integrated `web` worker (adopt) too. */
+  web: boolean;
 }
 
 let serial = 0;
+let journal = '';
 
 function setup(dir: string): Setup {
   const marker = `adopt-${process.pid}-${++serial}`;
   const config = path.join(dir, 'hsu.yaml');
-  const write = ({ keepEnv = {}, keepScript = '../os/fixtures/idle.mjs' }: { keepEnv?: Record<string, string>; keepScript?: string } = {}): void => {
+  const write = ({ keepEnv = {}, keepScript = '../os/fixtures/idle.mjs', web = false }: { keepEnv?: Record<string, string>; keepScript?: string; web?: boolean } = {}): void => {
+    self.web = web;
+    const webWorker = web
+      ? [
+          '  - id: web',
+          '    type: process',
+          '    management: integrated',
+          '    on_master_restart: adopt',
+          '    limits: { memory: { max_rss: 4GB, policy: restart } }',
+          `    execution: { executable_path: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(fixture('process/http-server.mjs'))}], environment: ${JSON.stringify({ HSU_TEST_MARKER: marker })} }`,
+        ]
+      : [];
     const env = (extra: Record<string, string>): string => JSON.stringify({ HSU_TEST_MARKER: marker, ...extra });
     writeFileSync(
       config,
@@ -51,12 +65,14 @@ function setup(dir: string): Setup {
         '  - id: hosted',
         '    type: process',
         `    module: { module_type: plugin, module_path: ${JSON.stringify(fixture('plugins/ok.mjs'))} }`,
+        ...webWorker,
         '',
       ].join('\n'),
     );
   };
+  const self: Setup = { dir, config, marker, write, web: false };
   write();
-  return { dir, config, marker, write };
+  return self;
 }
 
 function running(run: HsuRun, worker: string, nth = 1): Promise<LogLine> {
@@ -83,7 +99,7 @@ function cgroupsOfMaster(pid: number): string[] {
   const out: string[] = [];
   for (const root of readdirSync('/sys/fs/cgroup')) {
     try {
-      for (const entry of readdirSync(path.join('/sys/fs/cgroup', root, 'hsu'))) if (entry.startsWith(`hsu.m${pid}s`)) out.push(path.join(root, entry));
+      for (const entry of readdirSync(path.join('/sys/fs/cgroup', root, 'hsu'))) if (entry.startsWith(`hsu.m${pid}s`)) out.push(path.join(root, 'hsu', entry));
     } catch {
       // no hsu parent in this hierarchy
     }
@@ -92,15 +108,17 @@ function cgroupsOfMaster(pid: number): string[] {
 }
 
 /** Starts the first `hsu run`, waits for its three workers, then kills it with SIGKILL. */
-async function firstRunKilled(s: Setup): Promise<{ run: HsuRun; keep: number; fresh: number; hosted: number }> {
+async function firstRunKilled(s: Setup): Promise<{ run: HsuRun; keep: number; fresh: number; hosted: number; web?: number }> {
   const run = new HsuRun(s.config, s.dir);
   const keep = Number((await running(run, 'keep')).pid);
   const fresh = Number((await running(run, 'fresh')).pid);
   const hosted = Number((await running(run, 'hosted')).pid);
-  assert.deepEqual(processesWithMarker(s.marker).sort(), [keep, fresh].sort());
+  const web = s.web ? Number((await running(run, 'web')).pid) : undefined;
+  assert.deepEqual(processesWithMarker(s.marker).sort(), [keep, fresh, ...(web === undefined ? [] : [web])].sort());
   run.signal('SIGKILL');
   await run.exitCode();
-  return { run, keep, fresh, hosted };
+  journal = readFileSync(path.join(s.dir, '.hsu', 'pids.jsonl'), 'utf8');
+  return { run, keep, fresh, hosted, ...(web === undefined ? {} : { web }) };
 }
 
 /** Asserts that the runs left no cgroup behind (call after the last run exited on its own). */
@@ -151,7 +169,7 @@ void describe('adoption after kill -9 of hsu run', () => {
       const second = new HsuRun(s.config, s.dir);
       runs.push(second);
       const keep = await running(second, 'keep');
-      assert.equal(keep.pid, first.keep, 'the same process, adopted');
+      assert.equal(keep.pid, first.keep, `the same process, adopted; journal ${journal}; the new master said: ${JSON.stringify(second.lines.filter((l) => l.worker === 'keep' || l.orphans !== undefined))}`);
       await second.waitFor('the adoption log line', (l) => l.worker === 'keep' && /adopted a process left running/.test(l.msg ?? '') && l.pid === first.keep);
       const fresh = Number((await running(second, 'fresh')).pid);
       const hosted = Number((await running(second, 'hosted')).pid);
@@ -226,9 +244,10 @@ void describe('adoption after kill -9 of hsu run', () => {
     }
   });
 
-  void it('the adopted worker in diagnostics: running, same pid, adopted: true, its cgroup reopened', async () => {
+  void it('the adopted worker in diagnostics: running, same pid, adopted: true, its cgroup reopened; an integrated one keeps its port', async () => {
     const { dir, remove } = tempDir('adopt');
     const s = setup(dir);
+    s.write({ web: true });
     const runs: HsuRun[] = [];
     let master: Master | undefined;
     try {
@@ -247,11 +266,25 @@ void describe('adoption after kill -9 of hsu run', () => {
       assert.match(String(d.details.cgroup), new RegExp(`^hsu\\.m${first.run.pid}s\\d+\\.keep$`));
       assert.notEqual(diagnostics(master, 'fresh').pid, first.fresh);
       assert.equal(diagnostics(master, 'fresh').details.adopted, undefined);
-      // Only keep's old group was spared; fresh's was emptied and removed.
-      await until('the dead master’s other groups removed', () => cgroupsOfMaster(first.run.pid).every((g) => g.endsWith('.keep')));
+      // Supervised again, not just remembered: sampled (in its old cgroup) like any worker.
+      const sample = await waitForSample(master, 'keep');
+      assert.ok((sample.rss_bytes ?? 0) > 10 * 1024 * 1024);
+      assert.equal(sample.cgroup, d.details.cgroup);
+      // The integrated worker is adopted with its port: same pid, same port, the endpoint still says so.
+      const web = master.getWorkerStateWithDiagnostics('web');
+      assert.equal(web.pid, first.web);
+      assert.equal(web.details.adopted, true);
+      const port = web.details.port as number;
+      assert.equal(typeof port, 'number');
+      assert.equal(web.endpoint?.address, `http://127.0.0.1:${port}`);
+      assert.equal(await (await fetch(`http://127.0.0.1:${port}/`)).text(), `ok ${first.web}`);
+      const webResources = web.watchdogs.resources as { enforcement: { enforcement: string } | null };
+      assert.equal(webResources.enforcement?.enforcement, 'cgroup-v1', 'its limits are enforced again, through its reopened group');
+      // Only the adopted workers' old groups were spared; fresh's was emptied and removed.
+      await until('the dead master’s other groups removed', () => cgroupsOfMaster(first.run.pid).every((g) => g.endsWith('.keep') || g.endsWith('.web')));
       await master.shutdown();
       master = undefined;
-      assert.deepEqual(await waitForGone([first.keep]), [], 'an adopted worker is stopped with the master like any other');
+      assert.deepEqual(await waitForGone([first.keep, first.web ?? 0]), [], 'an adopted worker is stopped with the master like any other');
       assertNoCgroups(runs);
     } finally {
       await master?.shutdown();

@@ -2,7 +2,8 @@
 // process group with setsid and a double fork, the group directory is removed with the worker, and
 // with cgroups off the master falls back to process groups and polling.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { ResourcesSnapshot } from '../../src/limits/resources-watchdog.js';
 import { alivePids, diagnostics, nodeWorker, waitForGone, withMaster } from '../helpers/master-helpers.js';
@@ -86,6 +87,54 @@ void describe('cgroups: v2 on this hybrid host (the unified tree, no controllers
       },
       { cgroups: 'v2' },
     ));
+});
+
+void describe('a cgroup directory that cannot be created', () => {
+  // In the unified tree, cgroup.max.descendants 0 on the hsu parent makes every mkdir below it fail
+  // (EAGAIN) while the parent itself stays usable: a real creation failure, and only for masters
+  // that chose v2 (this file's tests run one after another, so the v2 test above is not affected).
+  const parent = '/sys/fs/cgroup/unified/hsu';
+
+  void it('the worker still starts, on process groups and polling, with the reason; a sibling in its group keeps its pid', async () => {
+    const made = !existsSync(parent);
+    if (made) mkdirSync(parent);
+    try {
+      await withMaster(
+        async (t) => {
+          t.master.addWorker(nodeWorker(t, 'sibling', '../os/fixtures/idle.mjs'));
+          await t.master.startWorker('sibling');
+          const sibling = diagnostics(t.master, 'sibling');
+          assert.notEqual(sibling.details.cgroup, null);
+          writeFileSync(path.join(parent, 'cgroup.max.descendants'), '0');
+          t.master.addWorker(nodeWorker(t, 'w', 'process/family.mjs', ['0', '1', `1000.${process.pid}9`], { limits: { memory: { max_rss: '4GB', policy: 'restart' } } }));
+          await t.master.startWorker('w');
+          const d = diagnostics(t.master, 'w');
+          assert.equal(d.state, 'running');
+          assert.equal(d.details.cgroup, null);
+          const resources = t.master.getWorkerStateWithDiagnostics('w').watchdogs.resources as ResourcesSnapshot;
+          assert.equal(resources.enforcement?.enforcement, 'poll');
+          assert.match(resources.enforcement?.reason ?? '', /falling back to polling/);
+          const [pid] = (await readyLine(t.events, 'w')) as [number];
+          const family = pidsWithCmdline(`sleep 1000.${process.pid}9`);
+          await t.master.stopWorker('w');
+          assert.deepEqual(await waitForGone([pid, ...family]), [], 'process groups still end the family');
+          assert.equal(diagnostics(t.master, 'sibling').pid, sibling.pid);
+          assert.equal(diagnostics(t.master, 'sibling').details.cgroup, sibling.details.cgroup);
+          writeFileSync(path.join(parent, 'cgroup.max.descendants'), 'max');
+        },
+        { cgroups: 'v2' },
+      );
+    } finally {
+      if (existsSync(parent)) writeFileSync(path.join(parent, 'cgroup.max.descendants'), 'max');
+      if (made && existsSync(parent)) {
+        try {
+          rmdirSync(parent);
+        } catch {
+          // another master's groups are in it
+        }
+      }
+    }
+  });
 });
 
 void describe('cgroups: off', () => {

@@ -2,10 +2,14 @@
 // environment variable or `{port}` in the arguments, and the worker is running only once its
 // readiness probe passes. Real HTTP servers on 127.0.0.1, no timing assertions.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, describe, it } from 'node:test';
 import { diagnostics, processesWithMarker, rejectsWithCode, waitForMarkerGone, withMaster, type TestMaster } from '../helpers/master-helpers.js';
 import type { WorkerConfigInput } from '../../src/index.js';
-import { canConnect, freePort, processFixture } from './support.js';
+import { canConnect, freePort, ownCgroups, processFixture } from './support.js';
+
+after(() => assert.deepEqual(ownCgroups(), [], 'no cgroup of this test process may be left'));
 
 function server(t: TestMaster, id: string, extra: Record<string, unknown> = {}, env: Record<string, string> = {}, args: string[] = []): WorkerConfigInput {
   return {
@@ -84,6 +88,44 @@ void describe('integrated workers', () => {
       assert.equal(await get(`http://127.0.0.1:${String(second.details.port)}/`), `ok ${second.pid}`);
       assert.equal(await canConnect(first.details.port as number), false, 'the old port is closed with the old process');
     }));
+
+  void it('an exec probe of an integrated worker gets its port as {port} and $PORT', () =>
+    withMaster(async (t) => {
+      // Both probes reach the server only if the placeholder and the variable carry the assigned port.
+      const fetchBy = (url: string): string[] => [process.execPath, '-e', `fetch(${url}).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(2))`];
+      t.master.addWorker(
+        server(t, 'web', {
+          readiness: { type: 'exec', command: fetchBy("'http://127.0.0.1:{port}/'"), interval: '100ms', timeout: '2s' },
+          health_check: { type: 'exec', command: fetchBy('`http://127.0.0.1:${process.env.PORT}/`'), interval: '100ms', timeout: '2s' },
+        }),
+      );
+      await t.master.startWorker('web');
+      const healthy = await t.events.waitFor('healthy', () => t.events.health.find((e) => e.worker_id === 'web' && e.status === 'healthy'));
+      assert.equal(healthy.consecutive_successes, 1);
+    }));
+
+  void it('a fixed port held by another process: the worker cannot listen, and the squatter does not make it ready', async () => {
+    const squatter = http.createServer((_req, res) => res.end('squatter'));
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const port = (squatter.address() as AddressInfo).port;
+    try {
+      await withMaster(async (t) => {
+        t.master.addWorker(server(t, 'web', { integration: { port }, restart: { policy: 'never' }, start_timeout: '3s' }));
+        // Its own server fails with EADDRINUSE and the process exits; a start that took the
+        // squatter's answer for the worker's would report it running first.
+        await t.master.startWorker('web').catch(() => undefined);
+        await t.events.waitFor('the worker ended', () => t.events.exits.find((e) => e.worker_id === 'web'));
+        assert.equal(
+          t.events.states.some((e) => e.worker_id === 'web' && e.to === 'running'),
+          false,
+          `never running on a port it does not hold: ${t.events.transitions('web').join(', ')}`,
+        );
+      });
+    } finally {
+      squatter.closeAllConnections();
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+  });
 
   void it('uses a fixed integration.port as given', async () => {
     const fixed = await freePort();
