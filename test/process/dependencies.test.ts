@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { validateConfigText } from '../../src/index.js';
 import type { WorkerConfigInput } from '../../src/index.js';
-import { nodeWorker, processesWithMarker, withMaster, type TestMaster } from '../helpers/master-helpers.js';
+import { nodeWorker, processesWithMarker, rejectsWithCode, withMaster, type TestMaster } from '../helpers/master-helpers.js';
 import { ownCgroups, processFixture } from './support.js';
 
 after(() => assert.deepEqual(ownCgroups(), [], 'no cgroup of this test process may be left'));
@@ -79,6 +79,17 @@ void describe('depends_on', () => {
       assert.deepEqual(t.events.transitions('api'), [], 'api never left idle');
       assert.equal(t.master.getWorkerState('api'), 'idle');
       assert.deepEqual(processesWithMarker(t.marker), []);
+    }));
+
+  void it("master.startWorker('api') with a dependency that fails to start rejects with DEPENDENCY_FAILED; api never starts", () =>
+    withMaster(async (t) => {
+      t.master.addWorker(db(t, { NEVER_LISTEN: '1' }, { start_timeout: '1s', restart: { policy: 'never' } }));
+      t.master.addWorker(api(t));
+      // The same outcome as master.start(): the dependent's own error says a dependency failed.
+      const error = await rejectsWithCode(t.master.startWorker('api'), 'HSU_ERR_DEPENDENCY_FAILED');
+      assert.equal(error.context.dependency, 'db');
+      assert.equal(t.master.getWorkerState('db'), 'failed_start');
+      assert.deepEqual(t.events.transitions('api'), []);
     }));
 
   void it("master.startWorker('api') starts db first and waits for it to be healthy", () =>

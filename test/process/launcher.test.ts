@@ -54,6 +54,15 @@ void describe('launcher', () => {
       ));
   }
 
+  void it('a numeric user and group are taken as ids, even without a passwd entry', () =>
+    withMaster(async (t) => {
+      t.master.addWorker(nodeWorker(t, 'ids', REPORT, [], { user: 54321, group: 54322, restart: { policy: 'never' }, execution: { working_directory: '/tmp' } }));
+      await t.master.startWorker('ids');
+      const report = JSON.parse((await t.events.line('ids', (l) => l.startsWith('{'))).line) as Report;
+      assert.deepEqual(report.uid.split(/\s+/), ['54321', '54321', '54321', '54321']);
+      assert.deepEqual(report.gid.split(/\s+/), ['54322', '54322', '54322', '54322']);
+    }));
+
   void it('an unknown user fails the start with LAUNCH_UNKNOWN_USER, an unknown group with LAUNCH_UNKNOWN_GROUP; nothing is spawned', () =>
     withMaster(async (t) => {
       t.master.addWorker(nodeWorker(t, 'ghost', 'forever.mjs', [], { user: 'hsu-no-such-user', restart: { policy: 'never' } }));

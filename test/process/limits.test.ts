@@ -3,6 +3,7 @@
 // off) and the cgroup path (a v1 group per worker here, with a kernel memory limit). Outcomes and
 // order only; the liveness bounds are generous and only catch a hang.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import pino from 'pino';
 import { validateConfigText } from '../../src/index.js';
@@ -60,6 +61,30 @@ for (const cgroups of ['off', 'auto'] as const) {
       ));
   });
 }
+
+void describe('memory limit: a hog that outruns the sampling interval', () => {
+  void it('killed by the kernel backstop (its cgroup), it is reported as over its limit: cause limit, LIMIT_EXCEEDED', () =>
+    withMaster(
+      async (t) => {
+        // Sampling every 5 s: the kernel limit (max_rss + 25 %) is what stops this hog, before any sample sees it.
+        t.master.addWorker(nodeWorker(t, 'burst', HOG, ['400', '300'], { limits: { memory: { max_rss: MAX_RSS, policy: 'restart' } }, restart: { backoff: { initial: '1s', max: '1s', jitter: 0 } } }));
+        await t.master.startWorker('burst');
+        assert.equal(resources(t, 'burst').enforcement?.enforcement, 'cgroup-v1');
+        const group = String(diagnostics(t.master, 'burst').details.cgroup);
+        const exit = await firstExit(t, 'burst');
+        assert.equal(exit.exit.signal, 'SIGKILL', 'the kernel OOM killer ended it');
+        const oomKills = /oom_kill (\d+)/.exec(readFileSync(`/sys/fs/cgroup/memory/hsu/${group}/memory.oom_control`, 'utf8'))?.[1];
+        assert.equal(oomKills, '1', 'the group itself counts the OOM kill');
+        const restart = await t.events.waitFor('the restart', () => t.events.restarts.find((e) => e.worker_id === 'burst'));
+        assert.deepEqual(
+          { cause: restart.cause, error: exit.exit.error?.code },
+          { cause: 'limit', error: 'HSU_ERR_LIMIT_EXCEEDED' },
+          `a kill by the worker's own memory limit must not read as a plain crash: ${JSON.stringify(exit.exit.error)}`,
+        );
+      },
+      { sampleIntervalMs: 5_000 },
+    ));
+});
 
 void describe('memory limit policies', () => {
   void it('immediate_kill: the hog is killed (SIGKILL, by the kernel limit or the poller)', () =>

@@ -111,6 +111,20 @@ void describe('unmanaged: attach by each discovery method', () => {
     ));
 });
 
+void describe('unmanaged: port discovery on every address family', () => {
+  void it('port: finds a server listening on all addresses (an IPv6 dual-stack socket, /proc/net/tcp6)', () =>
+    withOutside((marker) =>
+      withMaster(async (t) => {
+        const port = await freePort();
+        const target = startOutside(marker, 'service.mjs', ['--port', String(port), '--host', '::']);
+        await target.ready;
+        t.master.addWorker(unmanaged('dual', { port }));
+        await t.master.startWorker('dual');
+        assert.equal(diagnostics(t.master, 'dual').pid, target.pid);
+      }),
+    ));
+});
+
 void describe('unmanaged: re-attach, stop and shutdown', () => {
   void it('re-attaches when the owner restarts the process: new pid, waiting_restart -> starting -> running', () =>
     withOutside((marker) =>
