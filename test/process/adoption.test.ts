@@ -293,6 +293,47 @@ void describe('adoption after kill -9 of hsu run', () => {
   });
 });
 
+void describe('adoption: a dead master whose workers all ended with it', () => {
+  void it("the next master removes the dead master's cgroups even when there is nothing to adopt", async () => {
+    const { dir, remove } = tempDir('adopt');
+    const marker = `adopt-${process.pid}-${++serial}`;
+    const config = path.join(dir, 'hsu.yaml');
+    writeFileSync(
+      config,
+      [
+        'master: { state_dir: .hsu, log_dir: logs, sample_interval: 100ms, shutdown_timeout: 5s }',
+        'workers:',
+        '  - id: loyal',
+        '    type: process',
+        `    execution: { executable_path: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(fixture('process/dies-with-parent.mjs'))}], environment: ${JSON.stringify({ HSU_TEST_MARKER: marker })} }`,
+        '',
+      ].join('\n'),
+    );
+    const s: Setup = { dir, config, marker, write: () => undefined, web: false };
+    const runs: HsuRun[] = [];
+    try {
+      const first = new HsuRun(config, dir);
+      runs.push(first);
+      const loyal = Number((await running(first, 'loyal')).pid);
+      assert.ok(cgroupsOfMaster(first.pid).length > 0, 'the first master made a group for its worker');
+      first.signal('SIGKILL');
+      await first.exitCode();
+      assert.deepEqual(await waitForGone([loyal]), [], 'the worker ended with its master');
+      const second = new HsuRun(config, dir);
+      runs.push(second);
+      await running(second, 'loyal');
+      await second.waitFor('master running', (l) => l.msg === 'master running');
+      // The dead master's empty groups are of no use to anyone: swept at the start, like those of adopted orphans.
+      await until("the dead master's groups swept", () => (cgroupsOfMaster(first.pid).length === 0 ? true : undefined), 5_000).catch(() => undefined);
+      assert.deepEqual(cgroupsOfMaster(first.pid), [], "a dead master's cgroups must not outlive it when the next master starts");
+      second.signal('SIGTERM');
+      assert.equal(await second.exitCode(), 0);
+    } finally {
+      await cleanup(s, runs, remove);
+    }
+  });
+});
+
 void describe('adoption: output of an adopted worker', () => {
   void it('keeps reaching its log file after the adoption', async () => {
     const { dir, remove } = tempDir('adopt');
