@@ -334,6 +334,40 @@ void describe('adoption: a dead master whose workers all ended with it', () => {
   });
 });
 
+void describe('adoption: two masters on one host', () => {
+  void it("a master that sweeps its own predecessor's groups leaves another dead master's adoptable workers alone", async () => {
+    // Master A (its own config and state dir) dies; its worker waits to be adopted by A's next run.
+    const a = tempDir('adopt');
+    const b = tempDir('adopt');
+    const sa = setup(a.dir);
+    const sb = setup(b.dir);
+    const runs: HsuRun[] = [];
+    let master: Master | undefined;
+    try {
+      const firstA = await firstRunKilled(sa);
+      runs.push(firstA.run);
+      // Meanwhile master B, unrelated but for the host, restarts after a crash of its own: it adopts and sweeps.
+      const firstB = await firstRunKilled(sb);
+      runs.push(firstB.run);
+      master = Master.fromConfigFile(sb.config);
+      await master.start();
+      assert.equal(diagnostics(master, 'keep').pid, firstB.keep, "B adopted its own worker");
+      await master.shutdown();
+      master = undefined;
+      assert.deepEqual(alivePids([firstA.keep]), [firstA.keep], "B's sweep must not kill a worker of another dead master (A's), which A's next run is to adopt");
+      const secondA = new HsuRun(sa.config, sa.dir);
+      runs.push(secondA);
+      assert.equal((await running(secondA, 'keep')).pid, firstA.keep, "A's next run adopts its worker");
+      secondA.signal('SIGTERM');
+      await secondA.exitCode();
+    } finally {
+      await master?.shutdown();
+      await cleanup(sb, runs, b.remove);
+      await cleanup(sa, [], a.remove);
+    }
+  });
+});
+
 void describe('adoption: output of an adopted worker', () => {
   void it('keeps reaching its log file after the adoption', async () => {
     const { dir, remove } = tempDir('adopt');

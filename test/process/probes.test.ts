@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { diagnostics, nodeWorker, pluginWorker, withMaster, type TestMaster } from '../helpers/master-helpers.js';
 import type { HealthSnapshot } from '../../src/lifecycle/health-watchdog.js';
-import { freePort, ownCgroups, pidsWithCmdline, until } from './support.js';
+import { clientConnectionsTo, freePort, ownCgroups, pidsWithCmdline, until } from './support.js';
 import { grpcHealthServer, scriptedHttp } from './servers.js';
 
 after(() => assert.deepEqual(ownCgroups(), [], 'no cgroup of this test process may be left'));
@@ -160,6 +160,45 @@ void describe('runtime probe', () => {
       const unhealthy = t.events.health.find((e) => e.worker_id === 'mod' && e.status === 'unhealthy');
       assert.match(unhealthy?.reason ?? '', /worker reports unhealthy/);
     }));
+});
+
+void describe('probe connections end with the instance', () => {
+  /** Runs a probed worker for a few probes, stops it, and waits for the probe's connections to `port` to end. */
+  async function connectionsAfterStop(check: Record<string, unknown>, port: number): Promise<number> {
+    let left = -1;
+    await withMaster(async (t) => {
+      t.master.addWorker(probed(t, check));
+      await t.master.startWorker('w');
+      await streak(t, 'ok', 3);
+      await t.master.stopWorker('w');
+      await until('no probe connection left', () => clientConnectionsTo(port) === 0, 5_000).catch(() => undefined);
+      left = clientConnectionsTo(port);
+    });
+    return left;
+  }
+
+  void it('tcp and grpc probes leave no connection open once the worker is stopped', async () => {
+    const tcp = await scriptedHttp(() => ({ status: 200 }));
+    const grpc = await grpcHealthServer({ '': 'SERVING' });
+    try {
+      assert.equal(await connectionsAfterStop({ type: 'tcp', port: tcp.port }, tcp.port), 0);
+      assert.equal(await connectionsAfterStop({ type: 'grpc', port: grpc.port }, grpc.port), 0);
+    } finally {
+      await tcp.close();
+      await grpc.close();
+    }
+  });
+
+  void it('an http probe leaves no connection open once the worker is stopped (a keep-alive server)', async () => {
+    // The server keeps idle connections for a minute, as many do: a probe must close its own.
+    const server = await scriptedHttp(() => ({ status: 200 }), 60_000);
+    try {
+      const left = await connectionsAfterStop({ type: 'http', url: `http://127.0.0.1:${server.port}/health` }, server.port);
+      assert.equal(left, 0, `the probe's connection to the server outlived the stopped worker (${left} open)`);
+    } finally {
+      await server.close();
+    }
+  });
 });
 
 void describe('thresholds', () => {

@@ -13,8 +13,8 @@ export interface ScriptedHttp {
   close(): Promise<void>;
 }
 
-/** Answers the n-th request (1-based) with `answer(n)`: a status and a body. */
-export async function scriptedHttp(answer: (n: number) => { status: number; body?: string }): Promise<ScriptedHttp> {
+/** Answers the n-th request (1-based) with `answer(n)`: a status and a body. Idle connections are kept `keepAliveMs`. */
+export async function scriptedHttp(answer: (n: number) => { status: number; body?: string }, keepAliveMs = 1): Promise<ScriptedHttp> {
   const log: string[] = [];
   let hits = 0;
   const server = http.createServer((_req, res) => {
@@ -24,7 +24,7 @@ export async function scriptedHttp(answer: (n: number) => { status: number; body
     res.statusCode = status;
     res.end(body ?? `status ${status}`);
   });
-  server.keepAliveTimeout = 1;
+  server.keepAliveTimeout = keepAliveMs;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,

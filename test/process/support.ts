@@ -135,3 +135,23 @@ export async function killOutside(marker: string): Promise<void> {
   killMarked(marker);
   await waitForMarkerGone(marker);
 }
+
+/** Established TCP connections (IPv4 and IPv6) whose remote end is loopback port `port`: the client sides. */
+export function clientConnectionsTo(port: number): number {
+  let count = 0;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const remote = fields[2];
+      if (remote === undefined || fields[3] !== '01') continue; // 01: ESTABLISHED
+      if (Number.parseInt(remote.slice(remote.indexOf(':') + 1), 16) === port) count += 1;
+    }
+  }
+  return count;
+}
