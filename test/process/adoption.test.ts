@@ -256,7 +256,7 @@ void describe('adoption after kill -9 of hsu run', () => {
       const oldGroups = cgroupsOfMaster(first.run.pid);
       assert.ok(oldGroups.some((g) => g.endsWith('.keep')), JSON.stringify(oldGroups));
       // The next master of the same config, in this process, so its diagnostics can be read.
-      master = Master.fromConfigFile(s.config);
+      master = await Master.fromConfigFile(s.config);
       const results = await master.start();
       assert.ok(results.every((r) => r.ok), JSON.stringify(results));
       const d = diagnostics(master, 'keep');
@@ -349,7 +349,7 @@ void describe('adoption: two masters on one host', () => {
       // Meanwhile master B, unrelated but for the host, restarts after a crash of its own: it adopts and sweeps.
       const firstB = await firstRunKilled(sb);
       runs.push(firstB.run);
-      master = Master.fromConfigFile(sb.config);
+      master = await Master.fromConfigFile(sb.config);
       await master.start();
       assert.equal(diagnostics(master, 'keep').pid, firstB.keep, "B adopted its own worker");
       await master.shutdown();
