@@ -34,6 +34,8 @@ export class Facilities {
   readonly resources: ResourceMonitor;
   /** Processes a dead master left running, until the master has adopted or killed them. */
   readonly orphans: readonly OrphanRecord[];
+  /** The cgroups the dead predecessor in this state directory recorded: the ones to sweep (and only those). */
+  readonly predecessorCgroups: readonly string[];
   private readonly serial = mastersInProcess++;
   private readonly removeLastResort: () => void;
   private cgroupManager: CgroupManager | undefined;
@@ -44,6 +46,7 @@ export class Facilities {
     const claimed = options.stateDir === undefined ? undefined : claim(path.resolve(options.baseDir, options.stateDir), options.logger);
     this.pids = claimed?.registry;
     this.orphans = claimed?.orphans ?? [];
+    this.predecessorCgroups = claimed?.cgroups ?? [];
     this.removeLastResort = installLastResort(this.groups);
   }
 
@@ -79,7 +82,7 @@ export class Facilities {
   }
 }
 
-function claim(stateDir: string, logger: Logger): { registry: PidRegistry; orphans: OrphanRecord[] } {
+function claim(stateDir: string, logger: Logger): { registry: PidRegistry; orphans: OrphanRecord[]; cgroups: string[] } {
   const registry = new PidRegistry(stateDir, (err) => logger.warn({ err, state_dir: stateDir }, 'could not update the pid registry'));
   let report;
   try {
@@ -93,5 +96,5 @@ function claim(stateDir: string, logger: Logger): { registry: PidRegistry; orpha
   if (report.orphans.length > 0) {
     logger.info({ orphans: report.orphans.map((o) => ({ worker: o.worker, pid: o.pid })) }, 'a previous master left processes running; they are adopted or killed when this master starts');
   }
-  return { registry, orphans: report.orphans };
+  return { registry, orphans: report.orphans, cgroups: report.cgroups };
 }

@@ -466,7 +466,13 @@ export class Master {
   private async startAfterDependencies(group: WorkerGroup, replicas: readonly Replica[]): Promise<void> {
     for (const dep of group.config.depends_on) {
       const depGroup = this.table.group(dep.worker);
-      if (depGroup !== undefined && depGroup.replicas.some((r) => (OPERATIONS.start as readonly WorkerState[]).includes(r.controller.state))) await this.startWorker(dep.worker);
+      if (depGroup === undefined || !depGroup.replicas.some((r) => (OPERATIONS.start as readonly WorkerState[]).includes(r.controller.state))) continue;
+      try {
+        await this.startWorker(dep.worker);
+      } catch (error) {
+        // The dependent's failure is that its dependency is not up; the dependency's own error is the cause.
+        throw hsuError('DEPENDENCY_FAILED', `worker '${group.id}' depends on '${dep.worker}' (${dep.condition}), which failed to start: ${(error as Error).message}`, { worker_id: group.id, dependency: dep.worker, condition: dep.condition }, error);
+      }
     }
     await awaitDependencies(this.dependencyHost, group.config, group.config.start_timeout);
     await startAll(replicas);
@@ -524,7 +530,7 @@ export class Master {
   /** Adopts or kills what a dead master left running, once, before anything of this master starts. */
   private decideOrphans(): Promise<void> {
     const pids = this.facilities.pids;
-    if (pids === undefined || this.facilities.orphans.length === 0) return Promise.resolve();
+    if (pids === undefined || (this.facilities.orphans.length === 0 && this.facilities.predecessorCgroups.length === 0)) return Promise.resolve();
     this.orphanDecision ??= resolveOrphans(
       {
         logger: this.logger,
@@ -536,6 +542,7 @@ export class Master {
         cgroups: () => this.facilities.cgroups(),
       },
       this.facilities.orphans,
+      this.facilities.predecessorCgroups,
     );
     return this.orphanDecision;
   }

@@ -19,8 +19,11 @@ export interface OrphanHost {
   cgroups(): CgroupManager | undefined;
 }
 
-/** Adopts or kills each orphan; resolves when every adoption has been tried. */
-export async function resolveOrphans(host: OrphanHost, orphans: readonly OrphanRecord[]): Promise<void> {
+/**
+ * Adopts or kills each orphan; resolves when every adoption has been tried and the predecessor's
+ * other cgroups (`predecessorCgroups`, from this state directory's journal) are swept.
+ */
+export async function resolveOrphans(host: OrphanHost, orphans: readonly OrphanRecord[], predecessorCgroups: readonly string[]): Promise<void> {
   const adopted = new Set<string>();
   const attempts: Promise<void>[] = [];
   for (const orphan of orphans) {
@@ -44,8 +47,17 @@ export async function resolveOrphans(host: OrphanHost, orphans: readonly OrphanR
   }
   await Promise.all(attempts);
   // The dead master's other groups (workers gone from the config, leftovers): emptied and removed.
-  const names = new Set(orphans.filter((o) => adopted.has(o.worker) && o.cgroup !== undefined).map((o) => o.cgroup));
-  await host.cgroups()?.sweep((group) => names.has(group.name)).catch((err: unknown) => host.logger.warn({ err }, 'sweeping old cgroups failed'));
+  // Only its own: another dead master's groups may be waiting for their own master to adopt them.
+  if (predecessorCgroups.length === 0) return;
+  const kept = new Set(orphans.filter((o) => adopted.has(o.worker) && o.cgroup !== undefined).map((o) => o.cgroup));
+  const theirs = new Set(predecessorCgroups);
+  await host
+    .cgroups()
+    ?.sweep(
+      (group) => kept.has(group.name),
+      (group) => theirs.has(group.name),
+    )
+    .catch((err: unknown) => host.logger.warn({ err }, 'sweeping old cgroups failed'));
 }
 
 function refusal(orphan: OrphanRecord, entry: ReturnType<OrphanHost['entry']>, adopted: ReadonlySet<string>): string | undefined {

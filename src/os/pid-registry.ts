@@ -37,6 +37,8 @@ export interface OrphanRecord extends ProcessFacts {
 export interface ClaimReport {
   /** Processes left by a dead master that are still running (same pid and start time). */
   readonly orphans: OrphanRecord[];
+  /** Every cgroup a predecessor in this directory recorded (its processes alive or not): the groups it may have left. */
+  readonly cgroups: string[];
   /** Set when another live master owns this state directory. */
   readonly ownedBy?: number;
 }
@@ -67,16 +69,17 @@ export class PidRegistry {
    */
   claim(): ClaimReport {
     const taken = this.lock.acquire();
-    if (!taken.ok) return { orphans: [], ownedBy: taken.owner.pid };
+    if (!taken.ok) return { orphans: [], cgroups: [], ownedBy: taken.owner.pid };
     const orphans: OrphanRecord[] = [];
-    for (const record of replay(this.file).values()) {
+    const { live, cgroups } = replay(this.file);
+    for (const record of live.values()) {
       if (isSameProcess({ pid: record.pid, startTimeTicks: record.start })) orphans.push(record);
     }
     for (const orphan of orphans) this.live.set(orphan.pid, orphan);
     // Now, synchronously: a directory we cannot write is an error at start, not a silent gap later.
     mkdirSync(this.stateDir, { recursive: true });
     this.compact();
-    return { orphans };
+    return { orphans, cgroups: [...cgroups] };
   }
 
   add(worker: string, pid: number, facts: ProcessFacts = {}): void {
@@ -147,14 +150,15 @@ export class PidRegistry {
   }
 }
 
-/** The live set a journal describes; a torn last line (a crash mid-append) is ignored. */
-function replay(file: string): Map<number, OrphanRecord> {
+/** The live set a journal describes, and every cgroup it names; a torn last line (a crash mid-append) is ignored. */
+function replay(file: string): { live: Map<number, OrphanRecord>; cgroups: Set<string> } {
   const live = new Map<number, OrphanRecord>();
+  const cgroups = new Set<string>();
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    return live; // absent: nothing was left behind
+    return { live, cgroups }; // absent: nothing was left behind
   }
   for (const raw of text.split('\n')) {
     if (raw === '') continue;
@@ -167,8 +171,8 @@ function replay(file: string): Map<number, OrphanRecord> {
     if (line.op === 'add' && typeof line.pid === 'number' && typeof line.start === 'number') {
       const { op: _op, ...record } = line;
       live.set(line.pid, { ...record, worker: String(line.worker) });
-    }
-    else if (line.op === 'del') live.delete(line.pid);
+      if (typeof line.cgroup === 'string') cgroups.add(line.cgroup);
+    } else if (line.op === 'del') live.delete(line.pid);
   }
-  return live;
+  return { live, cgroups };
 }

@@ -130,13 +130,15 @@ export class CgroupManager {
   /**
    * Kills the members of, and removes, every group whose master is dead, except those `spare`
    * keeps (the workers a restarted master adopts). Groups of live masters are never touched.
+   * `mine` limits the sweep to some dead masters' groups (a master sweeps only its own
+   * predecessors', named in its state directory, never another dead master's waiting to be adopted).
    */
-  async sweep(spare: (group: GroupInfo) => boolean = () => false): Promise<SweepReport> {
+  async sweep(spare: (group: GroupInfo) => boolean = () => false, mine: (group: GroupInfo) => boolean = () => true): Promise<SweepReport> {
     const removed: string[] = [];
     const spared: string[] = [];
     const failed: { name: string; code: string }[] = [];
     for (const info of this.list()) {
-      if (info.owner_alive || info.instance === this.instanceTag) continue;
+      if (info.owner_alive || info.instance === this.instanceTag || !mine(info)) continue;
       if (spare(info)) {
         spared.push(info.name);
         continue;

@@ -218,6 +218,9 @@ export class ProcessRuntime implements Runtime {
     if (manager === undefined) return this.options.limits === undefined ? {} : { enforcement: enforcementFor(limits, 'poll', 'cgroups are off for this master') };
     const attempt = await manager.tryCreate(this.options.workerId);
     if (attempt.cgroup === undefined) return { enforcement: enforcementFor(limits, 'poll', attempt.reason) };
+    // An adopted instance ran in its dead master's group; now that one is done with, it goes.
+    const previous = this.group;
+    if (previous !== undefined && previous.name !== attempt.cgroup.name) await previous.remove().catch(() => undefined);
     this.group = attempt.cgroup;
     const wanted = kernelLimitsFor(limits);
     const applied = attempt.cgroup.setLimits(wanted);
