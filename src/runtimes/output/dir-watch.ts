@@ -17,8 +17,12 @@ interface Shared {
 
 const shared = new Map<string, Shared>();
 
-/** Calls `listener` for events about the segments of `key` in `dir`; returns the disposer. */
-export function watchSegments(dir: string, key: string, listener: DirectoryListener): () => void {
+/**
+ * Calls `listener` for events about the segments of `key` in `dir`. Returns the disposer; its
+ * promise resolves once the watch is really gone: libuv finishes closing a handle in the close
+ * phase of the loop's turn, and a timer set now runs after that phase.
+ */
+export function watchSegments(dir: string, key: string, listener: DirectoryListener): () => Promise<void> {
   let entry = shared.get(dir);
   if (entry === undefined) entry = open(dir);
   let set = entry.byKey.get(key);
@@ -28,10 +32,10 @@ export function watchSegments(dir: string, key: string, listener: DirectoryListe
   return () => {
     set.delete(listener);
     if (set.size === 0) owner.byKey.delete(key);
-    if (owner.byKey.size === 0 && shared.get(dir) === owner) {
-      shared.delete(dir);
-      owner.watcher.close();
-    }
+    if (owner.byKey.size > 0 || shared.get(dir) !== owner) return Promise.resolve();
+    shared.delete(dir);
+    owner.watcher.close();
+    return new Promise((resolve) => setTimeout(resolve, 0));
   };
 }
 

@@ -9,13 +9,13 @@
  * its end. Split writes a segment fully before it creates the next, so a segment seen to exist
  * proves the previous one final; reading first and looking second could miss a last write.
  */
+import { readdirSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { watchSegments } from './dir-watch.js';
 import type { LogSegments } from './log-segments.js';
 import { parseSegmentName } from './segment-names.js';
-import { readdirSync } from 'node:fs';
 
 const READ_BYTES = 256 * 1024;
 
@@ -45,7 +45,7 @@ export class FileFollower {
   private again = false;
   private closed = false;
   private readonly buffer = Buffer.allocUnsafe(READ_BYTES);
-  private readonly unwatch: () => void;
+  private readonly unwatch: () => Promise<void>;
   private readonly passWaiters: (() => void)[] = [];
 
   constructor(private readonly options: FileFollowerOptions) {
@@ -80,11 +80,12 @@ export class FileFollower {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.unwatch();
+    const unwatched = this.unwatch();
     await this.running;
     await this.handle?.close();
     this.handle = undefined;
     for (const resolve of this.passWaiters.splice(0)) resolve();
+    await unwatched;
   }
 
   private onEvent(name: string | null): void {

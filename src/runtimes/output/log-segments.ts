@@ -44,6 +44,8 @@ export class LogSegments {
   /** Segments at or above this are being written or read. */
   private floor = Number.POSITIVE_INFINITY;
   private job: AbortController | undefined;
+  /** The segment being compressed: retention waits for it. */
+  private compressing: number | undefined;
   /** Compression failed once: left as it is until the next start. */
   private readonly failed = new Set<number>();
   private jobDone: Promise<void> = Promise.resolve();
@@ -100,12 +102,16 @@ export class LogSegments {
   segments(): SegmentInfo[] {
     const out: SegmentInfo[] = [];
     for (const n of [...this.onDisk.keys()].sort((a, b) => a - b)) {
-      const compressed = this.onDisk.get(n) === true;
-      const file = compressed ? `${this.path(n)}.gz` : this.path(n);
-      try {
-        out.push({ file, bytes: statSync(file).size, compressed });
-      } catch {
-        this.onDisk.delete(n); // removed by hand
+      // Compression may finish between our map and the disk: try both forms.
+      const first = this.onDisk.get(n) === true;
+      for (const compressed of [first, !first]) {
+        const file = compressed ? `${this.path(n)}.gz` : this.path(n);
+        try {
+          out.push({ file, bytes: statSync(file).size, compressed });
+          break;
+        } catch {
+          // the other form, or removed by hand
+        }
       }
     }
     return out;
@@ -162,6 +168,7 @@ export class LogSegments {
     renameSync(this.link, this.path(n));
     this.onDisk.set(n, false);
     this.highest = Math.max(this.highest, n);
+    this.pointLink(this.highest);
     this.options.logger?.info({ file: this.path(n) }, 'log file from before segments kept as a segment');
   }
 
@@ -187,6 +194,11 @@ export class LogSegments {
     let excess = keep === null ? 0 : numbers.length - keep;
     for (const n of numbers) {
       if (n >= limit) break;
+      // Retention resumes once the compression ends (tidy runs again then), oldest first as always.
+      if (n === this.compressing) {
+        if (excess > 0) break;
+        continue;
+      }
       const compressed = this.onDisk.get(n) === true;
       const file = compressed ? `${this.path(n)}.gz` : this.path(n);
       if (excess > 0 || (!compressed && isEmpty(file))) {
@@ -206,6 +218,7 @@ export class LogSegments {
     const segment = n;
     const job = new AbortController();
     this.job = job;
+    this.compressing = segment;
     this.jobDone = gzipSegment(this.path(segment), job.signal)
       .then(
         () => {
@@ -220,6 +233,7 @@ export class LogSegments {
       )
       .finally(() => {
         this.job = undefined;
+        this.compressing = undefined;
         this.tidy();
       });
   }

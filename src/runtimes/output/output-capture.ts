@@ -62,7 +62,7 @@ export interface SplitAttachment {
   readonly stderr: Writable;
   /** The instance runs as `pid`: lines read from now on are attributed to it. */
   started(pid: number): void;
-  /** The instance exited: waits (at most `timeoutMs`) until its output on disk is read, then ends its last partial line in the copy. */
+  /** The instance exited: waits (at most `timeoutMs`) until its output on disk is read and reports what was suppressed. */
   exited(timeoutMs?: number): Promise<void>;
 }
 
@@ -90,8 +90,8 @@ export class OutputCapture {
   private modeNote: string | null = null;
   /** The instance split-written lines are attributed to. */
   private pid: number | undefined;
-  /** Bytes of state closed before (close then reopen keeps the totals). */
-  private readonly closedBytes: Record<OutputStream, { bytes: number; dropped: number }> = { stdout: { bytes: 0, dropped: 0 }, stderr: { bytes: 0, dropped: 0 } };
+  /** States closed before: a close then a reopen keeps the totals (read lazily: a failing write reports after close). */
+  private readonly retired: Record<OutputStream, StreamState[]> = { stdout: [], stderr: [] };
   private logger: Logger | undefined;
 
   constructor(private readonly options: OutputCaptureOptions) {
@@ -189,14 +189,16 @@ export class OutputCapture {
   stats(): Record<OutputStream, StreamStats> {
     const view = (name: OutputStream): StreamStats => {
       const state = this.streams?.[name];
-      const closed = this.closedBytes[name];
+      const all = [...this.retired[name], ...(state === undefined ? [] : [state])];
       const key = streamKey(this.options.workerId, SUFFIX[name]);
+      const sum = (pick: (s: StreamState) => number): number => all.reduce((total, s) => total + pick(s), 0);
+      const latest = all.at(-1);
       return {
-        bytes: closed.bytes + (state?.file?.stats.bytes_written ?? 0) + (state?.followed?.bytes ?? 0),
+        bytes: sum((s) => (s.file?.stats.bytes_written ?? 0) + (s.followed?.bytes ?? 0)),
         ...this.counts[name],
-        file: state?.segments.link ?? path.join(this.options.logDir, linkName(key)),
-        bytes_dropped: closed.dropped + (state?.file?.stats.bytes_dropped ?? 0),
-        error: state?.file?.stats.error ?? state?.followed?.error ?? null,
+        file: path.join(this.options.logDir, linkName(key)),
+        bytes_dropped: sum((s) => s.file?.stats.bytes_dropped ?? 0),
+        error: latest?.file?.stats.error ?? latest?.followed?.error ?? null,
         segments: state?.segments.segments() ?? listSegments(this.options.logDir, key),
         writer: this.mode,
       };
@@ -212,10 +214,9 @@ export class OutputCapture {
     await Promise.all(
       STREAMS.map(async (name) => {
         const state = streams[name];
+        this.retired[name].push(state);
         await state.file?.close();
         await state.followed?.close();
-        this.closedBytes[name].bytes += (state.file?.stats.bytes_written ?? 0) + (state.followed?.bytes ?? 0);
-        this.closedBytes[name].dropped += state.file?.stats.bytes_dropped ?? 0;
         await state.segments.close();
       }),
     );
@@ -269,11 +270,16 @@ export class OutputCapture {
     return copier;
   }
 
+  /**
+   * Split-written output is one byte stream across instances (as in the file), so a line an
+   * instance left open is not ended here: only split's exit proves the stream complete. What
+   * waits is the reading of what is on disk, so lines are attributed to the instance that wrote them.
+   */
   private async instanceExited(streams: Record<OutputStream, FollowedStream>, timeoutMs = EXIT_READ_WAIT_MS): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(STREAMS.map((name) => streams[name].caughtUp())), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);
-    for (const name of STREAMS) this.copiers.get(name)?.finish();
+    for (const name of STREAMS) this.copiers.get(name)?.flushReport();
   }
 
   private reportSuppressed(logger: Logger, stream: OutputStream, pid: number | undefined, lines: number, bytes: number): void {

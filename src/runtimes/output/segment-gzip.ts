@@ -5,7 +5,7 @@
  * and only then remove the uncompressed file. A `.partial` left by a crash is deleted and the
  * segment compressed again by the next scan.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -18,16 +18,13 @@ const CHUNK_BYTES = 1024 * 1024;
 /** Resolves once `file` is replaced by `file.gz`; on failure or abort, `file` is left as it was. */
 export async function gzipSegment(file: string, signal: AbortSignal): Promise<void> {
   const partial = `${file}${PARTIAL_SUFFIX}`;
-  const out = await open(partial, 'w');
   try {
-    await pipeline(createReadStream(file, { highWaterMark: CHUNK_BYTES }), createGzip({ chunkSize: 64 * 1024 }), out.createWriteStream({ autoClose: false }), { signal });
-    await out.sync();
+    // flush: the descriptor is fsynced before it is closed, and the pipeline resolves after that.
+    await pipeline(createReadStream(file, { highWaterMark: CHUNK_BYTES }), createGzip({ chunkSize: 64 * 1024 }), createWriteStream(partial, { flush: true }), { signal });
   } catch (err) {
-    await out.close();
     await rm(partial, { force: true });
     throw err;
   }
-  await out.close();
   await rename(partial, `${file}.gz`);
   await syncDirectory(path.dirname(file));
   await unlink(file);
