@@ -15,4 +15,5 @@ export const JOBS: Readonly<Record<string, () => Promise<Row[]>>> = {
   memory: async () => (await import('./memory.js')).benchMemory(),
   'os:sampler': async () => (await import('./os.js')).benchSampler(),
   'os:exit': async () => (await import('./os.js')).benchExit(),
+  output: async () => (await import('./output.js')).benchOutput(),
 };

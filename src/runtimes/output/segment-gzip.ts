@@ -20,7 +20,7 @@ export async function gzipSegment(file: string, signal: AbortSignal): Promise<vo
   const partial = `${file}${PARTIAL_SUFFIX}`;
   try {
     // flush: the descriptor is fsynced before it is closed, and the pipeline resolves after that.
-    await pipeline(createReadStream(file, { highWaterMark: CHUNK_BYTES }), createGzip({ chunkSize: 64 * 1024 }), createWriteStream(partial, { flush: true }), { signal });
+    await pipeline(createReadStream(file, { highWaterMark: CHUNK_BYTES }), createGzip({ chunkSize: CHUNK_BYTES }), createWriteStream(partial, { flush: true }), { signal });
   } catch (err) {
     await rm(partial, { force: true });
     throw err;
