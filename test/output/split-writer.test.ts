@@ -72,6 +72,24 @@ void describe('split-written segments', () => {
     assert.equal(stats.segments.length, segments.length);
   });
 
+  void it('keep and gzip apply to split-written segments once the follower has read them', { timeout: 30_000 }, async () => {
+    const dir = scratch.dir('keep-gzip');
+    const c = capture(dir, { max_size: '16KiB', keep: 3, gzip: true });
+    const attachment = await splitAttach(c);
+    assert.equal((await runSplit(attachment, NODE, [outputFixture('numbered.mjs'), '3000', '64']).exit).code, 0);
+    await attachment.exited(5_000);
+    await waitFor('retention and compression', () => {
+      const s = c.stats().stdout.segments;
+      return s.length === 3 && s[0]!.compressed && s[1]!.compressed && !s[2]!.compressed;
+    });
+    await c.close();
+    const kept = allText(dir, 'w.out');
+    const expected = expectedNumbered(3000, 64);
+    assert.ok(kept.length > 32 * 1024);
+    assert.equal(kept, expected.slice(expected.length - kept.length), 'the newest bytes, decompressed exactly');
+    assert.equal(c.stats().stdout.lines, 3000, 'the follower read every segment before it was rotated away');
+  });
+
   void it('`tail -F` on the symlink keeps following across rotations and sees every byte', { timeout: 30_000 }, async () => {
     const dir = scratch.dir('tail');
     const c = capture(dir, { max_size: '16KiB', keep: 1000 });
@@ -216,6 +234,7 @@ void describe('split-written segments', () => {
       await c.close();
       assert.equal(allText(dir, 'w.out'), expectedNumbered(100, 40));
       assert.equal(c.stats().stdout.writer, 'master');
+      assert.match(c.stats().stdout.writer_note ?? '', /does not survive a master crash/);
     }
   });
 

@@ -16,7 +16,8 @@ const SPLIT_EXIT_WAIT_MS = 2_000;
 export interface FollowedStreamOptions {
   readonly segments: LogSegments;
   readonly copier: LineCopier;
-  readonly binary: string;
+  /** The split to start; null when this master has none (it can still follow an adopted instance's files). */
+  readonly binary: string | null;
   readonly maxSize: number | null;
   readonly logger: Logger;
 }
@@ -84,8 +85,10 @@ export class FollowedStream {
 
   private async startWriter(): Promise<SplitWriter> {
     if (this.writer !== undefined) this.lastExit = this.writer.exit ?? null;
+    const binary = this.options.binary;
+    if (binary === null) throw new Error('no usable GNU split: this stream can only be followed');
     const writer = await SplitWriter.start({
-      binary: this.options.binary,
+      binary,
       segments: this.options.segments,
       ...(this.options.maxSize === null ? {} : { maxSize: this.options.maxSize }),
       logger: this.options.logger,

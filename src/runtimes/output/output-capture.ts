@@ -46,6 +46,8 @@ export type StreamStats = CopyCounts & {
   error: string | null;
   segments: SegmentInfo[];
   writer: OutputWriter;
+  /** Why the master writes the files when it is not split (split unusable, timestamp: true); null otherwise. */
+  writer_note: string | null;
 };
 
 export interface Attached {
@@ -161,8 +163,9 @@ export class OutputCapture {
    * used (not GNU split, or `timestamp: true`): spawn with pipes and `attach()` them instead.
    */
   async attachSplit(logger: Logger): Promise<SplitAttachment | null> {
-    const streams = this.splitStreams(logger, await this.splitBinary(logger));
-    if (streams === undefined) return null;
+    const binary = await this.splitBinary(logger);
+    if (binary === undefined) return null;
+    const streams = this.splitStreams(logger, binary);
     const [stdout, stderr] = await Promise.all([streams.stdout.stdio(), streams.stderr.stdio()]);
     return {
       stdout,
@@ -178,8 +181,8 @@ export class OutputCapture {
    * new split once that one has finished.
    */
   async adopt(pid: number, logger: Logger): Promise<AdoptedOutput> {
-    const binary = await this.splitBinary(logger);
-    const streams = this.splitStreams(logger, binary ?? 'split', true)!;
+    // Followed whatever this master could use itself: the old split is already writing the files.
+    const streams = this.splitStreams(logger, await this.splitBinary(logger));
     this.pid = pid;
     for (const name of STREAMS) streams[name].followFromEnd();
     return { exited: (timeoutMs) => this.instanceExited(streams, timeoutMs) };
@@ -201,6 +204,7 @@ export class OutputCapture {
         error: latest?.file?.stats.error ?? latest?.followed?.error ?? null,
         segments: state?.segments.segments() ?? listSegments(this.options.logDir, key),
         writer: this.mode,
+        writer_note: this.modeNote,
       };
     };
     return { stdout: view('stdout'), stderr: view('stderr') };
@@ -243,12 +247,12 @@ export class OutputCapture {
     return undefined;
   }
 
-  private splitStreams(logger: Logger, binary: string | undefined, force = false): Record<OutputStream, FollowedStream> | undefined {
-    if (binary === undefined && !force) return undefined;
+  /** The followed streams (created once); `binary` undefined: follow only, no split can be started. */
+  private splitStreams(logger: Logger, binary: string | undefined): Record<OutputStream, FollowedStream> {
     this.open(logger);
     const streams = this.streams!;
     for (const name of STREAMS) {
-      streams[name].followed ??= new FollowedStream({ segments: streams[name].segments, copier: this.splitCopier(name, logger), binary: binary ?? 'split', maxSize: this.settings.max_size, logger });
+      streams[name].followed ??= new FollowedStream({ segments: streams[name].segments, copier: this.splitCopier(name, logger), binary: binary ?? null, maxSize: this.settings.max_size, logger });
     }
     this.mode = 'split';
     if (binary !== undefined) this.modeNote = null;

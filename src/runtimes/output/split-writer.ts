@@ -118,6 +118,7 @@ export class SplitWriter {
     const exited = await Promise.race([this.exited.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))]);
     clearTimeout(timer);
     if (exited) {
+      this.stdin.destroy();
       removeMarkerOf(this.marker, this.child.pid);
     } else {
       this.stdin.destroy();
