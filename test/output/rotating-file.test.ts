@@ -115,6 +115,23 @@ void describe('master-written segments', () => {
     assert.equal(allText(dir, 'w.out'), expectedNumbered(10, 32).repeat(4));
   });
 
+  void it('soak: a 200 MiB flood through rotation holds the master’s memory within the 8 MiB backlog bound', { timeout: 120_000 }, async () => {
+    const dir = scratch.dir('soak');
+    const c = capture(dir, { max_size: '8MiB', keep: 2 });
+    const baseline = process.memoryUsage().rss;
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss - baseline)), 20);
+    try {
+      assert.equal((await runToEnd(c, [fixture('flood.mjs'), '200'])).code, 0);
+    } finally {
+      clearInterval(sampler);
+    }
+    await c.close();
+    assert.equal(c.stats().stdout.bytes, 200 * 2 ** 20);
+    assert.ok(readSegments(dir, 'w.out').length <= 2, 'older segments rotated away');
+    assert.ok(peak < 96 * 2 ** 20, `RSS grew ${(peak / 2 ** 20).toFixed(1)} MiB over a 200 MiB flood`);
+  });
+
   void it('a full disk is counted, not fatal: written + dropped = what the child wrote, and the child is never stalled', { timeout: 30_000 }, async (t) => {
     const mount = scratch.dir('full');
     try {

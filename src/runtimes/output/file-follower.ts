@@ -78,6 +78,7 @@ export class FileFollower {
   caughtUp(): Promise<void> {
     if (this.closed) return Promise.resolve();
     const done = new Promise<void>((resolve) => this.passWaiters.push(resolve));
+    this.rescan(); // a segment whose event was lost (inotify queue overflow) is found here
     this.kick();
     this.wake?.();
     return done;
