@@ -29,4 +29,5 @@ export const JOBS: Readonly<Record<string, () => Promise<Row[]>>> = {
   'messaging:latency': async () => (await import('./messaging.js')).benchLatency(),
   'messaging:memory': async () => (await import('./messaging.js')).benchWorkerMemory(),
   packages: async () => (await import('./packages.js')).benchPackageInstall(),
+  output: async () => (await import('./output.js')).benchOutput(),
 };

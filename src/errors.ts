@@ -44,6 +44,7 @@ const CORE_ERROR_CODES = {
   EXECUTABLE_NOT_EXECUTABLE: { status: 400, summary: 'file is not executable' },
   WORKING_DIRECTORY_NOT_FOUND: { status: 400, summary: 'working directory not found' },
   SPAWN_FAILED: { status: 500, summary: 'process could not be spawned' },
+  PORT_IN_USE: { status: 409, summary: "an integrated worker's fixed port is held by another process" },
   LOG_DIR_UNUSABLE: { status: 500, summary: 'the worker log directory cannot be written' },
   // modules
   MODULE_FACTORY_NOT_FOUND: { status: 400, summary: 'no native module factory registered under this name' },

@@ -14,6 +14,7 @@ import { hostedModuleSchema, moduleBlockSchema } from './schema-module.js';
 import { processExtrasShape } from './schema-process.js';
 import { MAX_REPLICAS, autoscaleSchema } from '../mesh/autoscaler/schema.js';
 import { workerPackageShape } from '../packages/config-schema.js';
+import { logsSchema } from '../runtimes/output/logs-config.js';
 import { balancerSchema } from '../mesh/balancers/schema.js';
 import { serviceBlockSchema } from '../mesh/registry/schema.js';
 import { resilienceSchema } from '../mesh/resilience/schema.js';
@@ -68,6 +69,8 @@ const commonShape = {
   autoscale: autoscaleSchema.optional(),
   /** `name:version` or `name:range` of an installed package: it supplies the code; expanded when the config file is loaded. */
   ...workerPackageShape,
+  /** The worker's log files: rotation by size, segments kept, gzip, a timestamp per line. */
+  logs: logsSchema.optional(),
 };
 
 /** `instances` within the autoscaler's bounds; checked where both are seen. */

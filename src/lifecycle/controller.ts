@@ -537,7 +537,8 @@ export class WorkerController {
       this.lastExit = effective;
       this.options.emit('exit', { worker_id: this.id, pid: instance.pid ?? null, exit: exitView(effective), ran_for_ms: ranForMs });
       if (this.current !== 'stopping') {
-        this.afterFailure(effective, ranForMs, 'policy');
+        // The kernel's memory limit ending it is a limit, as a watchdog's would be.
+        this.afterFailure(effective, ranForMs, effective.error?.code === 'HSU_ERR_LIMIT_EXCEEDED' ? 'limit' : 'policy');
         return;
       }
       this.stopping = undefined;

@@ -51,13 +51,16 @@ export async function resolveOrphans(host: OrphanHost, orphans: readonly OrphanR
   if (predecessorCgroups.length === 0) return;
   const kept = new Set(orphans.filter((o) => adopted.has(o.worker) && o.cgroup !== undefined).map((o) => o.cgroup));
   const theirs = new Set(predecessorCgroups);
-  await host
+  const report = await host
     .cgroups()
     ?.sweep(
       (group) => kept.has(group.name),
       (group) => theirs.has(group.name),
     )
-    .catch((err: unknown) => host.logger.warn({ err }, 'sweeping old cgroups failed'));
+    .catch((err: unknown) => void host.logger.warn({ err }, 'sweeping old cgroups failed'));
+  if (report === undefined) return;
+  const level = report.failed.length > 0 ? 'warn' : 'info';
+  host.logger[level]({ removed: report.removed, spared: report.spared, failed: report.failed, recorded: predecessorCgroups }, "swept the previous master's cgroups");
 }
 
 function refusal(orphan: OrphanRecord, entry: ReturnType<OrphanHost['entry']>, adopted: ReadonlySet<string>): string | undefined {

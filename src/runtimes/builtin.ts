@@ -13,6 +13,7 @@ import { scanExports } from './module/module-exports.js';
 import type { ModuleSource } from './module/module-source.js';
 import { ThreadRuntime } from './module/thread/thread-runtime.js';
 import { OutputCapture } from './output/index.js';
+import { resolveLogSettings } from './output/logs-config.js';
 import { ProcessRuntime, checkExecution, type ProcessRuntimeOptions } from './process/process-runtime.js';
 import type { PreflightIssue, RuntimeContext, RuntimeDefinition, RuntimeRegistry } from './registry.js';
 import { UnmanagedRuntime } from './unmanaged/unmanaged-runtime.js';
@@ -60,6 +61,7 @@ export const processRuntime: RuntimeDefinition = {
       groups: ctx.groups,
       ...processSetup(config as ProcessWorker, ctx),
       ...(adoptable(config) ? { adoption: { hash: configHash(config) } } : {}),
+      logs: resolveLogSettings(config.logs),
       ...(ctx.tracker === undefined ? {} : { tracker: ctx.tracker }),
     });
   },
@@ -114,7 +116,7 @@ export const threadRuntime: RuntimeDefinition = {
       modulePath: block.module_path,
       entryPoint: block.entry_point,
       config: block.config,
-      output: new OutputCapture({ workerId: id, logDir: ctx.logDir, onLine: lineFor(ctx, id) }),
+      output: new OutputCapture({ workerId: id, logDir: ctx.logDir, onLine: lineFor(ctx, id), logs: resolveLogSettings(config.logs) }),
       stopTimeoutMs: stop_timeout,
       services: ctx.services,
       ...(block.resource_limits === undefined ? {} : { resourceLimits: block.resource_limits }),

@@ -1,8 +1,8 @@
 // Output accounting, end to end through a library Master with a real logger: a child writing 300k
 // lines fast is copied to the master log within its budget, diagnostics count every line as copied
 // or suppressed, and the per-worker file gets every byte. When the log directory fills up (a 1 MiB
-// tmpfs), every byte that could not be written is counted, the master log says so once, and the
-// master carries on. The counts outlive the files being closed.
+// tmpfs), the worker is not killed by its failed log writer, what could not be written is counted
+// (within split's bounded loss), the master log says so once, and the master carries on. The counts outlive the files being closed.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -109,14 +109,21 @@ void describe('a log directory that fills up', () => {
       master.addWorker({ id: 'flood', type: 'process', restart: { policy: 'never' }, execution: { executable_path: process.execPath, args: [fixture('flood.mjs'), '5'] } });
       await master.start();
       await waitForState(master, 'flood', 'stopped', 60_000);
-      const stats = await waitFor('every byte to be written or counted as dropped', () => {
+      // split writes until ENOSPC ends it; the master takes the stream over (the worker gets no
+      // SIGPIPE) and counts what the disk refuses. What split had read but not written when it
+      // failed is lost: at most its read buffer (128 KiB in coreutils) plus the socket's queue.
+      const lossBound = 512 * 1024;
+      const stats = await waitFor('every byte to be written, counted as dropped, or in the bounded split loss', () => {
         const s = stdoutStats(master, 'flood');
-        return s.bytes + s.bytes_dropped === size ? s : undefined;
+        return s.bytes + s.bytes_dropped >= size - lossBound ? s : undefined;
       });
+      assert.ok(stats.bytes + stats.bytes_dropped <= size, JSON.stringify(stats));
       assert.ok(stats.bytes_dropped > 0, JSON.stringify(stats));
       assert.ok(stats.error !== null && stats.error.length > 0, 'diagnostics name the file error');
       assert.ok(stats.bytes <= 1024 * 1024);
-      assert.equal(stats.lines, 5 * 10_486, 'lines are still counted from the stream');
+      const lineBytes = size / (5 * 10_486);
+      assert.ok(stats.lines <= 5 * 10_486 && stats.lines >= 5 * 10_486 - Math.ceil(lossBound / lineBytes), `lines are still counted from the stream: ${stats.lines}`);
+      assert.equal(master.getWorkerStateWithDiagnostics('flood').last_error, null, 'the worker ended cleanly: a full log disk did not kill it');
       const failures = records(logs).filter((r) => r.worker === 'flood' && r.file === stats.file && (r.level as number) >= 40 && typeof r.err === 'object');
       assert.equal(failures.length, 1, `the master log warns once about the failed file: ${JSON.stringify(failures)}`);
       assert.equal(master.getWorkerState('bystander'), 'running');

@@ -80,13 +80,15 @@ function running(run: HsuRun, worker: string, nth = 1): Promise<LogLine> {
   return run.waitFor(`${worker} running #${nth}`, (l) => matches(l) && run.lines.filter(matches).indexOf(l) === nth - 1, 20_000);
 }
 
+/** The master's children that are workers: its log writers (split under a shell, one per stream) are left out. */
 function childrenOf(pid: number): number[] {
   const out: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name));
+      const logWriter = readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('--additional-suffix=.log');
+      if (!logWriter && Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name));
     } catch {
       // gone
     }
@@ -315,6 +317,9 @@ void describe('adoption: a dead master whose workers all ended with it', () => {
       const first = new HsuRun(config, dir);
       runs.push(first);
       const loyal = Number((await running(first, 'loyal')).pid);
+      // Running is reported at the spawn, while the launcher may still be joining the cgroup: the
+      // program must have started (and seen its parent) before the parent dies.
+      await first.waitFor('loyal ready', (l) => l.worker === 'loyal' && l.msg === `ready ${loyal}`);
       assert.ok(cgroupsOfMaster(first.pid).length > 0, 'the first master made a group for its worker');
       first.signal('SIGKILL');
       await first.exitCode();

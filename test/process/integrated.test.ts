@@ -111,10 +111,12 @@ void describe('integrated workers', () => {
     try {
       await withMaster(async (t) => {
         t.master.addWorker(server(t, 'web', { integration: { port }, restart: { policy: 'never' }, start_timeout: '3s' }));
-        // Its own server fails with EADDRINUSE and the process exits; a start that took the
-        // squatter's answer for the worker's would report it running first.
-        await t.master.startWorker('web').catch(() => undefined);
-        await t.events.waitFor('the worker ended', () => t.events.exits.find((e) => e.worker_id === 'web'));
+        // Refused before a spawn, with the reason: a start that took the squatter's answer for the
+        // worker's would report it running.
+        const error = await rejectsWithCode(t.master.startWorker('web'), 'HSU_ERR_PORT_IN_USE');
+        assert.match(error.message, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`));
+        assert.deepEqual(processesWithMarker(t.marker), [], 'nothing was spawned');
+        assert.equal(await get(`http://127.0.0.1:${port}/`), 'squatter', 'the squatter is not disturbed');
         assert.equal(
           t.events.states.some((e) => e.worker_id === 'web' && e.to === 'running'),
           false,

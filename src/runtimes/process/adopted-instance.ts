@@ -15,12 +15,15 @@ import type { ProcessGroups } from '../../os/process-groups.js';
 import { isSameProcess, type ProcessIdentity } from '../../os/proc.js';
 import type { WorkerEndpoint } from '../../worker/contract.js';
 import { Termination } from '../terminate.js';
+import type { AdoptedOutput } from '../output/output-capture.js';
 import type { ProcessTracker } from './process-runtime.js';
 import { finishWorker, signalWorker } from './signal-worker.js';
 
 export interface AdoptedOptions {
   readonly workerId: string;
   readonly logger: Logger;
+  /** Its output, followed where its split writes it. */
+  readonly output?: AdoptedOutput;
   readonly cgroup?: WorkerCgroup;
   readonly enforcement?: EnforcementReport;
   readonly tracker?: ProcessTracker;
@@ -104,6 +107,9 @@ export class AdoptedProcessInstance implements Instance {
     const { stack: _s, ...crash } = serializeError(
       hsuError('WORKER_CRASHED', `worker '${this.options.workerId}': the adopted process ${this.orphan.pid} ended; its exit status is not ours to see (it is not our child)`, { worker_id: this.options.workerId, pid: this.orphan.pid }),
     );
-    this.resolveExit({ requested, exitCode: null, signal: null, forced: this.termination.forced !== undefined, at: Date.now(), ...(requested ? {} : { error: crash }) });
+    const exit: ExitInfo = { requested, exitCode: null, signal: null, forced: this.termination.forced !== undefined, at: Date.now(), ...(requested ? {} : { error: crash }) };
+    const output = this.options.output;
+    if (output === undefined) this.resolveExit(exit);
+    else void output.exited().then(() => this.resolveExit(exit));
   }
 }

@@ -13,6 +13,7 @@ import { isAlive, type ProcessIdentity } from '../../os/proc.js';
 import type { EnforcementReport } from '../../limits/enforcement.js';
 import type { WorkerEndpoint } from '../../worker/contract.js';
 import type { OutputCapture } from '../output/index.js';
+import type { SplitAttachment } from '../output/output-capture.js';
 import { Termination } from '../terminate.js';
 import type { ProcessFacts } from '../../os/pid-registry.js';
 import type { Assigned } from './integration.js';
@@ -36,7 +37,18 @@ export interface ProcessInstanceOptions {
   /** The worker's cgroup: signals reach every member, and what is left when the root exits is killed through it. */
   readonly cgroup?: WorkerCgroup;
   readonly enforcement?: EnforcementReport;
+  /** The child writes into split, which writes the files; the master only follows them. */
+  readonly split?: SplitAttachment;
+  /** The launcher's shell wraps the program (cgroup, rlimits, user): exit 125 can be its failure. */
+  readonly launcherWrapped?: boolean;
 }
+
+/**
+ * After the exit, the bound on waiting for split to take what the child wrote last and for the
+ * follower to read it (proved, not guessed: see split-drain.ts). Reached only when something else
+ * (a grandchild) keeps writing, or the kernel hides where split sleeps.
+ */
+const FOLLOW_GRACE_MS = 1_000;
 
 export class ProcessInstance implements Instance {
   readonly exited: Promise<ExitInfo>;
@@ -53,6 +65,8 @@ export class ProcessInstance implements Instance {
   private lastErrLine = '';
   private readonly finishers: (() => void)[] = [];
   private drainTimer: NodeJS.Timeout | undefined;
+  /** The kernel's OOM kills of the worker's cgroup when this instance started: a rise explains a SIGKILL. */
+  private readonly oomKillsAtStart: number;
 
   constructor(
     readonly child: ChildProcess,
@@ -65,6 +79,7 @@ export class ProcessInstance implements Instance {
       await options.cgroup?.kill().catch(() => undefined);
     });
     this.termination = new Termination({ graceful: (signal) => this.signal(signal), force: () => this.signal('SIGKILL') }, this.exited);
+    this.oomKillsAtStart = options.cgroup?.readStats().oom_kills ?? 0;
     options.groups?.add(pid);
     for (const name of ['stdout', 'stderr'] as const) {
       const stream = name === 'stdout' ? child.stdout : child.stderr;
@@ -145,7 +160,17 @@ export class ProcessInstance implements Instance {
     this.options.tracker?.remove(this.pid);
     const requested = this.termination.requested;
     const error = requested || exitCode === 0 ? undefined : this.crashError(exitCode, signal);
-    this.exitInfo = { requested, exitCode, signal, forced: this.termination.forced !== undefined, at: Date.now(), ...(error && { error }) };
+    const exitInfo: ExitInfo = { requested, exitCode, signal, forced: this.termination.forced !== undefined, at: Date.now(), ...(error && { error }) };
+    const split = this.options.split;
+    if (split !== undefined) {
+      // What it wrote last is on disk already; the follower gets a moment to read it for the master log.
+      void split.exited(FOLLOW_GRACE_MS).then(() => {
+        this.exitInfo = exitInfo;
+        this.maybeSettle();
+      });
+      return;
+    }
+    this.exitInfo = exitInfo;
     this.maybeSettle();
     if (this.pipesOpen === 0) return;
     // Output still draining is worth a moment, an orphan holding the pipe open is not.
@@ -164,10 +189,20 @@ export class ProcessInstance implements Instance {
 
   private crashError(exitCode: number | null, signal: string | null): SerializedError {
     const worker_id = this.options.workerId;
-    if (exitCode === LAUNCH_FAILED_EXIT && this.lastErrLine.startsWith('hsu-launch:')) {
+    const bare = (error: Error): SerializedError => {
+      // The stack would be the master's exit handler: noise, not information.
+      const { stack: _stack, ...serialized } = serializeError(error);
+      return serialized;
+    };
+    if (exitCode === LAUNCH_FAILED_EXIT && (this.lastErrLine.startsWith('hsu-launch:') || (this.options.split !== undefined && this.options.launcherWrapped === true))) {
       // The launcher could not set the process up (cgroup, rlimits, user): a start failure, not the program's crash.
-      const { stack: _s, ...launch } = serializeError(hsuError('SPAWN_FAILED', `worker '${worker_id}': ${this.lastErrLine}`, { worker_id, pid: this.pid, exit_code: exitCode }));
-      return launch;
+      const said = this.lastErrLine.startsWith('hsu-launch:') ? this.lastErrLine : "the launcher could not set the process up (cgroup, rlimits, user or umask); its reason is in the worker's stderr log";
+      return bare(hsuError('SPAWN_FAILED', `worker '${worker_id}': ${said}`, { worker_id, pid: this.pid, exit_code: exitCode }));
+    }
+    const oomKills = signal === 'SIGKILL' ? (this.options.cgroup?.readStats().oom_kills ?? 0) : 0;
+    if (oomKills > this.oomKillsAtStart) {
+      // The kernel ended it at the memory limit of its cgroup: a limit, not a crash of its own.
+      return bare(hsuError('LIMIT_EXCEEDED', `worker '${worker_id}': killed by the kernel at the memory limit of its cgroup ${this.options.cgroup?.name ?? ''}`, { worker_id, pid: this.pid, limit: 'memory', enforced_by: 'kernel', oom_kills: oomKills }));
     }
     const message = signal !== null ? `process killed by ${signal}` : `process exited with code ${exitCode}`;
     const err = hsuError('WORKER_CRASHED', message, { worker_id, pid: this.pid, exit_code: exitCode, signal });

@@ -16,6 +16,7 @@ import { which, type ResolvedExecutable } from '../../os/which.js';
 import { enforcementFor, kernelLimitsFor } from '../../limits/enforcement.js';
 import type { Limits } from '../../limits/schema.js';
 import { OutputCapture, type OutputStream } from '../output/index.js';
+import type { LogSettings } from '../output/logs-config.js';
 import { assignPort, fillArgs, type Assigned, type IntegrationOptions } from './integration.js';
 import { ProcessInstance } from './process-instance.js';
 import type { WorkerCgroup } from '../../os/cgroups/index.js';
@@ -59,6 +60,8 @@ export interface ProcessRuntimeOptions {
   readonly launch?: { readonly user?: string | number; readonly group?: string | number; readonly umask?: string | number; readonly rlimits?: Rlimits };
   /** Set when a later master may adopt this worker's processes: the hash of the config they were started from. */
   readonly adoption?: { readonly hash: string };
+  /** The worker's `logs:` block, resolved. */
+  readonly logs?: LogSettings;
 }
 
 /** What a child sends when it is ready: the string 'ready', or `{ type: 'ready' }` / `{ ready: true }`. */
@@ -76,7 +79,12 @@ export class ProcessRuntime implements Runtime {
   private readonly output: OutputCapture;
 
   constructor(private readonly options: ProcessRuntimeOptions) {
-    this.output = new OutputCapture({ workerId: options.workerId, logDir: options.logDir, ...(options.onLine ? { onLine: options.onLine } : {}) });
+    this.output = new OutputCapture({
+      workerId: options.workerId,
+      logDir: options.logDir,
+      ...(options.onLine ? { onLine: options.onLine } : {}),
+      ...(options.logs === undefined ? {} : { logs: options.logs }),
+    });
   }
 
   describe(): RuntimeDetails {
@@ -105,6 +113,10 @@ export class ProcessRuntime implements Runtime {
     }
     const ipc = this.options.ipc === true || this.options.waitReady === true;
     const { cgroup, enforcement } = await this.cgroupFor();
+    // The child writes into split (GNU coreutils), which writes the files: its output outlives a crash
+    // of the master, so it can be adopted. A hosted module's IPC channel dies with the master anyway: pipes.
+    const split = this.options.ipc === true ? null : await this.output.attachSplit(ctx.logger);
+    const stdio = split === null ? (['ignore', 'pipe', 'pipe'] as const) : (['ignore', split.stdout, split.stderr] as const);
     // The launcher joins the cgroup and applies user, umask and rlimits before the program's first instruction.
     const plan = planLaunch({
       file: executable.path,
@@ -121,7 +133,7 @@ export class ProcessRuntime implements Runtime {
         ...(plan.uid === undefined ? {} : { uid: plan.uid }),
         ...(plan.gid === undefined ? {} : { gid: plan.gid }),
         detached: true,
-        stdio: ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+        stdio: ipc ? [...stdio, 'ipc'] : [...stdio],
         ...(this.options.ipc === true ? { serialization: 'advanced' as const } : {}),
       });
     } catch (err) {
@@ -131,6 +143,8 @@ export class ProcessRuntime implements Runtime {
       const cause = await new Promise<unknown>((resolve) => child.once('error', resolve));
       throw this.spawnFailed(executable.path, cause);
     }
+    // Lines read from the files from now on are this instance's.
+    split?.started(child.pid);
     // Built before 'spawn' fires so no output or exit can be missed.
     const instance = new ProcessInstance(child, child.pid, {
       workerId: this.options.workerId,
@@ -138,11 +152,14 @@ export class ProcessRuntime implements Runtime {
       logger: ctx.logger,
       output: this.output,
       ...(assigned === undefined ? {} : { assigned }),
-      ...(this.options.adoption === undefined ? {} : { facts: { hash: this.options.adoption.hash, ...(cgroup === undefined ? {} : { cgroup: cgroup.name }), ...(assigned ?? {}) } }),
+      // The journal names every group (a later master sweeps what a crash left); the hash only where adoption is allowed.
+      facts: { ...(this.options.adoption === undefined ? {} : { hash: this.options.adoption.hash }), ...(cgroup === undefined ? {} : { cgroup: cgroup.name }), ...(assigned ?? {}) },
       ...(cgroup === undefined ? {} : { cgroup }),
       ...(enforcement === undefined ? {} : { enforcement }),
       ...(this.options.tracker === undefined ? {} : { tracker: this.options.tracker }),
       ...(this.options.groups === undefined ? {} : { groups: this.options.groups }),
+      ...(split === null ? {} : { split }),
+      launcherWrapped: plan.wrapped,
     });
     await new Promise((resolve) => child.once('spawn', resolve));
     if (!ctx.signal.aborted && this.options.waitReady === true) await this.readyMessage(instance, ctx.signal);
@@ -185,20 +202,22 @@ export class ProcessRuntime implements Runtime {
    * Supervises again a process a dead master left running (same pid): its cgroup is reopened by
    * name, its exit watched by identity. Rejects when it has meanwhile ended.
    */
-  adopt(orphan: OrphanRecord, ctx: LaunchContext): Promise<Instance> {
+  async adopt(orphan: OrphanRecord, ctx: LaunchContext): Promise<Instance> {
     const cgroup = orphan.cgroup === undefined ? undefined : this.options.cgroups?.open(orphan.cgroup);
+    this.output.open(ctx.logger);
+    // Its split still writes the files; we follow them from where they are.
+    const output = await this.output.adopt(orphan.pid, ctx.logger);
     if (cgroup !== undefined) this.group = cgroup;
     this.options.tracker?.add(this.options.workerId, orphan.pid, { ...(orphan.hash === undefined ? {} : { hash: orphan.hash }), ...(orphan.cgroup === undefined ? {} : { cgroup: orphan.cgroup }), ...(orphan.port === undefined ? {} : { port: orphan.port }) });
-    return Promise.resolve(
-      new AdoptedProcessInstance(orphan, {
+    return new AdoptedProcessInstance(orphan, {
         workerId: this.options.workerId,
         logger: ctx.logger,
+        output,
         ...(cgroup === undefined ? {} : { cgroup }),
         ...(this.options.tracker === undefined ? {} : { tracker: this.options.tracker }),
         ...(this.options.groups === undefined ? {} : { groups: this.options.groups }),
         ...(this.options.limits === undefined ? {} : { enforcement: enforcementFor(this.options.limits, cgroup === undefined ? 'poll' : (this.options.cgroups?.enforcement ?? 'poll'), cgroup === undefined ? 'adopted without its cgroup' : 'adopted with its cgroup') }),
-      }),
-    );
+      });
   }
 
   /** Ends the log files and removes the worker's cgroup. Call when the worker is removed; a later launch reopens them. */
