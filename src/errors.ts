@@ -5,6 +5,7 @@
  * {@link deserializeError}: a catalogue code comes back as an {@link HsuError} with its status,
  * context, remote stack and (bounded) cause chain, so a caller cannot tell where the error arose.
  */
+import { API_ERROR_CODES } from './api/error-codes.js';
 
 const CORE_ERROR_CODES = {
   // config
@@ -68,6 +69,7 @@ const CORE_ERROR_CODES = {
 /** Every subsystem's codes, merged; keys are unique across the project. */
 export const ErrorCodes = {
   ...CORE_ERROR_CODES,
+  ...API_ERROR_CODES,
 } as const satisfies Record<string, { readonly status: number; readonly summary: string }>;
 
 export type ErrorCodeKey = keyof typeof ErrorCodes;
