@@ -88,7 +88,10 @@ function parseApiBlock(doc: Document, lineCounter: LineCounter, file: string, en
   const parsed = apiSettingsSchema.safeParse(interpolated.value, { error: configErrorMap });
   if (!parsed.success) {
     const converted = toConfigIssues(parsed.error.issues, { schema: apiSettingsSchema, data: interpolated.value, locate, file });
-    issues.push(...converted.map((issue) => ({ ...issue, path: issue.path === '' ? 'master.api' : `master.api.${issue.path}` })));
+    // A value whose variable is unset was already reported; its leftover `${VAR}` text is not a second problem.
+    const unset = new Set(issues.map((issue) => issue.path));
+    const located = converted.map((issue) => ({ ...issue, path: issue.path === '' ? 'master.api' : `master.api.${issue.path}` }));
+    issues.push(...located.filter((issue) => !unset.has(issue.path)));
   }
   return parsed.success && issues.length === 0 ? { ok: true, value: parsed.data } : { ok: false, issues };
 }

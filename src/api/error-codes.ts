@@ -11,6 +11,7 @@ export const API_ERROR_CODES = {
   API_BODY_TOO_LARGE: { status: 413, summary: 'request body is larger than the limit' },
   API_ROUTE_NOT_FOUND: { status: 404, summary: 'no such endpoint' },
   API_NO_LOG_FILES: { status: 404, summary: 'this worker writes no log files' },
+  API_LOG_REFUSED: { status: 403, summary: 'a log path that is not a regular file (a symlink, a FIFO) is not read' },
   API_RELOAD_UNAVAILABLE: { status: 409, summary: 'this master has no config file to reload' },
   API_SHUTDOWN_UNAVAILABLE: { status: 409, summary: 'this master cannot be shut down through the API' },
   // API settings and listening

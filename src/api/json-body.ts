@@ -35,6 +35,7 @@ function reason(error: Error): string {
 
 /** The offset of the first character that makes `text` invalid JSON. */
 function errorOffset(text: string): number {
+  if (validPrefix(text)) return text.length; // cut short: what is missing is at the end
   // validPrefix is monotone: once a prefix cannot be continued into valid JSON, no longer one can.
   let lo = 0; // valid
   let hi = text.length; // invalid

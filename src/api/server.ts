@@ -176,11 +176,18 @@ function readTls(tls: { cert: string; key: string }): { cert: Buffer; key: Buffe
   }
 }
 
+/** Responses in flight (streams just ended) get this long to finish before their connections are cut. */
+const CLOSE_GRACE_MS = 1_000;
+
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) return resolve();
-    server.close(() => resolve());
-    server.closeAllConnections();
+    const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+    server.close(() => {
+      clearTimeout(cut);
+      resolve();
+    });
+    server.closeIdleConnections();
   });
 }
 

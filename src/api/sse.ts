@@ -81,6 +81,7 @@ export function sseResponse(open: (sender: SseSender) => (() => void) | void, op
         options.registry?.add(onServerClose);
         enqueue(': stream open\n\n');
         heartbeat = setInterval(() => enqueue(': keep-alive\n\n'), options.heartbeatMs ?? HEARTBEAT_MS);
+        heartbeat.unref(); // the server keeps the process alive, never a stream on its own
         teardown = open(sender);
         if (ended) teardown?.(); // open() closed the stream itself
       },
@@ -92,6 +93,7 @@ export function sseResponse(open: (sender: SseSender) => (() => void) | void, op
     { highWaterMark: 0, size: (chunk) => chunk.byteLength },
   );
   return new Response(body, {
-    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' },
+    // connection: close, so a stream the server ends takes its connection with it (a closing server need not wait for it to idle).
+    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', connection: 'close' },
   });
 }

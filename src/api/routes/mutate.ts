@@ -26,7 +26,7 @@ export function mutateRoutes(ctx: RouteContext): Hono {
 
   app.post('/workers/:id/start', async (c) => {
     const id = workerId(c);
-    await readBody(ctx, c, controlBodySchema, 'start request'); // only checks: a start has no force
+    await readBody(ctx, c, z.strictObject({}), 'start request'); // a start has nothing to force
     if (ACTIVE.includes(master.getWorkerState(id))) return result(id, false);
     await master.startWorker(id);
     return result(id, true);
