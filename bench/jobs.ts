@@ -13,4 +13,7 @@ export const JOBS: Readonly<Record<string, () => Promise<Row[]>>> = {
   'calls:thread': async () => (await import('./calls.js')).callsThread(),
   'calls:process': async () => (await import('./calls.js')).callsProcess(),
   memory: async () => (await import('./memory.js')).benchMemory(),
+  'api:list': async () => (await import('./api.js')).benchApiList(),
+  'api:sse': async () => (await import('./api.js')).benchApiSse(),
+  'api:ls': async () => (await import('./api-ls.js')).benchHsuLs(),
 };

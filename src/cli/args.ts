@@ -1,6 +1,9 @@
 /** Argument parsing for the `hsu` command: node's own parseArgs, no framework needed. */
-import { parseArgs } from 'node:util';
 import { LOG_LEVELS } from '../config/log-levels.js';
+
+// getBuiltinModule, not an ESM import: importing node:util as ESM enumerates (and builds) its
+// exports, a few ms every `hsu` command pays before doing anything.
+const { parseArgs } = process.getBuiltinModule('node:util');
 
 export interface CliArgs {
   readonly command: string | undefined;

@@ -189,7 +189,8 @@ void describe('hsu client commands', () => {
       await started(p);
       const text = new Running(['events'], p.dir);
       const json = new Running(['events', 'echo', '--json'], p.dir);
-      await new Promise((resolve) => setTimeout(resolve, 300)); // both subscribed (no event announces it)
+      await text.until('the stream open', (_out, err) => err.includes('hsu: watching the events'));
+      await json.until('the stream open', (_out, err) => err.includes('hsu: watching the events'));
       assert.equal((await p.hsu('restart', 'echo')).code, 0);
       await text.until('the restart', (out) => /echo {2}starting -> running \(pid \d+\)/.test(out));
       assert.match(text.out, /echo {2}running -> stopping/);

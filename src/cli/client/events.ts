@@ -14,6 +14,7 @@ export async function eventsCommand(args: ClientArgs, io: CliIo): Promise<number
       `/events${worker === undefined ? '' : `?worker=${encodeURIComponent(worker)}`}`,
       (event, data) => (session.json ? session.emit({ event, data }) : io.out(`${describe(session.style, event, data as Record<string, unknown>)}\n`)),
       interrupt.signal,
+      () => io.err(`hsu: watching the events of master pid ${session.endpoint.pid}${worker === undefined ? '' : ` for ${worker}`} (Ctrl-C stops)\n`),
     );
     if (end === 'ended' && !session.json) io.err('hsu: the master closed the event stream\n');
     return 0;

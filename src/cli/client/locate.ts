@@ -4,8 +4,9 @@
  * `master.state_dir` of `hsu.yaml` there, or `.hsu`. The YAML parser is loaded only when the file
  * actually sets state_dir (`hsu ls` stays a handful of small files).
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+// Built-ins through getBuiltinModule on the client path: see connection.ts.
+const { readFileSync } = process.getBuiltinModule('node:fs');
+const path = process.getBuiltinModule('node:path');
 
 const CONFIG_NAMES = ['hsu.yaml', 'hsu.yml'];
 const DEFAULT_STATE_DIR = '.hsu';

@@ -6,7 +6,8 @@ import { open, readAll, rebuild, type Endpoint } from './connection.js';
 
 export type StreamEnd = 'ended' | 'aborted';
 
-export async function followEvents(endpoint: Endpoint, pathname: string, onEvent: (event: string, data: unknown) => void, signal: AbortSignal): Promise<StreamEnd> {
+/** `onOpen` runs once the master answered: it has subscribed by then, so nothing after this is missed. */
+export async function followEvents(endpoint: Endpoint, pathname: string, onEvent: (event: string, data: unknown) => void, signal: AbortSignal, onOpen?: () => void): Promise<StreamEnd> {
   let reply;
   try {
     reply = await open(endpoint, 'GET', pathname, undefined, signal);
@@ -25,6 +26,7 @@ export async function followEvents(endpoint: Endpoint, pathname: string, onEvent
     }
     throw rebuild(body, status);
   }
+  onOpen?.();
   return new Promise<StreamEnd>((resolve, reject) => {
     let buffered = '';
     let event = 'message';
