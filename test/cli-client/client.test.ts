@@ -8,6 +8,7 @@ import path from 'node:path';
 import { apiSettingsSchema, resolveApiSettings } from '../../src/api/config.js';
 import { ApiServer } from '../../src/api/server.js';
 import { locateStateDir } from '../../src/cli/client/locate.js';
+import { parseReply } from '../../src/cli/client/unix-http.js';
 import { main, type CliIo } from '../../src/cli/main.js';
 import { createTestMaster, pluginWorker, type TestMaster } from '../helpers/master-helpers.js';
 import { echoWorker } from '../api/helpers.js';
@@ -99,5 +100,17 @@ void describe('on a terminal', () => {
     const out = capture(true, false);
     assert.equal(await main(['logs', 'echo', '--state-dir', stateDir], out.io), 0);
     assert.match(out.text(), /^out \| ready$/m);
+  });
+});
+
+void describe('the bare socket client', () => {
+  it('reads a reply sized by Content-Length or chunked, and refuses what is not HTTP', () => {
+    const sized = parseReply(Buffer.from('HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n{"a":1}trailing'));
+    assert.deepEqual([sized.status, sized.headers['content-type'], sized.body], [404, 'application/json', '{"a":1}']);
+    const chunked = parseReply(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{"a"\r\n6;ext=1\r\n:"é"}\r\n0\r\n\r\n'));
+    assert.deepEqual(JSON.parse(chunked.body), { a: 'é' });
+    assert.throws(() => parseReply(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2')), /incomplete/);
+    assert.throws(() => parseReply(Buffer.from('SSH-2.0-OpenSSH\r\n\r\n')), /not an HTTP response/);
+    assert.throws(() => parseReply(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nab')), /truncated|malformed/);
   });
 });

@@ -20,7 +20,9 @@ export function unixRequest(socketPath: string, method: string, pathname: string
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const socket = connect(socketPath);
-    socket.once('connect', () => socket.end(`${lines.join('\r\n')}\r\n\r\n${payload ?? ''}`));
+    // write, not end: a half-closed request makes node's server drop the connection before an
+    // async handler answers. The server closes it after the reply (`connection: close`).
+    socket.once('connect', () => socket.write(`${lines.join('\r\n')}\r\n\r\n${payload ?? ''}`));
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.once('error', reject);
     socket.once('end', () => {
