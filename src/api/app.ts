@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { WORKER_ID_PATTERN } from '../config/schema.js';
 import { hsuError } from '../errors.js';
 import { authMiddleware } from './auth.js';
+import { EventHub } from './event-hub.js';
 import { DEFAULT_MAX_BODY_BYTES } from './config.js';
 import type { ControlHost } from './host.js';
 import { openApiDocument } from './openapi.js';
@@ -33,7 +34,7 @@ export interface ApiApp {
 }
 
 export function newRouteContext(host: ControlHost, logger: Logger | undefined, maxBodyBytes: number): RouteContext {
-  return { host, logger, streams: new Set(), startedAt: host.startedAt ?? Date.now(), background: new Set(), maxBodyBytes };
+  return { host, logger, streams: new Set(), startedAt: host.startedAt ?? Date.now(), background: new Set(), maxBodyBytes, hub: new EventHub(host.master, host.controlEvents) };
 }
 
 export function createApiApp(host: ControlHost, options: ApiAppOptions, shared?: RouteContext): ApiApp {

@@ -13,6 +13,8 @@ export const DEFAULT_SSE_QUEUE_BYTES = 4 * 1024 * 1024;
 export interface SseSender {
   /** Queues one event; returns false once the stream has ended. */
   send(event: string, data: unknown, id?: string | number): boolean;
+  /** Queues a frame already encoded (shared by every stream of an event: see event-hub.ts). */
+  sendFrame(frame: Uint8Array): boolean;
   /** Ends the stream from the server side (after a final event, say). */
   close(): void;
 }
@@ -55,9 +57,10 @@ export function sseResponse(open: (sender: SseSender) => (() => void) | void, op
   };
   const onAbort = (): void => end(true);
   const onServerClose = (): void => end(true);
-  const enqueue = (text: string): boolean => {
+  const enqueue = (text: string): boolean => enqueueBytes(encoder.encode(text));
+  const enqueueBytes = (bytes: Uint8Array): boolean => {
     if (ended || controller === undefined) return false;
-    controller.enqueue(encoder.encode(text));
+    controller.enqueue(bytes);
     if ((controller.desiredSize ?? 0) < -maxQueue) {
       end(true);
       return false;
@@ -66,6 +69,7 @@ export function sseResponse(open: (sender: SseSender) => (() => void) | void, op
   };
   const sender: SseSender = {
     send: (event, data, id) => enqueue(`event: ${event}\n${id === undefined ? '' : `id: ${id}\n`}data: ${JSON.stringify(data)}\n\n`),
+    sendFrame: enqueueBytes,
     close: () => end(true),
   };
   const body = new ReadableStream<Uint8Array>(

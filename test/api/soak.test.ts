@@ -33,13 +33,16 @@ function get(socketPath: string, pathname: string): Promise<number> {
   });
 }
 
-/** Opens /events, waits for `events` state events, then drops the connection. */
-function briefSubscriber(socketPath: string, events: number): Promise<void> {
-  return new Promise((resolve, reject) => {
+/** Opens /events (`opened` once its first bytes arrive: it has subscribed by then), waits for `events` state events, then drops the connection. */
+function briefSubscriber(socketPath: string, events: number): { opened: Promise<void>; done: Promise<void> } {
+  let markOpened!: () => void;
+  const opened = new Promise<void>((resolve) => (markOpened = resolve));
+  const done = new Promise<void>((resolve, reject) => {
     let seen = 0;
     const req = request({ socketPath, path: '/events?types=state', agent: false }, (response) => {
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => {
+        markOpened();
         seen += chunk.split('event: state').length - 1;
         if (seen >= events) {
           req.destroy();
@@ -51,6 +54,7 @@ function briefSubscriber(socketPath: string, events: number): Promise<void> {
     req.once('error', (error) => (seen >= events ? undefined : reject(error)));
     req.end();
   });
+  return { opened, done };
 }
 
 void describe('control API soak', () => {
@@ -69,9 +73,9 @@ void describe('control API soak', () => {
         for (let i = 0; i < 20; i++) {
           await eventually('the last subscribers gone', settled);
           const subscribers = Array.from({ length: 4 }, () => briefSubscriber(socket, 2));
-          await eventually('subscribed', () => (t.master.events.listenerCount('state') === baseline.state! + 4 ? true : undefined));
+          await Promise.all(subscribers.map((s) => s.opened));
           await t.master.restartWorker(`w${i % 20}`);
-          await Promise.all(subscribers);
+          await Promise.all(subscribers.map((s) => s.done));
         }
       };
       await round(); // warm up: JIT, pools, lazily built things

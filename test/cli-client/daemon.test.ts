@@ -3,7 +3,7 @@
 // file, SIGHUP), shutdown, with and without --json; no master; a wrong token.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { isAlive } from '../../src/os/proc.js';
@@ -28,10 +28,11 @@ async function pidOf(p: Project, id: string): Promise<number> {
   return found.pid;
 }
 
-async function started(p: Project): Promise<void> {
-  const result = await p.hsu('run', '-d', 'hsu.yaml');
+async function started(p: Project, json = false): Promise<void> {
+  const result = json ? await p.hsu('run', '-d', 'hsu.yaml', '--json') : await p.hsu('run', '-d', 'hsu.yaml');
   assert.equal(result.code, 0, `run -d: ${result.err}`);
-  assert.match(result.out, /master running in the background \(pid \d+\)/);
+  if (!json) assert.match(result.out, /master running in the background \(pid \d+\)/);
+  else assert.deepEqual(Object.keys(JSON.parse(result.out) as object), ['ok', 'pid', 'state_dir', 'log_file', 'workers', 'failed']);
 }
 
 void describe('hsu run -d', () => {
@@ -42,7 +43,12 @@ void describe('hsu run -d', () => {
       const pid = p.masterPid();
       assert.ok(isAlive(pid));
       assert.equal(sessionOf(pid), pid, 'a session leader: no terminal, no SIGHUP from the shell');
-      assert.ok(readFileSync(path.join(p.stateDir, 'master.log'), 'utf8').includes('"msg":"master running"'));
+      const log = readFileSync(path.join(p.stateDir, 'master.log'), 'utf8');
+      assert.ok(log.includes('"msg":"master running"'));
+      assert.ok(log.includes('"msg":"control API listening"'));
+      const token = readFileSync(path.join(p.stateDir, 'api.token'), 'utf8').trim();
+      assert.ok(token.length >= 40 && !log.includes(token), 'the token is never logged');
+      assert.equal(statSync(path.join(p.stateDir, 'api.token')).mode & 0o777, 0o600);
       const second = await p.hsu('run', '-d', 'hsu.yaml');
       assert.equal(second.code, 1);
       assert.match(second.err, new RegExp(`already running on .* \\(pid ${pid}\\)`));
@@ -233,6 +239,7 @@ void describe('hsu client commands', () => {
       assert.equal((JSON.parse(refusedJson.out) as { error: { issues: unknown[] } }).error.issues.length, 1);
       assert.equal((await workers(p)).length, 4);
       assert.equal(await pidOf(p, 'keep'), keep);
+      assert.match(readFileSync(path.join(p.stateDir, 'master.log'), 'utf8'), /reload refused: the config file is invalid; nothing was changed/, 'the master log says so too');
       // SIGHUP, the daemon convention.
       p.write(echoEntry('keep', p.marker));
       process.kill(p.masterPid(), 'SIGHUP');
@@ -247,7 +254,7 @@ void describe('hsu client commands', () => {
   it('shutdown stops the daemon and every worker and waits for it; afterwards the client says so in one line', T, async () => {
     await withProject(async (p) => {
       p.write(`${echoEntry('a', p.marker)}${echoEntry('b', p.marker)}`);
-      await started(p);
+      await started(p, true);
       const pid = p.masterPid();
       const down = await p.hsu('shutdown');
       assert.deepEqual([down.code, down.out], [0, `hsu: master pid ${pid} stopped\n`]);

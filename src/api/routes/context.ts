@@ -5,6 +5,7 @@ import type * as z from 'zod';
 import type { WorkerDiagnostics } from '../../lifecycle/diagnostics.js';
 import { hsuError } from '../../errors.js';
 import { parseJsonBody, validateBody } from '../json-body.js';
+import type { EventHub } from '../event-hub.js';
 import type { ControlHost } from '../host.js';
 
 export interface RouteContext {
@@ -14,6 +15,8 @@ export interface RouteContext {
   readonly streams: Set<() => void>;
   readonly startedAt: number;
   readonly maxBodyBytes: number;
+  /** The one subscription per event type that every /events stream shares. */
+  readonly hub: EventHub;
   /** Cleanups still running after a response ended (a log follower closing its file); close() awaits them. */
   readonly background: Set<Promise<unknown>>;
 }

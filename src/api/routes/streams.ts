@@ -6,6 +6,7 @@
 import { Hono } from 'hono';
 import * as z from 'zod';
 import type { MasterEvents } from '../../master/events.js';
+import { EVENT_TYPES, type EventType } from '../event-hub.js';
 import { LogFollower } from '../logs/follow.js';
 import { LOG_STREAMS, logFilePath, type LogStream } from '../logs/files.js';
 import { tailFile } from '../logs/tail.js';
@@ -14,9 +15,7 @@ import { queryOf, track, workerId, type RouteContext } from './context.js';
 import { assertHasLogFiles, tailQuerySchema } from './read.js';
 
 /** Output lines are a firehose with their own endpoint; the event stream carries the rest unless asked. */
-export const EVENT_TYPES = ['state', 'exit', 'restart', 'health', 'added', 'removed', 'output', 'reload'] as const;
 const DEFAULT_TYPES = EVENT_TYPES.filter((t) => t !== 'output');
-type EventType = (typeof EVENT_TYPES)[number];
 
 const eventsQuerySchema = z.strictObject({
   types: z
@@ -34,30 +33,12 @@ const logStreamQuerySchema = tailQuerySchema.extend({
 });
 
 export function streamRoutes(ctx: RouteContext): Hono {
-  const { host } = ctx;
-  const { master } = host;
   const app = new Hono();
 
   app.get('/events', (c) => {
     const { types, worker } = queryOf(c, eventsQuerySchema);
     const wanted = new Set<EventType>(types ?? DEFAULT_TYPES);
-    return sseResponse(
-      (sse) => {
-        let seq = 0;
-        const offs: (() => void)[] = [];
-        for (const type of wanted) {
-          const forward = (event: unknown): void => {
-            if (worker !== undefined && (event as { worker_id?: unknown }).worker_id !== worker) return;
-            sse.send(type, event, ++seq);
-          };
-          if (type === 'reload') {
-            if (host.controlEvents !== undefined) offs.push(host.controlEvents.on('reload', forward));
-          } else offs.push(master.on(type as keyof MasterEvents, forward));
-        }
-        return () => offs.forEach((off) => off());
-      },
-      { signal: c.req.raw.signal, registry: ctx.streams },
-    );
+    return sseResponse((sse) => ctx.hub.subscribe(wanted, worker, (frame) => void sse.sendFrame(frame)), { signal: c.req.raw.signal, registry: ctx.streams });
   });
 
   app.get('/workers/:id/logs/stream', (c) => {
