@@ -42,7 +42,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     file,
     initial: config,
     logger,
-    read: () => validateRunConfigFile(file),
+    read: () => {
+      const result = validateRunConfigFile(file);
+      if (!result.ok || JSON.stringify(result.api) === JSON.stringify(options.api)) return result;
+      return { ...result, warnings: ['master.api changed; it takes effect when the master is restarted'] };
+    },
     onReport: (report) => controlEvents.emit('reload', report),
   });
   const reload = async (): Promise<ReloadReport> => {

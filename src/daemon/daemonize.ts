@@ -30,7 +30,10 @@ const BIN = fileURLToPath(new URL('../cli/bin.js', import.meta.url));
 
 export async function daemonize(configPath: string, options: DaemonOptions, io: CliIo): Promise<number> {
   const file = path.resolve(configPath);
-  const { config } = loadRunConfigFile(file);
+  const { config, api } = loadRunConfigFile(file);
+  if (!api.enabled) {
+    throw hsuError('API_CONFIG_INVALID', `master.api.enabled is false in ${file}: a daemon without its control API could not be reached or stopped; run it in the foreground (hsu run) or enable the API`, { file });
+  }
   const stateDir = config.master.state_dir;
   const owner = runningMasterPid(stateDir);
   if (owner !== undefined) {

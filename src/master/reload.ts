@@ -55,7 +55,8 @@ export function actionReconfigurer(master: Master): Reconfigurer {
     },
   };
 }
-export type ReadConfig = () => { ok: true; config: HsuConfig } | { ok: false; issues: ConfigIssue[] };
+/** Reads and validates the file; `warnings` are the reader's own (settings it knows cannot change live). */
+export type ReadConfig = () => { ok: true; config: HsuConfig; warnings?: string[] } | { ok: false; issues: ConfigIssue[] };
 
 export interface ReloaderOptions {
   readonly master: Master;
@@ -104,7 +105,7 @@ export class ConfigReloader {
       logger?.error({ file, issues: result.issues }, `reload refused: the config file is invalid; nothing was changed\n${formatIssues(result.issues)}`);
       throw hsuError('CONFIG_INVALID', `reload refused, nothing was changed: ${file} has ${result.issues.length} problem${result.issues.length === 1 ? '' : 's'}:\n${formatIssues(result.issues)}`, { file, issues: result.issues });
     }
-    const warnings = this.masterWarnings(result.config.master);
+    const warnings = [...this.masterWarnings(result.config.master), ...(result.warnings ?? [])];
     const diff = diffWorkers(this.currentConfigs(result.config.workers), result.config.workers);
     const errors: ReloadError[] = [];
     const reconfigured: string[] = [];

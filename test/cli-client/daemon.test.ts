@@ -54,6 +54,11 @@ void describe('hsu run -d', () => {
       assert.match(second.err, new RegExp(`already running on .* \\(pid ${pid}\\)`));
       assert.match(second.err, /HSU_ERR_STATE_DIR_IN_USE/);
       assert.ok(isAlive(pid), 'the running one is untouched');
+      // API settings are read at start: a reload says they wait for a restart.
+      p.write(echoEntry('echo', p.marker), '  api:\n    max_body_bytes: 4096\n');
+      const reload = await p.hsu('reload');
+      assert.equal(reload.code, 0, reload.err);
+      assert.match(reload.err, /warning: master\.api changed; it takes effect when the master is restarted/);
     });
   });
 
@@ -76,6 +81,10 @@ void describe('hsu run -d', () => {
           assert.equal(refused.code, 1);
           assert.match(refused.err, /hsu\.yaml:3:11/, 'config problems print at once, with their line');
           assert.equal(existsSync(invalid.stateDir), false, 'no daemon was started');
+          invalid.write(echoEntry('echo', invalid.marker), '  api:\n    enabled: false\n');
+          const unreachable = await invalid.hsu('run', '-d', 'hsu.yaml');
+          assert.equal(unreachable.code, 1);
+          assert.match(unreachable.err, /HSU_ERR_API_CONFIG_INVALID/);
         } finally {
           await invalid.dispose();
         }
