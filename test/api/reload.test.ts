@@ -9,7 +9,7 @@ import { validateRunConfigFile } from '../../src/api/config-file.js';
 import { diffWorkers } from '../../src/config/diff.js';
 import { validateConfigText, type HsuConfig } from '../../src/config/index.js';
 import { Master } from '../../src/master/master.js';
-import { ConfigReloader, actionReconfigurer, type ReloadReport } from '../../src/master/reload.js';
+import { ConfigReloader, actionReconfigurer, defaultReconfigurer, type ReloadReport } from '../../src/master/reload.js';
 import { killMarked, plugin, rejectsWithCode, tempDir, waitForMarkerGone } from '../helpers/master-helpers.js';
 import { apiFixture } from './helpers.js';
 
@@ -168,6 +168,23 @@ ${proc('change', s.marker, ', EXTRA: "1"')}${proc('new', s.marker)}`);
         assert.equal(await reconfigurer.reconfigure('plain', {}), 'unsupported');
       },
     );
+  });
+
+  it('uses Master.reconfigureWorker once the Master has it (the proposed method), the action until then', T, async () => {
+    const calls: [string, unknown][] = [];
+    class WithReconfigure extends Master {
+      reconfigureWorker(id: string, config: Readonly<Record<string, unknown>>): Promise<'applied' | 'unsupported'> {
+        calls.push([id, config]);
+        return Promise.resolve('applied');
+      }
+    }
+    const withMethod = new WithReconfigure();
+    assert.equal(await defaultReconfigurer(withMethod).reconfigure('x', { a: 1 }), 'applied');
+    assert.deepEqual(calls, [['x', { a: 1 }]]);
+    await withMethod.shutdown();
+    const plain = new Master();
+    await rejectsWithCode(defaultReconfigurer(plain).reconfigure('x', {}), 'HSU_ERR_WORKER_NOT_FOUND'); // the action path: master.call
+    await plain.shutdown();
   });
 
   it('keeps the operator’s choices: a stopped worker stays stopped, enabling starts, disabling stops', T, async () => {
