@@ -30,4 +30,7 @@ export const JOBS: Readonly<Record<string, () => Promise<Row[]>>> = {
   'messaging:memory': async () => (await import('./messaging.js')).benchWorkerMemory(),
   packages: async () => (await import('./packages.js')).benchPackageInstall(),
   output: async () => (await import('./output.js')).benchOutput(),
+  'api:list': async () => (await import('./api.js')).benchApiList(),
+  'api:sse': async () => (await import('./api.js')).benchApiSse(),
+  'api:ls': async () => (await import('./api-ls.js')).benchHsuLs(),
 };

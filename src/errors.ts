@@ -10,6 +10,7 @@ import { PACKAGES_ERROR_CODES } from './packages/error-codes.js';
 
 import { MESSAGING_ERROR_CODES } from './messaging/error-codes.js';
 import { OS_ERROR_CODES } from './os/error-codes.js';
+import { API_ERROR_CODES } from './api/error-codes.js';
 
 const CORE_ERROR_CODES = {
   // config
@@ -79,6 +80,7 @@ export const ErrorCodes = {
   ...MESH_ERROR_CODES,
   ...MESSAGING_ERROR_CODES,
   ...PACKAGES_ERROR_CODES,
+  ...API_ERROR_CODES,
 } as const satisfies Record<string, { readonly status: number; readonly summary: string }>;
 
 export type ErrorCodeKey = keyof typeof ErrorCodes;

@@ -1,6 +1,9 @@
 /** Argument parsing for the `hsu` command: node's own parseArgs, no framework needed. */
-import { parseArgs } from 'node:util';
 import { LOG_LEVELS } from '../config/log-levels.js';
+
+// getBuiltinModule, not an ESM import: importing node:util as ESM enumerates (and builds) its
+// exports, a few ms every `hsu` command pays before doing anything.
+const { parseArgs } = process.getBuiltinModule('node:util');
 
 export interface CliArgs {
   readonly command: string | undefined;
@@ -11,6 +14,20 @@ export interface CliArgs {
   readonly logLevel: string | undefined;
   /** Native factory names the runner registers (for `hsu validate`). */
   readonly natives: string[];
+  /** `run -d`: start the master as a daemon. */
+  readonly daemon: boolean;
+  /** The master to talk to (client commands). */
+  readonly stateDir: string | undefined;
+  readonly force: boolean;
+  /** `logs -n N`. */
+  readonly lines: number | undefined;
+  /** `logs -f`. */
+  readonly follow: boolean;
+  /** `startup --install`. */
+  readonly install: boolean;
+  /** `startup --name`, `--user`. */
+  readonly name: string | undefined;
+  readonly user: string | undefined;
 }
 
 export function parseCliArgs(argv: readonly string[]): CliArgs {
@@ -24,11 +41,23 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       version: { type: 'boolean', short: 'v', default: false },
       'log-level': { type: 'string' },
       native: { type: 'string', multiple: true, default: [] },
+      daemon: { type: 'boolean', short: 'd', default: false },
+      'state-dir': { type: 'string' },
+      force: { type: 'boolean', default: false },
+      lines: { type: 'string', short: 'n' },
+      follow: { type: 'boolean', short: 'f', default: false },
+      install: { type: 'boolean', default: false },
+      name: { type: 'string' },
+      user: { type: 'string' },
     },
   });
   const logLevel = values['log-level'];
   if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel as (typeof LOG_LEVELS)[number])) {
     throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
+  }
+  const lines = values.lines === undefined ? undefined : Number(values.lines);
+  if (lines !== undefined && (!Number.isInteger(lines) || lines < 0 || lines > 10_000)) {
+    throw new Error(`-n/--lines must be a whole number from 0 to 10000, got '${values.lines ?? ''}'`);
   }
   return {
     command: positionals[0],
@@ -38,19 +67,40 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     version: values.version === true,
     logLevel,
     natives: values.native ?? [],
+    daemon: values.daemon === true,
+    stateDir: values['state-dir'],
+    force: values.force === true,
+    lines,
+    follow: values.follow === true,
+    install: values.install === true,
+    name: values.name,
+    user: values.user,
   };
 }
 
 export const USAGE = `Usage: hsu <command> [options]
 
-Commands:
-  run <config.yaml>          run the master in the foreground (Ctrl-C stops it gracefully; twice forces)
-  validate <config.yaml>...  check configuration files: every problem at once, and what \`hsu run\` could not start
+Run a master:
+  run <config.yaml>            run the master in the foreground (Ctrl-C stops it gracefully; twice forces; SIGHUP reloads)
+  run -d <config.yaml>         run it as a daemon: returns once it is running, its log in <state_dir>/master.log
+  validate <config.yaml>...    check configuration files: every problem at once, and what \`hsu run\` could not start
+  startup [config.yaml]        print a systemd unit for this config (--install writes it, as root)
+
+Talk to a running master (found through ./hsu.yaml or ./.hsu, --state-dir or HSU_STATE_DIR):
+  ls                           every worker: state, health, pid, uptime, restarts, CPU, memory
+  status <id>                  one worker's diagnostics and recent transitions
+  start|stop|restart <id>...   or \`all\`; --force skips the grace period of stop and restart
+  logs <id> [-n N] [-f]        the last N lines of its stdout/stderr files; -f follows them
+  events [id]                  lifecycle events as they happen
+  reload                       re-read the config file and apply the difference (same as SIGHUP)
+  shutdown [--force]           stop the master gracefully and wait until it is gone
 
 Options:
-  --json                     machine-readable output (JSON lines for run, one JSON document per file for validate)
-  --log-level <level>        trace | debug | info | warn | error | fatal | silent (overrides the config)
-  --native <name>            validate: a native module factory the runner registers (repeatable)
-  -v, --version              print the version
-  -h, --help                 show this help
+  --json                       machine-readable output (one JSON document per line)
+  --state-dir <dir>            the master to talk to
+  --log-level <level>          trace | debug | info | warn | error | fatal | silent (overrides the config)
+  --native <name>              validate: a native module factory the runner registers (repeatable)
+  --name <name>, --user <u>    startup: the unit is hsu-<name>.service (default: the config's directory), run as <u>
+  -v, --version                print the version
+  -h, --help                   show this help
 `;

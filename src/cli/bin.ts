@@ -9,6 +9,9 @@ if (major < REQUIRED[0] || (major === REQUIRED[0] && minor < REQUIRED[1])) {
   );
   process.exit(1);
 }
+// V8's code cache on disk (Node's own, in the temp dir): a CLI run again and again (`hsu ls`)
+// compiles its files once instead of on every run.
+process.getBuiltinModule('node:module').enableCompileCache?.();
 const { main } = await import('./main.js');
 // Exit explicitly once main() has decided: the code is the master's verdict, whatever else is pending.
 process.exit(await main(process.argv.slice(2)));

@@ -1,19 +1,26 @@
 /**
  * The `hsu` command, as a function of argv so it can be tested without spawning. Each command's
- * code is imported only when that command runs: `hsu --version` loads no config stack.
+ * code is imported only when that command runs: `hsu --version` loads no config stack, and the
+ * client commands (`hsu ls`...) load node:http and a few small files, no zod, yaml, pino or hono.
  */
 import { isHsuError } from '../errors.js';
 import { USAGE, parseCliArgs, type CliArgs } from './args.js';
+import type { ClientArgs } from './client/session.js';
+import type { Style } from './client/render.js';
 
 export interface CliIo {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
+  /** Output style for client commands; default: from process.stdout (TTY, NO_COLOR). */
+  readonly style?: Style;
 }
 
 const defaultIo: CliIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
 /** Codes that mean "the configuration is the problem": only for these is `hsu validate` a useful hint. */
 const CONFIG_CODES = new Set(['HSU_ERR_CONFIG_INVALID', 'HSU_ERR_CONFIG_NOT_FOUND']);
+/** Commands that talk to a running master. */
+const CLIENT_COMMANDS = new Set(['ls', 'list', 'status', 'start', 'stop', 'restart', 'logs', 'events', 'reload', 'shutdown']);
 
 export async function main(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
   let args: CliArgs;
@@ -33,10 +40,15 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     return args.help ? 0 : 1;
   }
   try {
+    if (CLIENT_COMMANDS.has(args.command)) return await client(args, io);
     switch (args.command) {
       case 'run': {
         const target = args.positionals[0];
         if (target === undefined) return usageError(io, 'run needs a config file: hsu run hsu.yaml');
+        if (args.daemon) {
+          const { daemonize } = await import('../daemon/daemonize.js');
+          return await daemonize(target, { json: args.json, ...(args.logLevel === undefined ? {} : { logLevel: args.logLevel }) }, io);
+        }
         const { runMaster } = await import('./run.js');
         return await runMaster(target, { json: args.json, ...(args.logLevel === undefined ? {} : { logLevel: args.logLevel as never }) });
       }
@@ -45,17 +57,57 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         const { validateCommand } = await import('./validate.js');
         return await validateCommand(args.positionals, { json: args.json, natives: args.natives }, io);
       }
+      case 'startup': {
+        const { startupCommand } = await import('../daemon/startup.js');
+        const options = { install: args.install, json: args.json, ...(args.name === undefined ? {} : { name: args.name }), ...(args.user === undefined ? {} : { user: args.user }) };
+        return await startupCommand(args.positionals[0] ?? 'hsu.yaml', options, io);
+      }
       default:
         return usageError(io, `unknown command '${args.command}'`);
     }
   } catch (error) {
     if (isHsuError(error)) {
+      if (args.json && CLIENT_COMMANDS.has(args.command)) {
+        io.out(`${JSON.stringify({ ok: false, error: { code: error.code, message: error.message, details: error.context } })}\n`);
+        return 1;
+      }
+      // No master, or the master's own verdict: one line says it all.
+      if (CLIENT_COMMANDS.has(args.command)) {
+        io.err(`hsu: ${error.message} (${error.code})\n`);
+        return 1;
+      }
       const hint = CONFIG_CODES.has(error.code) ? '; try: hsu validate <config> for every problem at once' : '';
       io.err(`hsu: ${error.message}\n  (${error.code}${hint})\n`);
       return 1;
     }
     io.err(`hsu: unexpected error\n${(error as Error).stack ?? String(error)}\n`);
     return 1;
+  }
+}
+
+async function client(args: CliArgs, io: CliIo): Promise<number> {
+  const command = args.command === 'list' ? 'ls' : (args.command ?? '');
+  const needs: Readonly<Record<string, string>> = { status: 'status needs a worker id: hsu status <id>', logs: 'logs needs a worker id: hsu logs <id>' };
+  if ((command === 'start' || command === 'stop' || command === 'restart') && args.positionals.length === 0) return usageError(io, `${command} needs worker ids or all: hsu ${command} <id>... | all`);
+  if (needs[command] !== undefined && args.positionals.length === 0) return usageError(io, needs[command]);
+  const clientArgs: ClientArgs = { positionals: args.positionals, json: args.json, stateDir: args.stateDir, force: args.force, lines: args.lines, follow: args.follow };
+  switch (command) {
+    case 'ls':
+      return (await import('./client/ls.js')).lsCommand(clientArgs, io);
+    case 'status':
+      return (await import('./client/status.js')).statusCommand(clientArgs, io);
+    case 'start':
+    case 'stop':
+    case 'restart':
+      return (await import('./client/control.js')).controlCommand(command, clientArgs, io);
+    case 'logs':
+      return (await import('./client/logs.js')).logsCommand(clientArgs, io);
+    case 'events':
+      return (await import('./client/events.js')).eventsCommand(clientArgs, io);
+    case 'reload':
+      return (await import('./client/reload.js')).reloadCommand(clientArgs, io);
+    default:
+      return (await import('./client/shutdown.js')).shutdownCommand(clientArgs, io);
   }
 }
 

@@ -1,15 +1,19 @@
 /**
- * `hsu run`: the master in the foreground until it is told to stop (SIGINT, SIGTERM, SIGHUP,
- * SIGQUIT); a second signal forces. It stays up whatever its workers do: a failed or finished
- * worker is a state to show, not a reason to exit.
+ * `hsu run`: the master in the foreground until it is told to stop (SIGINT, SIGTERM, SIGQUIT, or
+ * `hsu shutdown`); a second request forces. SIGHUP reloads the config file. It serves the control
+ * API while it runs, and stays up whatever its workers do: a failed or finished worker is a state
+ * to show, not a reason to exit.
  */
 import path from 'node:path';
-import type { LevelWithSilent, Logger } from 'pino';
-import { loadConfigFile } from '../config/index.js';
+import type { LevelWithSilent } from 'pino';
+import { loadRunConfigFile } from '../api/config-file.js';
+import type { MasterPhase } from '../api/host.js';
 import { Master } from '../master/master.js';
 import { createLogger } from '../observability/logger.js';
 import type { StdoutSink } from '../observability/stdout-sink.js';
 import type { ModuleExport } from '../worker/contract.js';
+import { startControlPlane, type ControlPlane } from './run-control.js';
+import { installRunSignals } from './run-signals.js';
 
 export interface RunOptions {
   /** Native module factories, for programs that embed the master (the demo does). */
@@ -20,14 +24,13 @@ export interface RunOptions {
   readonly onStarted?: (master: Master) => void;
 }
 
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
 /** At exit, how long the log backlog may take to reach a slow reader before it is counted as lost. */
 const LOG_DRAIN_MS = 2_000;
 
 /** Resolves with the process exit code: 0 after a graceful shutdown, 1 when it had to force. */
 export async function runMaster(configPath: string, options: RunOptions = {}): Promise<number> {
   const file = path.resolve(configPath);
-  const config = loadConfigFile(file);
+  const { config, api } = loadRunConfigFile(file);
   const { logger, sink } = await createLogger({ level: options.logLevel ?? config.master.log_level, ...(options.json === true ? { format: 'json' as const } : {}) });
   let master: Master;
   try {
@@ -38,56 +41,46 @@ export async function runMaster(configPath: string, options: RunOptions = {}): P
   }
   // Nothing of the master's own keeps Node's loop alive (signal listeners don't): this does, until told to stop.
   const keepAlive = setInterval(() => undefined, 1 << 30);
-  const stop = onStopSignals(master, logger);
+  let phase: MasterPhase = 'starting';
+  let markStarted!: () => void;
+  const started = new Promise<void>((resolve) => (markStarted = resolve));
+  let control: ControlPlane | undefined;
+  const signals = installRunSignals(master, logger, () => {
+    control?.reload().catch((error: unknown) => {
+      // An invalid file is already logged with every issue by the reloader.
+      if ((error as { code?: string }).code !== 'HSU_ERR_CONFIG_INVALID') logger.error({ err: error }, 'reload failed');
+    });
+  });
   try {
+    control = await startControlPlane({
+      master,
+      config,
+      api,
+      file,
+      logger,
+      started,
+      phase: () => (signals.stopping || master.closing ? 'stopping' : phase),
+      shutdown: (force) => signals.stop('shutdown requested through the control API', force),
+    }).catch(async (error: unknown) => {
+      await master.shutdown();
+      throw error;
+    });
     logger.info({ config: file, workers: master.listWorkers().length, pid: process.pid }, 'master starting');
     const results = await master.start();
     const failed = results.filter((r) => !r.ok).length;
+    phase = 'running';
+    markStarted();
     if (!master.closing) logger.info({ started: results.length - failed, failed }, 'master running');
     options.onStarted?.(master);
-    const { forced, signals } = await stop.done;
-    return forced || signals > 1 ? 1 : 0;
+    const { forced, requests } = await signals.done;
+    return forced || requests > 1 ? 1 : 0;
   } finally {
-    stop.remove();
+    markStarted();
+    signals.remove();
     clearInterval(keepAlive);
+    await control?.close();
     await finishLog(sink);
   }
-}
-
-interface StopHandle {
-  readonly done: Promise<{ forced: boolean; signals: number }>;
-  remove(): void;
-}
-
-function onStopSignals(master: Master, logger: Logger): StopHandle {
-  let signals = 0;
-  let resolveDone!: (outcome: { forced: boolean; signals: number }) => void;
-  const done = new Promise<{ forced: boolean; signals: number }>((resolve) => (resolveDone = resolve));
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signals += 1;
-    if (signals === 1) {
-      logger.info({ signal }, 'shutting down (send the signal again to force)');
-      master.shutdown().then(
-        (report) => resolveDone({ forced: report.forced, signals }),
-        (error: unknown) => {
-          logger.error({ err: error }, 'shutdown failed');
-          resolveDone({ forced: true, signals });
-        },
-      );
-      return;
-    }
-    logger.warn({ signal }, 'second signal: forcing every worker down now');
-    // Through the master, so the kills count as requested stops (no restart) and stops that hang
-    // (an inline module's stop()) stop holding the shutdown up.
-    void master.shutdown({ force: true });
-  };
-  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
-  return {
-    done,
-    remove: () => {
-      for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
-    },
-  };
 }
 
 async function finishLog(sink: StdoutSink): Promise<void> {

@@ -1,0 +1,89 @@
+/**
+ * The mutations: start, stop, restart (optionally forced), add and remove a worker at run time,
+ * reload the config file, shut down. Start and stop are idempotent like `systemctl`: asking for
+ * the state a worker is already in answers 200 with `changed: false` instead of an error.
+ */
+import { Hono } from 'hono';
+import * as z from 'zod';
+import { hsuError } from '../../errors.js';
+import { OPERATIONS, type WorkerState } from '../../lifecycle/states.js';
+import type { Master } from '../../master/master.js';
+import { controlBodySchema, shutdownBodySchema } from '../schemas.js';
+import { queryOf, readBody, readJson, workerId, type RouteContext } from './context.js';
+
+const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const addQuerySchema = z.strictObject({ start: flag.default(true) });
+const removeQuerySchema = z.strictObject({ force: flag.default(false) });
+
+const ACTIVE: readonly WorkerState[] = ['starting', 'running'];
+const STOPPABLE: readonly WorkerState[] = [...OPERATIONS.stop, 'stopping'];
+
+export function mutateRoutes(ctx: RouteContext): Hono {
+  const { host } = ctx;
+  const { master } = host;
+  const app = new Hono();
+  const result = (id: string, changed: boolean): Response => Response.json({ changed, worker: master.getWorkerStateWithDiagnostics(id) });
+
+  app.post('/workers/:id/start', async (c) => {
+    const id = workerId(c);
+    await readBody(ctx, c, z.strictObject({}), 'start request'); // a start has nothing to force
+    if (ACTIVE.includes(master.getWorkerState(id))) return result(id, false);
+    await master.startWorker(id);
+    return result(id, true);
+  });
+
+  app.post('/workers/:id/stop', async (c) => {
+    const id = workerId(c);
+    const { force } = await readBody(ctx, c, controlBodySchema, 'stop request');
+    if (!STOPPABLE.includes(master.getWorkerState(id))) return result(id, false);
+    await master.stopWorker(id, { force });
+    return result(id, true);
+  });
+
+  app.post('/workers/:id/restart', async (c) => {
+    const id = workerId(c);
+    const { force } = await readBody(ctx, c, controlBodySchema, 'restart request');
+    await master.restartWorker(id, { force });
+    return result(id, true);
+  });
+
+  app.post('/workers', async (c) => {
+    const { start } = queryOf(c, addQuerySchema);
+    // Validated exactly like a config entry: CONFIG_INVALID with each problem's key path.
+    const config = await readJson(ctx, c);
+    master.addWorker(config as never);
+    const id = (config as { id: string }).id;
+    if (start && master.getWorkerConfig(id).enabled) {
+      // A worker that fails to start stays added, failed_start with its error, like one from the file.
+      await master.startWorker(id).catch((error: unknown) => ctx.logger?.warn({ worker: id, err: error }, 'worker added through the API failed to start'));
+    }
+    return c.json(master.getWorkerStateWithDiagnostics(id), 201);
+  });
+
+  app.delete('/workers/:id', async (c) => {
+    const id = workerId(c);
+    const { force } = queryOf(c, removeQuerySchema);
+    await stopIfActive(master, id, force);
+    await master.removeWorker(id);
+    return c.json({ removed: id });
+  });
+
+  app.post('/reload', async (c) => {
+    await readBody(ctx, c, z.strictObject({}), 'reload request');
+    if (host.reload === undefined) throw hsuError('API_RELOAD_UNAVAILABLE', 'this master was not started from a config file, so there is nothing to reload');
+    return c.json(await host.reload());
+  });
+
+  app.post('/shutdown', async (c) => {
+    const { force } = await readBody(ctx, c, shutdownBodySchema, 'shutdown request');
+    if (host.shutdown === undefined) throw hsuError('API_SHUTDOWN_UNAVAILABLE', 'this master is embedded in a program that did not hand its shutdown to the API');
+    host.shutdown(force);
+    return c.json({ shutting_down: true as const, pid: process.pid, forced: force }, 202);
+  });
+
+  return app;
+}
+
+async function stopIfActive(master: Master, id: string, force: boolean): Promise<void> {
+  if (STOPPABLE.includes(master.getWorkerState(id))) await master.stopWorker(id, { force });
+}

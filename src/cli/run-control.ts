@@ -1,0 +1,74 @@
+/**
+ * What `hsu run` adds around a master: the control API (unless `master.api.enabled: false`),
+ * config reload (SIGHUP, `hsu reload`, POST /reload) and the pid file. Reloads wait for the
+ * initial start to finish: the start walks the worker table, which a reload changes.
+ */
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { resolveApiSettings, type ApiSettings } from '../api/config.js';
+import { validateRunConfigFile } from '../api/config-file.js';
+import type { ControlEvents, MasterPhase } from '../api/host.js';
+import { ApiServer } from '../api/server.js';
+import type { HsuConfig } from '../config/index.js';
+import { removePidFile, writePidFile } from '../daemon/pid-file.js';
+import { EventBus } from '../events/bus.js';
+import type { Master } from '../master/master.js';
+import { ConfigReloader, type ReloadReport } from '../master/reload.js';
+
+export interface ControlPlaneOptions {
+  readonly master: Master;
+  readonly config: HsuConfig;
+  readonly api: ApiSettings;
+  readonly file: string;
+  readonly logger: Logger;
+  /** Whoever runs the master decides what a shutdown through the API means. */
+  readonly shutdown: (force: boolean) => void;
+  readonly phase: () => MasterPhase;
+  /** Resolves once the initial start is over. */
+  readonly started: Promise<unknown>;
+}
+
+export interface ControlPlane {
+  reload(): Promise<ReloadReport>;
+  close(): Promise<void>;
+}
+
+export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  const { master, config, file, logger } = options;
+  const stateDir = config.master.state_dir;
+  const controlEvents = new EventBus<ControlEvents>((report) => logger.error({ err: report.error }, 'a control event listener threw; ignored'));
+  const reloader = new ConfigReloader({
+    master,
+    file,
+    initial: config,
+    logger,
+    read: () => {
+      const result = validateRunConfigFile(file);
+      if (!result.ok || JSON.stringify(result.api) === JSON.stringify(options.api)) return result;
+      return { ...result, warnings: ['master.api changed; it takes effect when the master is restarted'] };
+    },
+    onReport: (report) => controlEvents.emit('reload', report),
+  });
+  const reload = async (): Promise<ReloadReport> => {
+    await options.started;
+    return reloader.reload();
+  };
+  const settings = resolveApiSettings(options.api, stateDir, path.dirname(file));
+  const server = settings.enabled
+    ? await ApiServer.start({
+        host: { master, logDir: config.master.log_dir, configFile: file, stateDir, shutdownTimeoutMs: config.master.shutdown_timeout, phase: options.phase, reload, shutdown: options.shutdown, controlEvents },
+        settings,
+        logger,
+      })
+    : undefined;
+  writePidFile(stateDir);
+  return {
+    reload,
+    close: async () => {
+      await server?.close();
+      controlEvents.removeAll();
+      removePidFile(stateDir);
+    },
+  };
+}
+

@@ -1,0 +1,162 @@
+// Shared by the control API tests: a real master behind the app (no socket), requests with and
+// without the token, and a reader for SSE response bodies.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { createApiApp, type ApiApp, type ApiAppOptions } from '../../src/api/app.js';
+import type { ControlHost } from '../../src/api/host.js';
+import type { WorkerConfigInput } from '../../src/index.js';
+import { createTestMaster, nodeWorker, type TestMaster } from '../helpers/master-helpers.js';
+import { repoRoot } from '../helpers/paths.js';
+
+export const TOKEN = 'test-token-0123456789abcdef';
+
+export function apiFixture(name: string): string {
+  return path.join(repoRoot, 'test', 'api', 'fixtures', name);
+}
+
+/** A process worker running signal-echo.mjs: "ready", then "ping n"/"pong n" on each SIGUSR2. */
+export function echoWorker(t: TestMaster, id: string, extra: Record<string, unknown> = {}): WorkerConfigInput {
+  return nodeWorker(t, id, path.join('..', 'api', 'fixtures', 'signal-echo.mjs'), [], extra);
+}
+
+/** Sends SIGUSR2 to a running echo worker once it printed "ready" (its handler is in place by then). */
+export async function ping(t: TestMaster, id: string, times = 1): Promise<void> {
+  const pid = t.master.getWorkerStateWithDiagnostics(id).pid;
+  assert.ok(pid !== null, `${id} has no pid`);
+  await t.events.waitFor(`${id} ready`, () => t.events.output.find((e) => e.worker_id === id && e.pid === pid && e.line === 'ready'));
+  const pings = (): number => t.events.output.filter((e) => e.worker_id === id && e.pid === pid && e.line.startsWith('ping ')).length;
+  // One at a time: signals sent back to back coalesce into one.
+  for (let i = 0; i < times; i++) {
+    const seen = pings();
+    process.kill(pid, 'SIGUSR2');
+    await t.events.waitFor(`ping ${seen + 1} from ${id}`, () => (pings() > seen ? true : undefined));
+  }
+}
+
+export interface Harness extends TestMaster {
+  readonly api: ApiApp;
+  readonly host: ControlHost;
+  /** A request through app.request(); `token: false` sends none. */
+  request(method: string, pathname: string, init?: { body?: unknown; raw?: string | Uint8Array | ReadableStream<Uint8Array>; token?: string | false; headers?: Record<string, string> }): Promise<Response>;
+  json<T = Record<string, unknown>>(method: string, pathname: string, init?: { body?: unknown; token?: string | false }): Promise<{ status: number; body: T }>;
+  dispose(): Promise<void>;
+}
+
+export function createHarness(hostExtras: Partial<ControlHost> = {}, appOptions: Partial<ApiAppOptions> = {}): Harness {
+  const t = createTestMaster();
+  const host: ControlHost = { master: t.master, logDir: path.join(t.dir, 'logs'), ...hostExtras };
+  const api = createApiApp(host, { token: TOKEN, ...appOptions });
+  const request: Harness['request'] = async (method, pathname, init = {}) => {
+    const headers: Record<string, string> = { ...init.headers };
+    const token = init.token === undefined ? TOKEN : init.token;
+    if (token !== false) headers.authorization = `Bearer ${token}`;
+    const body = init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body));
+    if (body !== undefined && typeof body === 'string') headers['content-type'] = 'application/json';
+    return api.app.request(pathname, { method, headers, ...(body === undefined ? {} : { body, duplex: 'half' }) } as RequestInit);
+  };
+  return {
+    ...t,
+    api,
+    host,
+    request,
+    json: async <T>(method: string, pathname: string, init: { body?: unknown; token?: string | false } = {}) => {
+      const response = await request(method, pathname, init);
+      const text = await response.text();
+      return { status: response.status, body: (text === '' ? {} : JSON.parse(text)) as T };
+    },
+    dispose: () => t.dispose(),
+  };
+}
+
+export async function withHarness(body: (h: Harness) => Promise<void>, hostExtras: Partial<ControlHost> = {}, appOptions: Partial<ApiAppOptions> = {}): Promise<void> {
+  const h = createHarness(hostExtras, appOptions);
+  try {
+    await body(h);
+  } finally {
+    await h.dispose();
+  }
+}
+
+export interface SseEvent {
+  readonly event: string;
+  readonly data: unknown;
+}
+
+/** Reads events from an SSE body until `until` says so (or the bound passes), then cancels it. */
+export class SseReader {
+  readonly events: SseEvent[] = [];
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  private buffered = '';
+  private readonly decoder = new TextDecoder();
+  private ended = false;
+
+  constructor(response: Response) {
+    assert.equal(response.status, 200, `expected an event stream, got HTTP ${response.status}`);
+    assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
+    assert.ok(response.body !== null);
+    this.reader = response.body.getReader();
+  }
+
+  async until<T>(what: string, pick: (events: SseEvent[]) => T | undefined, timeoutMs = 10_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = pick(this.events);
+      if (found !== undefined) return found;
+      if (this.ended) assert.fail(`stream ended before ${what}; events: ${JSON.stringify(this.events)}`);
+      const left = deadline - Date.now();
+      if (left <= 0) assert.fail(`no ${what} within ${timeoutMs} ms; events: ${JSON.stringify(this.events)}`);
+      let timer: NodeJS.Timeout | undefined;
+      const chunk = await Promise.race([this.reader.read(), new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), left)))]);
+      clearTimeout(timer);
+      if (chunk === 'timeout') continue;
+      if (chunk.done) this.ended = true;
+      else this.push(this.decoder.decode(chunk.value, { stream: true }));
+    }
+  }
+
+  /** Resolves once the server ended the stream. */
+  async end(timeoutMs = 10_000): Promise<void> {
+    await this.until('the end of the stream', () => (this.ended ? true : undefined), timeoutMs).catch((error: unknown) => {
+      if (!this.ended) throw error;
+    });
+  }
+
+  get done(): boolean {
+    return this.ended;
+  }
+
+  cancel(): Promise<void> {
+    return this.reader.cancel();
+  }
+
+  private push(text: string): void {
+    this.buffered += text;
+    const blocks = this.buffered.split('\n\n');
+    this.buffered = blocks.pop() ?? '';
+    for (const block of blocks) {
+      let event = 'message';
+      const data: string[] = [];
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event: ')) event = line.slice(7);
+        else if (line.startsWith('data: ')) data.push(line.slice(6));
+      }
+      if (data.length > 0) this.events.push({ event, data: JSON.parse(data.join('\n')) as unknown });
+    }
+  }
+}
+
+/** Listener counts of every master event, to compare before and after a stream. */
+export function listenerCounts(h: TestMaster): Record<string, number> {
+  const names = ['state', 'exit', 'restart', 'health', 'added', 'removed', 'output'] as const;
+  return Object.fromEntries(names.map((name) => [name, h.master.events.listenerCount(name)]));
+}
+
+export async function eventually<T>(what: string, pick: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await pick();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
