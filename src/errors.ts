@@ -5,6 +5,7 @@
  * {@link deserializeError}: a catalogue code comes back as an {@link HsuError} with its status,
  * context, remote stack and (bounded) cause chain, so a caller cannot tell where the error arose.
  */
+import { CLUSTER_ERROR_CODES } from './cluster/error-codes.js';
 import { MESH_ERROR_CODES } from './mesh/error-codes.js';
 
 import { MESSAGING_ERROR_CODES } from './messaging/error-codes.js';
@@ -76,6 +77,7 @@ export const ErrorCodes = {
   ...OS_ERROR_CODES,
   ...MESH_ERROR_CODES,
   ...MESSAGING_ERROR_CODES,
+  ...CLUSTER_ERROR_CODES,
 } as const satisfies Record<string, { readonly status: number; readonly summary: string }>;
 
 export type ErrorCodeKey = keyof typeof ErrorCodes;
