@@ -78,6 +78,8 @@ export class Cluster {
       },
     );
     this.registry = new ClusterRegistry({
+      // Expiry is checked this often: a silent master leaves within ttl + ttl/10 of its last heartbeat.
+      sweep_interval: Math.max(20, Math.min(500, config.ttl / 10)),
       node: config.node,
       prefer_local: config.prefer_local,
       publish: (instance, removed) => {

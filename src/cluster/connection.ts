@@ -77,6 +77,9 @@ export class ClusterConnection {
     const nc = this.connection;
     if (nc !== undefined && !nc.isClosed()) {
       await nc.drain().catch(() => nc.close());
+      await nc.closed();
+      // The client destroys its socket; the handle is released in this loop turn's close phase.
+      await new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
     }
     await this.statusLoop;
     this.emit({ type: 'closed' });
