@@ -41,6 +41,9 @@ export class Heartbeat {
     const thread = new Worker(new URL('./heartbeat-thread.js', import.meta.url), { workerData: this.setup, name: 'hsu-heartbeat' });
     this.thread = thread;
     thread.on('message', (message: FromHeartbeat) => this.receive(message));
+    // Whatever was registered before the thread existed (NATS down at start), or held by one that died.
+    for (const [key, value] of this.entries) this.send({ t: 'put', key, value });
+    if (this.serving) this.send({ t: 'serve', on: true });
     thread.on('error', (err) => this.events.error(`heartbeat thread failed: ${err.message}`));
     thread.on('exit', () => {
       this.thread = undefined;
@@ -50,8 +53,6 @@ export class Heartbeat {
       this.respawn = setTimeout(() => {
         this.respawn = undefined;
         this.start();
-        for (const [key, value] of this.entries) this.send({ t: 'put', key, value });
-        if (this.serving) this.send({ t: 'serve', on: true });
       }, RESPAWN_MS);
     });
   }
