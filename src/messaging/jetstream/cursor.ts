@@ -64,6 +64,28 @@ export class Cursor {
     return out;
   }
 
+  /** Waits until `count` records are buffered, or none arrived for `idleMs` (a fresh cursor filling up). */
+  async fill(count: number, idleMs: number): Promise<void> {
+    while (this.buffered < count && !this.closed) {
+      const before = this.buffered;
+      if (!(await this.waitForMore(idleMs)) || this.buffered === before) return;
+    }
+  }
+
+  private waitForMore(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.arrival = undefined;
+        resolve(false);
+      }, ms);
+      this.arrival = () => {
+        clearTimeout(timer);
+        this.arrival = undefined;
+        resolve(true);
+      };
+    });
+  }
+
   /** Resolves true when a record is buffered, false after `ms` or on close. */
   waitForData(ms: number): Promise<boolean> {
     if (this.buffered > 0) return Promise.resolve(true);

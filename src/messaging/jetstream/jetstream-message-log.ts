@@ -40,6 +40,8 @@ export interface JetStreamMessageLogOptions<T extends CommandType = CommandType>
 
 const MAX_CURSORS = 4;
 const DELIVERY_WAIT_MS = 10_000;
+/** A cursor that delivered nothing for this long has sent what it has. */
+const FILL_IDLE_MS = 5;
 
 export class JetStreamMessageLog<T extends CommandType = CommandType> implements MessageLog<T> {
   readonly commands: CommandRegistry<T> | undefined;
@@ -150,6 +152,9 @@ export class JetStreamMessageLog<T extends CommandType = CommandType> implements
             throw hsuError('MESSAGE_LOG_IO', `JetStream did not deliver the records after ${after} of log ${this.names.stream} within ${DELIVERY_WAIT_MS} ms`, { after, head: this.knownHead });
           }
         }
+        // Records known to exist are on their way: hand out a full batch rather than the first arrivals.
+        const known = Math.min(limit, this.knownHead - after);
+        if (cursor.buffered < known) await cursor.fill(known, FILL_IDLE_MS);
         if (cursor.position === after) return cursor.take(limit);
       } finally {
         cursor.busy = false;
