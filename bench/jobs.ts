@@ -28,4 +28,7 @@ export const JOBS: Readonly<Record<string, () => Promise<Row[]>>> = {
   'messaging:handle': async () => (await import('./messaging.js')).benchHandle(),
   'messaging:latency': async () => (await import('./messaging.js')).benchLatency(),
   'messaging:memory': async () => (await import('./messaging.js')).benchWorkerMemory(),
+  'cluster:calls': async () => (await import('./cluster.js')).benchClusterCalls(),
+  'cluster:log': async () => (await import('./cluster.js')).benchClusterLog(),
+  'cluster:heartbeat': async () => (await import('./cluster.js')).benchHeartbeat(),
 };

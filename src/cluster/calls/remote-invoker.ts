@@ -31,7 +31,12 @@ interface Pending {
   readonly node: string;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
-  readonly timer: NodeJS.Timeout;
+  /** Only for a call with its own timeout; calls under the default deadline are swept. */
+  readonly timer: NodeJS.Timeout | undefined;
+  readonly deadline: number;
+  readonly timeout: number;
+  readonly reply: string;
+  readonly describe: string;
   readonly signal: AbortSignal | undefined;
   readonly onAbort: (() => void) | undefined;
 }
@@ -47,6 +52,8 @@ export class RemoteInvoker {
   private closed = false;
   private readonly unlisten: () => void;
   private headers: HeadersFactory | undefined;
+  /** One timer for every call under the default deadline (a timer per call would cost more than the call's bookkeeping). */
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(options: RemoteInvokerOptions) {
     this.options = options;
@@ -77,10 +84,12 @@ export class RemoteInvoker {
     }
     const signal = options.signal;
     if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
-    const timeout = options.timeout ?? this.options.request_timeout;
+    const own = options.timeout;
+    const timeout = own ?? this.options.request_timeout;
     let data: Uint8Array;
     try {
-      data = encodeCall(localIdOf(instance.id, instance.node), action, input, timeout);
+      // The remote side gets the caller's own deadline (its call is bounded by it) and knows whether a cancel may come.
+      data = encodeCall(localIdOf(instance.id, instance.node), action, input, own ?? 0, signal !== undefined || own !== undefined);
     } catch (err) {
       return Promise.reject(err as Error);
     }
@@ -91,19 +100,18 @@ export class RemoteInvoker {
     const token = (this.sequence++).toString(36);
     const reply = `${this.prefix}.${token}`;
     const node = instance.node;
+    const describe = `${instance.service}.${action}`;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.cancel(token, reply, node);
-        reject(hsuError('CALL_TIMEOUT', `remote call ${instance.service}.${action} on ${node} timed out after ${timeout} ms`, { scope: 'call', timeout_ms: timeout, node, instance_id: instance.id }));
-      }, timeout);
+      const timer = own === undefined ? undefined : setTimeout(() => this.expire(token), own);
+      if (timer === undefined) this.sweep();
       const onAbort =
         signal === undefined
           ? undefined
           : (): void => {
-              this.cancel(token, reply, node);
+              this.cancel(token);
               reject(signal.reason as Error);
             };
-      this.pending.set(token, { node, resolve, reject, timer, signal, onAbort });
+      this.pending.set(token, { node, resolve, reject, timer, deadline: Date.now() + timeout, timeout, reply, describe, signal, onAbort });
       if (onAbort !== undefined) signal?.addEventListener('abort', onAbort, { once: true });
       try {
         const trace = this.options.trace?.();
@@ -121,6 +129,8 @@ export class RemoteInvoker {
     this.closed = true;
     this.unlisten();
     this.failAll('the cluster connection of this master was closed', 'CLUSTER_CLOSED');
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
     this.inbox?.unsubscribe();
     this.inbox = undefined;
   }
@@ -146,19 +156,42 @@ export class RemoteInvoker {
     const entry = this.pending.get(token);
     if (entry === undefined) return undefined;
     this.pending.delete(token);
-    clearTimeout(entry.timer);
+    if (entry.timer !== undefined) clearTimeout(entry.timer);
     if (entry.onAbort !== undefined) entry.signal?.removeEventListener('abort', entry.onAbort);
+    if (this.pending.size === 0 && this.sweeper !== undefined) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
     return entry;
   }
 
   /** The caller gave up: forget the call and tell the remote side to abort it. */
-  private cancel(token: string, reply: string, node: string): void {
-    if (this.drop(token) === undefined) return;
+  private cancel(token: string): Pending | undefined {
+    const entry = this.drop(token);
+    if (entry === undefined) return undefined;
     try {
-      this.options.connection.nc?.publish(this.options.names.cancelSubject(node), reply);
+      this.options.connection.nc?.publish(this.options.names.cancelSubject(entry.node), entry.reply);
     } catch {
       // best effort: the remote side also has the deadline
     }
+    return entry;
+  }
+
+  private expire(token: string): void {
+    const entry = this.cancel(token);
+    if (entry === undefined) return;
+    entry.reject(hsuError('CALL_TIMEOUT', `remote call ${entry.describe} on ${entry.node} timed out after ${entry.timeout} ms`, { scope: 'call', timeout_ms: entry.timeout, node: entry.node }));
+  }
+
+  /** Starts the sweeper of default deadlines (unref'd; stopped when nothing is pending). */
+  private sweep(): void {
+    if (this.sweeper !== undefined) return;
+    const every = Math.max(10, Math.min(1_000, this.options.request_timeout / 10));
+    this.sweeper = setInterval(() => {
+      const now = Date.now();
+      for (const [token, entry] of this.pending) if (entry.timer === undefined && entry.deadline <= now) this.expire(token);
+    }, every);
+    this.sweeper.unref();
   }
 
   private failAll(message: string, code: 'CLUSTER_UNAVAILABLE' | 'CLUSTER_CLOSED' = 'CLUSTER_UNAVAILABLE'): void {

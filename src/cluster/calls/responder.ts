@@ -6,7 +6,7 @@
  */
 import type { Msg, MsgHdrs, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { hsuError } from '../../errors.js';
-import type { CallRequestOptions } from '../../mesh/call.js';
+import { NO_OPTIONS, type CallRequestOptions } from '../../mesh/call.js';
 import type { ClusterNames } from '../keys.js';
 import { decodeCall, encodeError, encodeResult } from './codec.js';
 
@@ -23,7 +23,8 @@ export interface CallResponderOptions {
 }
 
 export class CallResponder {
-  private readonly running = new Map<string, AbortController>();
+  /** Calls in flight by reply subject; a controller only for those the caller may cancel. */
+  private readonly running = new Map<string, AbortController | undefined>();
   private calls: Subscription | undefined;
   private cancels: Subscription | undefined;
   private nc: NatsConnection | undefined;
@@ -59,7 +60,7 @@ export class CallResponder {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
       clearTimeout(timer);
-      for (const controller of this.running.values()) controller.abort(hsuError('CALL_INTERRUPTED', 'the master serving this call is shutting down', {}));
+      for (const controller of this.running.values()) controller?.abort(hsuError('CALL_INTERRUPTED', 'the master serving this call is shutting down', {}));
     }
     this.idle = undefined;
     this.cancels?.unsubscribe();
@@ -70,16 +71,18 @@ export class CallResponder {
   private serve(msg: Msg): void {
     const reply = msg.reply;
     if (reply === undefined || reply === '') return; // nobody waits for an answer
-    let instanceId: string, action: string, input: unknown, timeout: number;
+    let instanceId: string, action: string, input: unknown, timeout: number, cancellable: 0 | 1;
     try {
-      [instanceId, action, input, timeout] = decodeCall(msg.data);
+      [instanceId, action, input, timeout, cancellable] = decodeCall(msg.data);
     } catch (err) {
       this.respond(reply, encodeError(err));
       return;
     }
-    const controller = new AbortController();
+    // An AbortController per call costs more than the rest of the call: only when the caller can cancel.
+    const controller = cancellable === 1 ? new AbortController() : undefined;
     this.running.set(reply, controller);
-    const options: CallRequestOptions = timeout > 0 ? { timeout, signal: controller.signal } : { signal: controller.signal };
+    const options: CallRequestOptions =
+      controller === undefined ? (timeout > 0 ? { timeout } : NO_OPTIONS) : timeout > 0 ? { timeout, signal: controller.signal } : { signal: controller.signal };
     const run = (): Promise<unknown> => this.options.call(instanceId, action, input, options);
     const trace = this.options.with_trace === undefined || msg.headers === undefined ? undefined : headerRecord(msg.headers);
     let pending: Promise<unknown>;
