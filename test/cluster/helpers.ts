@@ -58,8 +58,11 @@ export class NodeProcess {
     });
   }
 
-  static async start(spec: NodeSpec): Promise<NodeProcess> {
-    const child = fork(path.join(here, 'fixtures', 'master-node.js'), [JSON.stringify(spec)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+  /** `netns`: run the master inside that network namespace (`ip netns exec`), its IPC channel kept. */
+  static async start(spec: NodeSpec, netns?: string): Promise<NodeProcess> {
+    const entry = path.join(here, 'fixtures', 'master-node.js');
+    const inNamespace = netns === undefined ? {} : { execPath: 'ip', execArgv: ['netns', 'exec', netns, process.execPath] };
+    const child = fork(entry, [JSON.stringify(spec)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', ...inNamespace });
     const node = new NodeProcess(child, String(spec.cluster.node));
     await new Promise<void>((resolve, reject) => {
       const onMessage = (message: { ready?: boolean }): void => {
