@@ -91,6 +91,24 @@ void describe('remote calls', () => {
     b.registry.view.deregister('ghost/svc#0');
   });
 
+  void it('soak: 20,000 remote calls, 50 in flight, stay within a heap bound and leave nothing pending', async () => {
+    const run = async (count: number): Promise<void> => {
+      let next = 0;
+      await Promise.all(Array.from({ length: 50 }, async () => {
+        while (next++ < count) await call('echo', { n: next, text: 'x'.repeat(64) });
+      }));
+    };
+    await run(2_000);
+    global.gc?.();
+    const before = process.memoryUsage().heapUsed;
+    await run(20_000);
+    global.gc?.();
+    const grown = process.memoryUsage().heapUsed - before;
+    assert.ok(grown < 32 * 1024 * 1024, `heap grew ${Math.round(grown / 1024)} KiB over 20,000 calls`);
+    assert.equal(b.invoker.inFlight, 0);
+    assert.equal(a.responder.inFlight, 0);
+  });
+
   void it('NATS gone: remote calls fail fast with CLUSTER_UNAVAILABLE, local ones go on; back: remote calls resume', async () => {
     await server.stop(true);
     await until('b to notice', () => b.connection.status === 'disconnected');
