@@ -95,6 +95,30 @@ void describe('JetStream message log', () => {
     await again.stop();
   });
 
+  void it('soak: 20,000 messages appended and handled stay within a heap bound', async () => {
+    const log = await open('soak');
+    let handled = 0;
+    const worker = new CommandWorker({ name: 'soak', state: null, log }).onCommand('ledger/entry', () => {
+      handled++;
+    });
+    await worker.start();
+    const round = async (): Promise<void> => {
+      const target = handled + 10_000;
+      for (let i = 0; i < 10; i++) await log.appendBatch(Array.from({ length: 1_000 }, (_, n) => Entry({ n })));
+      await until('the round to be handled', () => handled >= target);
+    };
+    await round();
+    global.gc?.();
+    const before = process.memoryUsage().heapUsed;
+    await round();
+    await round();
+    global.gc?.();
+    const grown = process.memoryUsage().heapUsed - before;
+    assert.ok(grown < 48 * 1024 * 1024, `heap grew ${Math.round(grown / 1024)} KiB over 20,000 messages`);
+    assert.equal(handled, 30_000);
+    await worker.stop();
+  });
+
   void it('one worker per consumer at a time: a standby waits, then takes over at the checkpoint', async () => {
     const first = await open('lease');
     const handled: string[] = [];

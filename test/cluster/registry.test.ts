@@ -105,6 +105,29 @@ void describe('shared registry', () => {
     assert.ok(events.includes('connected:main') && events.includes('lease'), events.join(' '));
   });
 
+  it('soak: 100 instances refreshed every 20 ms for 2 s stay within a heap bound in the watching view', async () => {
+    const server = await NatsServer.start();
+    closing.push(() => server.dispose());
+    const a = await Cluster.start(clusterBlock(server.url, 'a', { heartbeat_interval: 20, ttl: 200 }), { call: noCall });
+    const b = await Cluster.start(clusterBlock(server.url, 'b', { heartbeat_interval: 20, ttl: 200 }), { call: noCall });
+    closing.push(() => a.close(), () => b.close());
+    for (let i = 0; i < 100; i++) a.registry.register({ id: `api#${i}`, service: 'api', endpoint, health: 'healthy' });
+    await until('b to see all 100', () => b.registry.instances('api').length === 100);
+    global.gc?.();
+    const before = process.memoryUsage().heapUsed;
+    const deadline = Date.now() + 2_000;
+    let loads = 0;
+    while (Date.now() < deadline) {
+      a.registry.heartbeat(`api#${loads % 100}`, { inflight: loads % 7 });
+      loads++;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    global.gc?.();
+    const grown = process.memoryUsage().heapUsed - before;
+    assert.ok(grown < 32 * 1024 * 1024, `heap grew ${Math.round(grown / 1024)} KiB`);
+    assert.equal(b.registry.instances('api').length, 100, 'none expired while refreshed');
+  });
+
   it('leaves nothing active after close', async () => {
     const server = await NatsServer.start();
     const before = process.getActiveResourcesInfo();

@@ -18,6 +18,7 @@ export interface LeaseOwner {
 interface Held {
   revision: number;
   lost: boolean;
+  refreshing: boolean;
   readonly timer: NodeJS.Timeout;
 }
 
@@ -106,23 +107,41 @@ export class ConsumerLeases {
     if (previous !== undefined) clearInterval(previous.timer);
     const timer = setInterval(() => void this.refresh(key), Math.max(50, this.ttlMs / 3));
     timer.unref(); // a lease never keeps a process alive; close() ends it
-    this.held.set(key, { revision, lost: false, timer });
+    this.held.set(key, { revision, lost: false, refreshing: false, timer });
   }
 
   private async refresh(key: string): Promise<void> {
     const lease = this.held.get(key);
-    if (lease === undefined || lease.lost) return;
+    if (lease === undefined || lease.lost || lease.refreshing) return;
+    lease.refreshing = true;
     try {
       lease.revision = await this.kv.update(key, this.value, lease.revision);
     } catch (err) {
-      if (isWrongSequence(err)) {
-        // Expired while we were cut off, or taken: ours only if nobody else holds it now.
-        const entry = await this.kv.get(key).catch(() => null);
-        const holder = entry?.operation === 'PUT' ? parseOwner(entry.value) : undefined;
-        if (entry !== null && holder?.session === this.owner.session) lease.revision = entry.revision;
-        else lease.lost = true;
-      }
-      // other failures (NATS away): try again next interval; the TTL decides
+      // Other failures (NATS away): try again next interval; the TTL decides.
+      if (isWrongSequence(err)) await this.recover(key, lease).catch(() => undefined);
+    } finally {
+      lease.refreshing = false;
+    }
+  }
+
+  /**
+   * The lease key is not as we left it: expired (a busy event loop or a cut longer than the TTL)
+   * or taken. Expired and free: ours again (the checkpoint's compare-and-set still fences a worker
+   * that took over meanwhile). Held by another: lost.
+   */
+  private async recover(key: string, lease: Held): Promise<void> {
+    const entry = await this.kv.get(key);
+    const holder = entry?.operation === 'PUT' ? parseOwner(entry.value) : undefined;
+    if (entry !== null && entry.operation === 'PUT') {
+      if (holder?.session === this.owner.session) lease.revision = entry.revision;
+      else lease.lost = true;
+      return;
+    }
+    try {
+      lease.revision = entry === null ? await this.kv.create(key, this.value) : await this.kv.update(key, this.value, entry.revision);
+    } catch (err) {
+      if (isWrongSequence(err)) lease.lost = true;
+      else throw err;
     }
   }
 }

@@ -39,6 +39,7 @@ export interface JetStreamMessageLogOptions<T extends CommandType = CommandType>
 }
 
 const MAX_CURSORS = 4;
+const IDLE_CURSOR_MS = 10_000;
 const DELIVERY_WAIT_MS = 10_000;
 /** A cursor that delivered nothing for this long has sent what it has. */
 const FILL_IDLE_MS = 5;
@@ -232,6 +233,9 @@ export class JetStreamMessageLog<T extends CommandType = CommandType> implements
       this.assertOpen();
     }
     this.cursors.push(cursor);
+    // A cursor nobody read from for a while (the one watch() opened before the first read) holds a buffer for nothing.
+    const now = Date.now();
+    for (const idle of this.cursors.filter((c) => c !== cursor && !c.busy && now - c.usedAt > IDLE_CURSOR_MS)) this.dropCursor(idle);
     if (this.cursors.length > MAX_CURSORS) {
       const idle = this.cursors.filter((c) => !c.busy && c !== cursor).sort((a, b) => a.usedAt - b.usedAt)[0];
       if (idle !== undefined) this.dropCursor(idle);
