@@ -33,4 +33,7 @@ export const JOBS: Readonly<Record<string, () => Promise<Row[]>>> = {
   'api:list': async () => (await import('./api.js')).benchApiList(),
   'api:sse': async () => (await import('./api.js')).benchApiSse(),
   'api:ls': async () => (await import('./api-ls.js')).benchHsuLs(),
+  'cluster:calls': async () => (await import('./cluster.js')).benchClusterCalls(),
+  'cluster:log': async () => (await import('./cluster.js')).benchClusterLog(),
+  'cluster:heartbeat': async () => (await import('./cluster.js')).benchHeartbeat(),
 };

@@ -5,6 +5,7 @@
  * {@link deserializeError}: a catalogue code comes back as an {@link HsuError} with its status,
  * context, remote stack and (bounded) cause chain, so a caller cannot tell where the error arose.
  */
+import { CLUSTER_ERROR_CODES } from './cluster/error-codes.js';
 import { MESH_ERROR_CODES } from './mesh/error-codes.js';
 import { PACKAGES_ERROR_CODES } from './packages/error-codes.js';
 
@@ -81,6 +82,7 @@ export const ErrorCodes = {
   ...MESSAGING_ERROR_CODES,
   ...PACKAGES_ERROR_CODES,
   ...API_ERROR_CODES,
+  ...CLUSTER_ERROR_CODES,
 } as const satisfies Record<string, { readonly status: number; readonly summary: string }>;
 
 export type ErrorCodeKey = keyof typeof ErrorCodes;
