@@ -1,7 +1,6 @@
 /**
  * The `master.api` settings block: where the control API listens and how it authenticates. The
- * schema is the one source of its type (it is meant to join `masterSettingsSchema`; until then
- * `hsu run` reads it from the raw file through {@link readApiSettings}).
+ * schema is the one source of its type; it is part of `masterSettingsSchema`.
  *
  * ```yaml
  * master:

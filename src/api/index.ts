@@ -5,8 +5,6 @@ export { ApiServer, ENDPOINT_FILE_NAME } from './server.js';
 export type { ApiServerOptions, EndpointRecord } from './server.js';
 export { apiSettingsSchema, isLoopbackHost, parseListen, resolveApiSettings } from './config.js';
 export type { ApiSettings, ApiSettingsInput, ResolvedApiSettings } from './config.js';
-export { loadRunConfigFile, validateRunConfigFile, validateRunConfigText } from './config-file.js';
-export type { RunConfigResult } from './config-file.js';
 export type { ControlEvents, ControlHost, MasterPhase } from './host.js';
 export { openApiDocument } from './openapi.js';
 export { API_ERROR_CODES } from './error-codes.js';

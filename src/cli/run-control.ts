@@ -6,12 +6,12 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { resolveApiSettings, type ApiSettings } from '../api/config.js';
-import { validateRunConfigFile } from '../api/config-file.js';
 import type { ControlEvents, MasterPhase } from '../api/host.js';
 import { ApiServer } from '../api/server.js';
 import type { HsuConfig } from '../config/index.js';
 import { removePidFile, writePidFile } from '../daemon/pid-file.js';
 import { EventBus } from '../events/bus.js';
+import { validateConfigForMaster } from '../master/config-loader.js';
 import type { Master } from '../master/master.js';
 import { ConfigReloader, type ReloadReport } from '../master/reload.js';
 
@@ -42,11 +42,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     file,
     initial: config,
     logger,
-    read: () => {
-      const result = validateRunConfigFile(file);
-      if (!result.ok || JSON.stringify(result.api) === JSON.stringify(options.api)) return result;
-      return { ...result, warnings: ['master.api changed; it takes effect when the master is restarted'] };
-    },
+    // The same loader as the start (packages a changed worker names are installed); a changed
+    // master block, api included, is reported by the reloader as taking effect at the next start.
+    read: () => validateConfigForMaster(file),
     onReport: (report) => controlEvents.emit('reload', report),
   });
   const reload = async (): Promise<ReloadReport> => {

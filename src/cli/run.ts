@@ -6,8 +6,8 @@
  */
 import path from 'node:path';
 import type { LevelWithSilent } from 'pino';
-import { loadRunConfigFile } from '../api/config-file.js';
 import type { MasterPhase } from '../api/host.js';
+import { loadConfigForMaster } from '../master/config-loader.js';
 import { Master } from '../master/master.js';
 import { createLogger } from '../observability/logger.js';
 import type { StdoutSink } from '../observability/stdout-sink.js';
@@ -30,11 +30,12 @@ const LOG_DRAIN_MS = 2_000;
 /** Resolves with the process exit code: 0 after a graceful shutdown, 1 when it had to force. */
 export async function runMaster(configPath: string, options: RunOptions = {}): Promise<number> {
   const file = path.resolve(configPath);
-  const { config, api } = loadRunConfigFile(file);
+  const config = await loadConfigForMaster(file);
+  const api = config.master.api;
   const { logger, sink } = await createLogger({ level: options.logLevel ?? config.master.log_level, ...(options.json === true ? { format: 'json' as const } : {}) });
   let master: Master;
   try {
-    master = Master.fromConfig(config, file, { logger, ...(options.natives === undefined ? {} : { natives: options.natives }) });
+    master = await Master.create(config, file, { logger, ...(options.natives === undefined ? {} : { natives: options.natives }) });
   } catch (error) {
     await finishLog(sink);
     throw error;

@@ -1,7 +1,7 @@
 /**
  * The `cluster:` block of the master section: where NATS is, how to authenticate, what this
  * master is called in the cluster and how quickly a silent master is forgotten. Zod is the single
- * source of the type; the lead merges `clusterSchema` into the master schema. Importing this file
+ * source of the type; it is the optional `master.cluster` key of the master schema. Importing this file
  * loads nothing of NATS.
  * @example
  * cluster:

@@ -83,7 +83,10 @@ export function checkConfigData(read: ConfigData, file: string | undefined): Val
   const issues = [...read.issues];
   const result = hsuConfigSchema.safeParse(data, { error: configErrorMap });
   if (!result.success) {
-    issues.push(...toConfigIssues(result.error.issues, { schema: hsuConfigSchema, data, locate, file }), ...untypedWorkerIssues(data, locate, file));
+    // A value already reported (an unset ${VAR}) is not reported again for what it became.
+    const reported = new Set(read.issues.map((issue) => issue.path));
+    const found = [...toConfigIssues(result.error.issues, { schema: hsuConfigSchema, data, locate, file }), ...untypedWorkerIssues(data, locate, file)];
+    issues.push(...found.filter((issue) => !reported.has(issue.path)));
   }
   if (issues.length > 0 || !result.success) return { ok: false, issues: sortByPosition(issues) };
   const baseDir = file === undefined ? process.cwd() : path.dirname(path.resolve(file));

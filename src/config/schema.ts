@@ -7,6 +7,8 @@ import * as z from 'zod';
 import { DEFAULTS } from './defaults.js';
 import { durationSchema, positiveDurationSchema } from './duration.js';
 import { LOG_LEVELS } from './log-levels.js';
+import { apiSettingsSchema } from '../api/config.js';
+import { clusterSchema } from '../cluster/config.js';
 import { packagesSettingsSchema } from '../packages/config-schema.js';
 import type { moduleBlockSchema, hostedModuleSchema, resourceLimitsSchema } from './schema-module.js';
 import type { restartSchema } from './schema-policy.js';
@@ -51,6 +53,10 @@ export const masterSettingsSchema = z.strictObject({
   sample_interval: positiveDurationSchema.prefault(DEFAULTS.master.sample_interval),
   /** Where workers' `package:` names are installed from, and which signing keys are trusted. */
   packages: packagesSettingsSchema.prefault({}),
+  /** The control API: unix socket, optional TCP/TLS listener, token (see docs/control-plane.md). */
+  api: apiSettingsSchema.prefault({}),
+  /** Join other masters through NATS JetStream (see docs/cluster.md); absent: this master is alone. */
+  cluster: clusterSchema.optional(),
 });
 
 export const hsuConfigSchema = z.strictObject(

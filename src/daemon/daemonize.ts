@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadRunConfigFile } from '../api/config-file.js';
+import { loadConfigForMaster } from '../master/config-loader.js';
 import type { MasterInfo } from '../api/schemas.js';
 import { hsuError } from '../errors.js';
 import type { WorkerDiagnostics } from '../lifecycle/diagnostics.js';
@@ -30,7 +30,8 @@ const BIN = fileURLToPath(new URL('../cli/bin.js', import.meta.url));
 
 export async function daemonize(configPath: string, options: DaemonOptions, io: CliIo): Promise<number> {
   const file = path.resolve(configPath);
-  const { config, api } = loadRunConfigFile(file);
+  const config = await loadConfigForMaster(file);
+  const api = config.master.api;
   if (!api.enabled) {
     throw hsuError('API_CONFIG_INVALID', `master.api.enabled is false in ${file}: a daemon without its control API could not be reached or stopped; run it in the foreground (hsu run) or enable the API`, { file });
   }

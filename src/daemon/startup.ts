@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadRunConfigFile } from '../api/config-file.js';
+import { loadConfigForMaster } from '../master/config-loader.js';
 import { hsuError } from '../errors.js';
 import type { CliIo } from '../cli/main.js';
 
@@ -68,7 +68,7 @@ WantedBy=multi-user.target
 
 export async function startupCommand(configPath: string, options: StartupOptions, io: CliIo): Promise<number> {
   const configFile = path.resolve(configPath);
-  const { config } = loadRunConfigFile(configFile); // a unit for a config that cannot start helps nobody
+  const config = await loadConfigForMaster(configFile); // a unit for a config that cannot start helps nobody
   const name = options.name ?? defaultName(configFile);
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw hsuError('API_BAD_REQUEST', `--name must be 1-64 of A-Z, a-z, 0-9, _, . and -, got ${JSON.stringify(name)}`, { name });
   const unit = systemdUnit({

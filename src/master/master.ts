@@ -22,6 +22,7 @@ import { RuntimeRegistry, type RuntimeContext, type RuntimeDefinition } from '..
 import type { CallOptions, Client } from '../worker/define.js';
 import type { ModuleExport } from '../worker/contract.js';
 import { startAutoscaling } from './autoscaling.js';
+import type { ClusterLink } from './cluster-link.js';
 import { loadConfigForMaster } from './config-loader.js';
 import { awaitDependencies, dependencyOrder, type DependencyHost } from './dependencies.js';
 import type { MasterEvents } from './events.js';
@@ -37,6 +38,8 @@ export type { WatchdogFactory } from './replicas.js';
 export interface MasterOptions {
   /** Master log; defaults to a silent logger so library use prints nothing unasked. */
   readonly logger?: Logger;
+  /** A joined cluster (see Master.create): its shared registry replaces the local one. */
+  readonly cluster?: ClusterLink;
   /** Where per-worker stdout/stderr files go. Default `./logs`. */
   readonly logDir?: string;
   /** Upper bound for shutdown(); after it, remaining workers are force-stopped. Default 30 s. */
@@ -74,6 +77,8 @@ export interface ShutdownReport {
 /** What a whole config file does not say: how the master logs, and the code it runs. */
 export interface FromConfigOptions {
   readonly logger?: Logger;
+  /** A cluster already joined (see {@link Master.create}); its registry becomes the master's. */
+  readonly cluster?: ClusterLink;
   /** Native module factories the config's `module_type: native` workers name. */
   readonly natives?: Readonly<Record<string, ModuleExport>>;
   readonly watchdogs?: readonly WatchdogFactory[];
@@ -102,6 +107,8 @@ export class Master {
   private readonly facilities: Facilities;
   private readonly deps: ReplicaDeps;
   private readonly scaling = new Map<string, AutoscaleLoop>();
+  /** Set when the master is one of a cluster (`master.cluster`). */
+  private readonly cluster: ClusterLink | undefined;
   private orphanDecision: Promise<void> | undefined;
   private middlewares: CallMiddleware[] = [];
   private callChain: CallNext | undefined;
@@ -123,7 +130,9 @@ export class Master {
       sampleIntervalMs: options.sampleIntervalMs ?? 1_000,
       attributeUncaughtErrors: options.attributeUncaughtErrors ?? true,
     });
-    this.services = new MasterServices((replicaId, action, input, callOptions) => this.callReplica(replicaId, action, input, callOptions), this.logger);
+    this.cluster = options.cluster;
+    this.services = new MasterServices((replicaId, action, input, callOptions) => this.callReplica(replicaId, action, input, callOptions), this.logger, options.cluster?.cluster);
+    options.cluster?.bind(this);
     this.bus = new TopicBus({ origin: 'master', on_subscriber_error: (err) => this.logger.error({ err }, 'a bus subscriber threw; ignored') });
     this.services.registry.subscribe((change) => this.publishOnBus('hsu.registry', change));
     const context: RuntimeContext = {
@@ -167,7 +176,25 @@ export class Master {
    * await master.shutdown();
    */
   static async fromConfigFile(file: string, options: FromConfigOptions = {}): Promise<Master> {
-    return Master.fromConfig(await loadConfigForMaster(file), file, options);
+    return Master.create(await loadConfigForMaster(file), file, options);
+  }
+
+  /**
+   * As {@link fromConfig}, joining the cluster first when the config has a `master.cluster` block
+   * (rejects with CLUSTER_NODE_NAME_TAKEN when a live master holds the node name).
+   */
+  static async create(config: HsuConfig, file: string, options: FromConfigOptions = {}): Promise<Master> {
+    const block = config.master.cluster;
+    if (block === undefined || options.cluster !== undefined) return Master.fromConfig(config, file, options);
+    const { joinCluster } = await import('./cluster-link.js');
+    const logger = options.logger ?? pino({ level: 'silent' }, { write: () => undefined });
+    const link = await joinCluster(block, logger);
+    try {
+      return Master.fromConfig(config, file, { ...options, logger, cluster: link });
+    } catch (error) {
+      await link.cluster.close();
+      throw error;
+    }
   }
 
   /** As {@link fromConfigFile}, for a config already loaded from `file` (relative paths resolve against its directory). */
@@ -182,6 +209,7 @@ export class Master {
       baseDir: path.dirname(path.resolve(file)),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       ...(options.watchdogs === undefined ? {} : { watchdogs: options.watchdogs }),
+      ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
     });
     try {
       for (const [name, factory] of Object.entries(options.natives ?? {})) master.registerNativeModuleFactory(name, factory);
@@ -426,6 +454,8 @@ export class Master {
   private async doShutdown(): Promise<ShutdownReport> {
     const started = Date.now();
     await Promise.all([...this.scaling.values()].map((loop) => loop.close()));
+    // Leave the cluster first: the others stop routing here at once, calls in flight finish.
+    await this.cluster?.cluster.leave().catch((err: unknown) => this.logger.warn({ err }, 'leaving the cluster failed'));
     // Dependents before what they depend on: the reverse of the start order.
     const order = dependencyOrder(this.table.allGroups().map((g) => g.config))
       .reverse()
@@ -453,6 +483,7 @@ export class Master {
     // Nothing can start after shutdown: the workers' log files can be closed.
     await Promise.all(order.map(({ runtime }) => releaseRuntime(runtime, this.logger)));
     this.services.close();
+    await this.cluster?.cluster.close().catch((err: unknown) => this.logger.warn({ err }, 'closing the cluster connection failed'));
     this.busClosed = true;
     this.bus.close();
     await this.facilities.close();

@@ -56,7 +56,8 @@ export function actionReconfigurer(master: Master): Reconfigurer {
   };
 }
 /** Reads and validates the file; `warnings` are the reader's own (settings it knows cannot change live). */
-export type ReadConfig = () => { ok: true; config: HsuConfig; warnings?: string[] } | { ok: false; issues: ConfigIssue[] };
+export type ReadResult = { ok: true; config: HsuConfig; warnings?: string[] } | { ok: false; issues: ConfigIssue[] };
+export type ReadConfig = () => ReadResult | Promise<ReadResult>;
 
 export interface ReloaderOptions {
   readonly master: Master;
@@ -100,7 +101,7 @@ export class ConfigReloader {
     const { master, file, logger } = this.options;
     const started = Date.now();
     if (master.closing) throw hsuError('MASTER_SHUT_DOWN', 'the master is shutting down; reload refused');
-    const result = this.options.read();
+    const result = await this.options.read();
     if (!result.ok) {
       logger?.error({ file, issues: result.issues }, `reload refused: the config file is invalid; nothing was changed\n${formatIssues(result.issues)}`);
       throw hsuError('CONFIG_INVALID', `reload refused, nothing was changed: ${file} has ${result.issues.length} problem${result.issues.length === 1 ? '' : 's'}:\n${formatIssues(result.issues)}`, { file, issues: result.issues });

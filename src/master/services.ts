@@ -9,6 +9,8 @@
 import type { Logger } from 'pino';
 import type { WorkerConfig } from '../config/index.js';
 import type { HealthEvent, StateChangeEvent } from '../lifecycle/events.js';
+import type { ClusterRegistry } from '../cluster/registry/cluster-registry.js';
+import type { Invoke } from '../mesh/router/route.js';
 import { MemoryRegistry } from '../mesh/registry/memory-registry.js';
 import type { ServiceInstance } from '../mesh/index.js';
 import type { WorkerEndpoint } from '../worker/contract.js';
@@ -32,16 +34,24 @@ export function routed(config: WorkerConfig): boolean {
   return config.instances > 1 || config.autoscale !== undefined || config.balancer !== undefined || config.resilience !== undefined;
 }
 
+/** A cluster's registry and its invoke (this master's instances locally, the others' over NATS). */
+export interface SharedRegistry {
+  readonly registry: ClusterRegistry;
+  invoke(local: Invoke): Invoke;
+}
+
 export class MasterServices {
-  readonly registry: MemoryRegistry;
+  /** Local, or the cluster's (replaced, never mirrored: one source of truth for the router). */
+  readonly registry: MemoryRegistry | ClusterRegistry;
   readonly router: ServiceRouter;
 
-  constructor(invoke: ReplicaInvoke, private readonly logger: Logger) {
+  constructor(invoke: ReplicaInvoke, private readonly logger: Logger, shared?: SharedRegistry) {
     const onSubscriberError = (err: unknown): void => logger.error({ err }, 'a service registry subscriber threw; ignored');
-    this.registry = new MemoryRegistry({ on_subscriber_error: onSubscriberError });
+    this.registry = shared?.registry ?? new MemoryRegistry({ on_subscriber_error: onSubscriberError });
+    const local: Invoke = (instance: ServiceInstance, action, input, options) => invoke(instance.id, action, input, options);
     this.router = new ServiceRouter({
       registry: this.registry,
-      invoke: (instance: ServiceInstance, action, input, options) => invoke(instance.id, action, input, options),
+      invoke: shared === undefined ? local : shared.invoke(local),
       on_subscriber_error: onSubscriberError,
     });
   }

@@ -24,3 +24,6 @@ export type { CommandWorkerModule } from './worker/module.js';
 export type { CommandHandler, CommandWorkerOptions, HandlerContext, PeriodicContext, PeriodicWork, RetryOptions } from './worker/options.js';
 export { listDeadLetters, redrive } from './dead-letters.js';
 export { MESSAGING_ERROR_CODES } from './error-codes.js';
+// The JetStream backend for several masters; it loads the NATS client only when a log is opened.
+export { JetStreamMessageLog } from './jetstream/index.js';
+export type { JetStreamMessageLogOptions } from './jetstream/index.js';

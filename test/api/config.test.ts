@@ -1,17 +1,23 @@
 // The master.api settings: the schema, the rules no schema can see (non-loopback needs a token and
-// TLS, socket path length, HSU_TOKEN), reading the block out of a config file with every other
-// issue keeping its line, and the token file.
+// TLS, socket path length, HSU_TOKEN), the block read with the rest of a config file with every
+// issue at its line, and the token file.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { apiSettingsSchema, isLoopbackHost, parseListen, resolveApiSettings } from '../../src/api/config.js';
-import { validateRunConfigText } from '../../src/api/config-file.js';
+import { validateConfigText } from '../../src/config/index.js';
 import { obtainToken, tokenMatches } from '../../src/api/token.js';
 import { tempDir, throwsWithCode } from '../helpers/master-helpers.js';
 
 const scratch = tempDir('api-config');
 after(() => scratch.remove());
+
+/** The core validator, with the parsed api block beside the config. */
+function validateRunConfigText(text: string, file: string, env: NodeJS.ProcessEnv) {
+  const result = validateConfigText(text, file, { env });
+  return result.ok ? { ...result, api: result.config.master.api } : result;
+}
 
 const WORKER = `workers:
   - id: a

@@ -5,7 +5,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { validateRunConfigFile } from '../../src/api/config-file.js';
+import { validateConfigForMaster } from '../../src/master/config-loader.js';
 import { diffWorkers } from '../../src/config/diff.js';
 import { validateConfigText, type HsuConfig } from '../../src/config/index.js';
 import { Master } from '../../src/master/master.js';
@@ -52,11 +52,11 @@ async function withReload(initial: (marker: string) => string, body: (s: Setup) 
   mkdirSync(dir, { recursive: true });
   const write = (text: string): void => writeFileSync(file, text);
   write(initial(marker));
-  const loaded = validateRunConfigFile(file);
+  const loaded = await validateConfigForMaster(file);
   assert.ok(loaded.ok, JSON.stringify(loaded));
   const master = Master.fromConfig(loaded.config, file);
   const reports: ReloadReport[] = [];
-  const reloader = new ConfigReloader({ master, file, initial: loaded.config, read: () => validateRunConfigFile(file), onReport: (r) => reports.push(r) });
+  const reloader = new ConfigReloader({ master, file, initial: loaded.config, read: () => validateConfigForMaster(file), onReport: (r) => reports.push(r) });
   try {
     await master.start();
     await body({ master, reloader, file, marker, write, reports, pid: (id) => master.getWorkerStateWithDiagnostics(id).pid });

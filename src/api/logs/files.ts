@@ -2,10 +2,11 @@
  * Which files the logs endpoints may read: exactly `<log_dir>/<id>.out.log` and `.err.log` of a
  * worker whose id passed the id pattern (so it has no `/` or `..`), and only as a regular file:
  * a symlink planted in the log directory is not followed (O_NOFOLLOW), and a FIFO neither blocks
- * the open (O_NONBLOCK) nor is read.
+ * the open (O_NONBLOCK) nor is read. The one link allowed is the master's own: `<id>.out.log`
+ * naming the newest numbered segment (`<id>.out.NNNNNN.log`) beside it (see docs/logs.md).
  */
 import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, readlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { hsuError } from '../../errors.js';
 
@@ -24,14 +25,24 @@ export async function openLogFile(file: string): Promise<FileHandle | undefined>
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
-    if (code === 'ELOOP') throw refused(file, 'a symlink');
-    throw error;
+    if (code !== 'ELOOP') throw error;
+    const segment = await segmentNamedBy(file);
+    if (segment === undefined) throw refused(file, 'a symlink');
+    return openLogFile(segment);
   }
   if (!(await handle.stat()).isFile()) {
     await handle.close();
     throw refused(file, 'not a regular file');
   }
   return handle;
+}
+
+/** The segment the master's link names, or undefined for any other link (elsewhere, or not a segment of this stream). */
+async function segmentNamedBy(link: string): Promise<string | undefined> {
+  const target = await readlink(link).catch(() => undefined);
+  const base = path.basename(link, '.log');
+  if (target === undefined || target.includes('/') || !target.startsWith(`${base}.`) || !/^\.\d{6,}\.log$/.test(target.slice(base.length))) return undefined;
+  return path.join(path.dirname(link), target);
 }
 
 function refused(file: string, what: string): Error {

@@ -6,7 +6,7 @@
  * reading starts over at 0. Each tick reads a bounded amount, so a flood cannot stall the loop.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { lstat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { openLogFile } from './files.js';
 
@@ -144,9 +144,10 @@ export class LogFollower {
   }
 }
 
+/** The inode the name stands for now: through the master's link to the newest segment (what is opened is checked by openLogFile). */
 async function statQuietly(file: string): Promise<{ ino: number } | undefined> {
   try {
-    return await lstat(file);
+    return await stat(file);
   } catch {
     return undefined;
   }

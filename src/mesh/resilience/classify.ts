@@ -6,7 +6,10 @@
 import { ErrorCodes } from '../../errors.js';
 
 /** Never reached a replica: retried for idempotent calls whatever `retry.on` says. */
-const UNDELIVERED = new Set(['HSU_ERR_CALL_NOT_RUNNING']);
+// Not answered by a replica, for a reason that is not the replica's: an idempotent call may run
+// again elsewhere whatever retry.on says (a master gone or NATS lost under a remote call included;
+// the cluster fails those fast instead of waiting out the deadline).
+const UNDELIVERED = new Set(['HSU_ERR_CALL_NOT_RUNNING', 'HSU_ERR_CLUSTER_NODE_UNREACHABLE', 'HSU_ERR_CLUSTER_UNAVAILABLE']);
 
 export function codeOf(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
