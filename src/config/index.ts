@@ -6,3 +6,5 @@ export { checkConfigData, formatIssues, loadConfigFile, parseConfig, parseWorker
 export type { ConfigData, ConfigExpansion, ConfigIssue, ValidationResult } from './load.js';
 export { resolveConfigPaths, resolveWorkerPaths } from './resolve.js';
 export { adoptable, configHash } from './adoption.js';
+export { ENV_SELECTOR, envOverlaysSchema, selectedEnvironment } from './environments.js';
+export type { EnvOverlays } from './environments.js';

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { Document, YAMLError } from 'yaml';
 import { hsuError } from '../errors.js';
+import { ENV_SELECTOR, applyEnvironment, applyToWorker, selectedEnvironment } from './environments.js';
 import { dropExtensionKeys, interpolate } from './interpolate.js';
 import { configErrorMap, formatIssues, formatPath, toConfigIssues } from './issues.js';
 import type { ConfigIssue, IssuePath, Locator } from './issues.js';
@@ -44,6 +45,8 @@ export interface ConfigData {
   readonly locate: Locator;
   /** Problems found so far (interpolation), located. */
   readonly issues: ConfigIssue[];
+  /** The environment overlay named by HSU_ENV in the variables the file was read with. */
+  readonly selectedEnv?: string | undefined;
 }
 
 /** A step between reading and checking, e.g. expanding `package:` workers from the package store. */
@@ -64,7 +67,8 @@ export function readConfigData(text: string, file: string | undefined, options: 
   const locate = yamlLocator(doc, lineCounter);
   const interpolated = interpolate(dropExtensionKeys(raw), options.env ?? process.env);
   const issues: ConfigIssue[] = interpolated.issues.map((issue) => located({ path: formatPath(issue.path), message: issue.message }, locate(issue.path), file));
-  return { ok: true, data: interpolated.value, locate, issues };
+  const selectedEnv = selectedEnvironment(options.env ?? process.env, undefined);
+  return { ok: true, data: interpolated.value, locate, issues, selectedEnv };
 }
 
 /** Reads, expands (asynchronously: packages) and checks a config file. */
@@ -89,8 +93,13 @@ export function checkConfigData(read: ConfigData, file: string | undefined): Val
     issues.push(...found.filter((issue) => !reported.has(issue.path)));
   }
   if (issues.length > 0 || !result.success) return { ok: false, issues: sortByPosition(issues) };
+  const selected = selectedEnvironment({ [ENV_SELECTOR]: read.selectedEnv }, result.data.master.env);
+  const overlaid = applyEnvironment(result.data, selected, read.selectedEnv !== undefined);
+  if (overlaid.issues.length > 0) {
+    return { ok: false, issues: overlaid.issues.map((issue) => located(issue, issue.path === '' ? undefined : locate(['master', 'env']), file)) };
+  }
   const baseDir = file === undefined ? process.cwd() : path.dirname(path.resolve(file));
-  return { ok: true, config: resolveConfigPaths(result.data, baseDir), locate: (p) => locate(p) };
+  return { ok: true, config: resolveConfigPaths(overlaid.config, baseDir), locate: (p) => locate(p) };
 }
 
 /** Entries whose `type` is missing or wrong: their other fields are still checked. */
@@ -131,7 +140,9 @@ export function parseConfig(input: unknown, baseDir: string = process.cwd()): Hs
   if (!result.success) {
     throw invalidConfig('invalid configuration', toConfigIssues(result.error.issues, { schema: hsuConfigSchema, data: input }));
   }
-  return resolveConfigPaths(result.data, baseDir);
+  const overlaid = applyEnvironment(result.data, selectedEnvironment(process.env, result.data.master.env), false);
+  if (overlaid.issues.length > 0) throw invalidConfig('invalid configuration', overlaid.issues);
+  return resolveConfigPaths(overlaid.config, baseDir);
 }
 
 /** Validates one worker entry (as given to `master.addWorker`); paths resolve against baseDir. */
@@ -142,7 +153,7 @@ export function parseWorkerConfig(input: unknown, baseDir: string = process.cwd(
     const title = typeof id === 'string' ? `invalid worker config ${JSON.stringify(id)}` : 'invalid worker config';
     throw invalidConfig(title, toConfigIssues(result.error.issues, { schema: workerConfigSchema, data: input }));
   }
-  return resolveWorkerPaths(result.data, baseDir);
+  return resolveWorkerPaths(applyToWorker(result.data, selectedEnvironment(process.env, undefined)), baseDir);
 }
 
 function invalidConfig(title: string, issues: ConfigIssue[], context: Record<string, unknown> = {}): Error {

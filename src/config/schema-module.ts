@@ -23,8 +23,9 @@ export const resourceLimitsSchema = z.strictObject({
   stack_size_mb: z.number().positive().optional(),
 });
 
-const modulePathSchema = yamlString.regex(/\.(mjs|js|cjs)$/, {
-  error: (issue) => `expected a path to a .mjs, .js or .cjs file, got ${describeValue(issue.input)}`,
+// TypeScript files run without a build: Node strips their types when it imports them.
+const modulePathSchema = yamlString.regex(/\.(mjs|js|cjs|ts|mts|cts)$/, {
+  error: (issue) => `expected a path to a .mjs, .js, .cjs, .ts, .mts or .cts file, got ${describeValue(issue.input)}`,
 });
 
 /** Settings both module kinds share. */

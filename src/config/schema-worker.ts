@@ -9,6 +9,8 @@ import { describeValue, fieldsOf, isRecord } from './describe.js';
 import { durationSchema, positiveDurationSchema } from './duration.js';
 import { withKeyHints } from './key-hints.js';
 import { yamlString } from './schema-common.js';
+import { checkEnvOverlays, envOverlaysSchema } from './environments.js';
+import { watchSchema } from '../watch/schema.js';
 import { checkDependencies, dependsOnSchema } from './schema-dependencies.js';
 import { hostedModuleSchema, moduleBlockSchema } from './schema-module.js';
 import { processExtrasShape } from './schema-process.js';
@@ -71,6 +73,8 @@ const commonShape = {
   ...workerPackageShape,
   /** The worker's log files: rotation by size, segments kept, gzip, a timestamp per line. */
   logs: logsSchema.optional(),
+  /** What `hsu run --watch` watches for this worker (default: its code), or false to leave it alone. */
+  watch: watchSchema.optional(),
 };
 
 /** `instances` within the autoscaler's bounds; checked where both are seen. */
@@ -103,6 +107,8 @@ export const processWorkerSchema = z
     /** A Node child announces readiness with process.send('ready') (PM2's wait_ready); it gets an IPC channel. */
     wait_ready: z.boolean().default(false),
     execution: executionSchema.optional(),
+    /** Environment overlays by name (PM2's env_<name>), merged over execution.environment for the selected one. */
+    env: envOverlaysSchema.optional(),
     module: hostedModuleSchema.optional(),
     ...processExtrasShape,
   })
@@ -139,6 +145,7 @@ export const processWorkerSchema = z
       }
       checkProbePorts(worker, integrated, ctx);
       checkInstances(worker, ctx);
+      checkEnvOverlays(worker, ctx);
     },
     // Runs even when a sibling field failed, so every problem is reported in one pass.
     { when: (payload) => isRecord(payload.value) },
@@ -172,6 +179,7 @@ export const moduleWorkerSchema = withKeyHints(
     rlimits: 'rlimits are only for type: process',
     on_master_restart: 'on_master_restart is only for type: process (a module is always started afresh with the master)',
     unmanaged: 'unmanaged is only for type: process with management: unmanaged',
+    env: "env overlays set a process's environment variables; a module in the master has none of its own (use module.config)",
   },
 );
 

@@ -7,6 +7,7 @@ import * as z from 'zod';
 import { DEFAULTS } from './defaults.js';
 import { durationSchema, positiveDurationSchema } from './duration.js';
 import { LOG_LEVELS } from './log-levels.js';
+import { envNameSchema } from './environments.js';
 import { apiSettingsSchema } from '../api/config.js';
 import { clusterSchema } from '../cluster/config.js';
 import { packagesSettingsSchema } from '../packages/config-schema.js';
@@ -57,6 +58,8 @@ export const masterSettingsSchema = z.strictObject({
   api: apiSettingsSchema.prefault({}),
   /** Join other masters through NATS JetStream (see docs/cluster.md); absent: this master is alone. */
   cluster: clusterSchema.optional(),
+  /** The environment overlay selected when HSU_ENV (`hsu run --env`) does not name one. */
+  env: envNameSchema.optional(),
 });
 
 export const hsuConfigSchema = z.strictObject(

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { hsuError } from '../../errors.js';
 import { isWorkerModule } from '../../worker/define.js';
 import type { ModuleExport, WorkerModule } from '../../worker/contract.js';
+import { typeScriptLoadError } from './typescript-load-error.js';
 
 export async function loadPluginExport(modulePath: string, entryPoint: string, workerId: string): Promise<ModuleExport> {
   const context = { worker_id: workerId, module_path: modulePath, entry_point: entryPoint };
@@ -25,7 +26,7 @@ export async function loadPluginExport(modulePath: string, entryPoint: string, w
     namespace = (await import(pathToFileURL(modulePath).href)) as Record<string, unknown>;
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw hsuError('MODULE_LOAD_FAILED', `worker '${workerId}': cannot import ${modulePath}: ${reason}`, context, err);
+    throw typeScriptLoadError(err, context) ?? hsuError('MODULE_LOAD_FAILED', `worker '${workerId}': cannot import ${modulePath}: ${reason}`, context, err);
   }
   if (!(entryPoint in namespace) || namespace[entryPoint] === undefined) {
     const available = Object.keys(namespace).filter((k) => namespace[k] !== undefined);
