@@ -28,6 +28,17 @@ export interface CliArgs {
   /** `startup --name`, `--user`. */
   readonly name: string | undefined;
   readonly user: string | undefined;
+  /** `run --watch`: restart workers whose files change. */
+  readonly watch: boolean;
+  /** `run|validate --env <name>`: the environment overlay (sets HSU_ENV). */
+  readonly env: string | undefined;
+  /** `new`: what the generated project includes; `--dir` where it goes. */
+  readonly metrics: boolean;
+  readonly tracing: boolean;
+  readonly commandWorker: boolean;
+  readonly dir: string | undefined;
+  /** `import pm2 -o <file>`. */
+  readonly out: string | undefined;
 }
 
 export function parseCliArgs(argv: readonly string[]): CliArgs {
@@ -49,6 +60,13 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       install: { type: 'boolean', default: false },
       name: { type: 'string' },
       user: { type: 'string' },
+      watch: { type: 'boolean', short: 'w', default: false },
+      env: { type: 'string' },
+      metrics: { type: 'boolean', default: false },
+      tracing: { type: 'boolean', default: false },
+      'command-worker': { type: 'boolean', default: false },
+      dir: { type: 'string' },
+      out: { type: 'string', short: 'o' },
     },
   });
   const logLevel = values['log-level'];
@@ -75,6 +93,13 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     install: values.install === true,
     name: values.name,
     user: values.user,
+    watch: values.watch === true,
+    env: values.env,
+    metrics: values.metrics === true,
+    tracing: values.tracing === true,
+    commandWorker: values['command-worker'] === true,
+    dir: values.dir,
+    out: values.out,
   };
 }
 
@@ -85,6 +110,13 @@ Run a master:
   run -d <config.yaml>         run it as a daemon: returns once it is running, its log in <state_dir>/master.log
   validate <config.yaml>...    check configuration files: every problem at once, and what \`hsu run\` could not start
   startup [config.yaml]        print a systemd unit for this config (--install writes it, as root)
+  run --watch <config.yaml>    restart a worker when its files change (module file and imports, script, working dir, watch.paths)
+  run|validate --env <name>    select the environment overlay <name> (workers' env.<name>; sets HSU_ENV)
+
+Start a project:
+  new module|process|master <name>   a project that installs, builds, tests and runs with npm start
+                               (--dir <path>, --metrics, --tracing, --command-worker)
+  import pm2 <ecosystem file>  convert a PM2 ecosystem file (.js, .cjs, .json, .yaml) to hsu.yaml (-o <file>, --force)
 
 Talk to a running master (found through ./hsu.yaml or ./.hsu, --state-dir or HSU_STATE_DIR):
   ls                           every worker: state, health, pid, uptime, restarts, CPU, memory

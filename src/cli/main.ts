@@ -39,6 +39,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     (args.help ? io.out : io.err)(USAGE);
     return args.help ? 0 : 1;
   }
+  // The overlay is chosen through the environment so that every later load (a reload, the daemon's child) sees it too.
+  if (args.env !== undefined) process.env.HSU_ENV = args.env;
   try {
     if (CLIENT_COMMANDS.has(args.command)) return await client(args, io);
     switch (args.command) {
@@ -50,7 +52,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
           return await daemonize(target, { json: args.json, ...(args.logLevel === undefined ? {} : { logLevel: args.logLevel }) }, io);
         }
         const { runMaster } = await import('./run.js');
-        return await runMaster(target, { json: args.json, ...(args.logLevel === undefined ? {} : { logLevel: args.logLevel as never }) });
+        return await runMaster(target, { json: args.json, watch: args.watch, ...(args.logLevel === undefined ? {} : { logLevel: args.logLevel as never }) });
       }
       case 'validate': {
         if (args.positionals.length === 0) return usageError(io, 'validate needs a config file: hsu validate hsu.yaml');
@@ -61,6 +63,14 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         const { startupCommand } = await import('../daemon/startup.js');
         const options = { install: args.install, json: args.json, ...(args.name === undefined ? {} : { name: args.name }), ...(args.user === undefined ? {} : { user: args.user }) };
         return await startupCommand(args.positionals[0] ?? 'hsu.yaml', options, io);
+      }
+      case 'new': {
+        const { newCommand } = await import('./new.js');
+        return await newCommand(args, io);
+      }
+      case 'import': {
+        const { importCommand } = await import('./import.js');
+        return await importCommand(args, io);
       }
       default:
         return usageError(io, `unknown command '${args.command}'`);

@@ -20,6 +20,8 @@ export interface RunOptions {
   readonly natives?: Readonly<Record<string, ModuleExport>>;
   readonly logLevel?: LevelWithSilent;
   readonly json?: boolean;
+  /** Restart workers whose files change (`hsu run --watch`). */
+  readonly watch?: boolean;
   /** Called once every enabled worker has been started (or failed to). */
   readonly onStarted?: (master: Master) => void;
 }
@@ -46,6 +48,7 @@ export async function runMaster(configPath: string, options: RunOptions = {}): P
   let markStarted!: () => void;
   const started = new Promise<void>((resolve) => (markStarted = resolve));
   let control: ControlPlane | undefined;
+  let watcher: { close(): Promise<void> } | undefined;
   const signals = installRunSignals(master, logger, () => {
     control?.reload().catch((error: unknown) => {
       // An invalid file is already logged with every issue by the reloader.
@@ -66,6 +69,11 @@ export async function runMaster(configPath: string, options: RunOptions = {}): P
       await master.shutdown();
       throw error;
     });
+    // Before the start, so the watcher sees each worker's first start (writes made while starting are its own).
+    if (options.watch === true) {
+      const { WatchMode } = await import('../watch/index.js');
+      watcher = await WatchMode.start({ master, logger, configFile: file, logDir: config.master.log_dir, stateDir: config.master.state_dir, onConfigChange: () => void control?.reload().catch(() => undefined) });
+    }
     logger.info({ config: file, workers: master.listWorkers().length, pid: process.pid }, 'master starting');
     const results = await master.start();
     const failed = results.filter((r) => !r.ok).length;
@@ -77,6 +85,7 @@ export async function runMaster(configPath: string, options: RunOptions = {}): P
     return forced || requests > 1 ? 1 : 0;
   } finally {
     markStarted();
+    await watcher?.close();
     signals.remove();
     clearInterval(keepAlive);
     await control?.close();
