@@ -95,6 +95,10 @@ Talk to a running master (found through ./hsu.yaml or ./.hsu, --state-dir or HSU
   reload                       re-read the config file and apply the difference (same as SIGHUP)
   shutdown [--force]           stop the master gracefully and wait until it is gone
 
+Packages and messages (their own options: hsu package --help, hsu messages --help):
+  package install|ls|rm|verify|pack|keygen   the package store of this directory's config (see docs/packages.md)
+  messages dead|redrive <log> <consumer>     a command worker's dead letters, straight from its SQLite log
+
 Options:
   --json                       machine-readable output (one JSON document per line)
   --state-dir <dir>            the master to talk to

@@ -86,8 +86,13 @@ export const packagesSettingsSchema = z.strictObject({
 export type PackagesSettings = z.output<typeof packagesSettingsSchema>;
 
 /** Store options from the settings; paths that look like files resolve against `baseDir`. */
+/** A repository or key as written in the config: a URL, PEM or base64 key as is, anything else a path against `baseDir`. */
+export function localSpec(spec: string, baseDir: string): string {
+  return /^[a-z][a-z0-9+.-]*:/i.test(spec) || spec.startsWith('-----BEGIN') || isBase64Key(spec) ? spec : path.resolve(baseDir, spec);
+}
+
 export function storeOptions(settings: PackagesSettings, stateDir: string, baseDir: string): PackageStoreOptions {
-  const local = (spec: string): string => (/^[a-z][a-z0-9+.-]*:/i.test(spec) || spec.startsWith('-----BEGIN') || isBase64Key(spec) ? spec : path.resolve(baseDir, spec));
+  const local = (spec: string): string => localSpec(spec, baseDir);
   let ca: string | undefined;
   if (settings.ca_file !== undefined) {
     const file = path.resolve(baseDir, settings.ca_file);
