@@ -17,7 +17,7 @@ import { parsePackageRef } from './repos/ref.js';
 import type { PackageStoreOptions } from './store/store.js';
 
 /** `package: data-processor:1.2.3` or `data-processor:^1.2`, parsed to name and range. */
-export const packageRefSchema = yamlString
+const packageRefTextSchema = yamlString
   .superRefine((value, ctx) => {
     try {
       if (parsePackageRef(value).kind === 'package') return;
@@ -30,6 +30,12 @@ export const packageRefSchema = yamlString
     const ref = parsePackageRef(value);
     return ref.kind === 'package' ? { name: ref.name, range: ref.range } : { name: '', range: '' };
   });
+
+/**
+ * `name:version` or `name:range` as written; the parsed form is accepted too, so a parsed worker
+ * config can be given to addWorker again (reload, the API) and parse to itself.
+ */
+export const packageRefSchema = z.union([packageRefTextSchema, z.strictObject({ name: z.string().min(1), range: z.string().min(1) })]);
 
 export type WorkerPackageRef = z.output<typeof packageRefSchema>;
 
