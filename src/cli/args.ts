@@ -94,6 +94,7 @@ Talk to a running master (found through ./hsu.yaml or ./.hsu, --state-dir or HSU
   events [id]                  lifecycle events as they happen
   reload                       re-read the config file and apply the difference (same as SIGHUP)
   shutdown [--force]           stop the master gracefully and wait until it is gone
+  cluster ls                   the masters of its cluster (master.cluster): heartbeat, loop lag, instances
 
 Packages and messages (their own options: hsu package --help, hsu messages --help):
   package install|ls|rm|verify|pack|keygen   the package store of this directory's config (see docs/packages.md)

@@ -20,7 +20,7 @@ const defaultIo: CliIo = { out: (t) => process.stdout.write(t), err: (t) => proc
 /** Codes that mean "the configuration is the problem": only for these is `hsu validate` a useful hint. */
 const CONFIG_CODES = new Set(['HSU_ERR_CONFIG_INVALID', 'HSU_ERR_CONFIG_NOT_FOUND']);
 /** Commands that talk to a running master. */
-const CLIENT_COMMANDS = new Set(['ls', 'list', 'status', 'start', 'stop', 'restart', 'logs', 'events', 'reload', 'shutdown']);
+const CLIENT_COMMANDS = new Set(['ls', 'list', 'status', 'start', 'stop', 'restart', 'logs', 'events', 'reload', 'shutdown', 'cluster']);
 
 /** Commands with options of their own: the rest of argv is theirs to parse. */
 const SUBCOMMANDS: Readonly<Record<string, (argv: readonly string[], io: CliIo) => Promise<number>>> = {
@@ -114,6 +114,8 @@ async function client(args: CliArgs, io: CliIo): Promise<number> {
       return (await import('./client/events.js')).eventsCommand(clientArgs, io);
     case 'reload':
       return (await import('./client/reload.js')).reloadCommand(clientArgs, io);
+    case 'cluster':
+      return (await import('./client/cluster.js')).clusterCommand(clientArgs, io);
     default:
       return (await import('./client/shutdown.js')).shutdownCommand(clientArgs, io);
   }

@@ -22,6 +22,7 @@ import { RuntimeRegistry, type RuntimeContext, type RuntimeDefinition } from '..
 import type { CallOptions, Client } from '../worker/define.js';
 import type { ModuleExport } from '../worker/contract.js';
 import { startAutoscaling } from './autoscaling.js';
+import type { ClusterView } from '../cluster/view.js';
 import type { ClusterLink } from './cluster-link.js';
 import { loadConfigForMaster } from './config-loader.js';
 import { awaitDependencies, dependencyOrder, type DependencyHost } from './dependencies.js';
@@ -221,6 +222,11 @@ export class Master {
     // Every worker is known: what a dead master left running can be adopted (or killed) now.
     void master.decideOrphans();
     return master;
+  }
+
+  /** The cluster as this master sees it (every live master and its instances); undefined when it is alone. */
+  clusterView(): ClusterView | undefined {
+    return this.cluster?.cluster.view();
   }
 
   // ---- events ---------------------------------------------------------------------------------
