@@ -140,7 +140,11 @@ export const logTailSchema = z.strictObject({ worker_id: z.string(), stdout: log
 export const controlBodySchema = z.strictObject({ force: z.boolean().default(false) });
 export const shutdownBodySchema = z.strictObject({ force: z.boolean().default(false) });
 export const controlResultSchema = z
-  .strictObject({ changed: z.boolean().describe('false when the worker already was in the requested state'), worker: workerSchema });
+  .strictObject({
+    changed: z.boolean().describe('false when the worker already was in the requested state'),
+    worker: workerSchema.describe('the worker; for a worker with several replicas, its first'),
+    replicas: z.array(workerSummarySchema).optional().describe('every replica, when the id names a worker with several'),
+  });
 export const removedSchema = z.strictObject({ removed: z.string() });
 export const shutdownSchema = z.strictObject({ shutting_down: z.literal(true), pid: z.number().int(), forced: z.boolean() });
 

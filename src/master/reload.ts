@@ -124,7 +124,8 @@ export class ConfigReloader {
     const replaced: string[] = [];
     for (const id of [...diff.removed].reverse()) await this.step(errors, id, 'remove', () => this.remove(id));
     for (const change of diff.changed) {
-      if (change.onlyModuleConfig && (await this.tryReconfigure(change, errors))) reconfigured.push(change.id);
+      if (change.keys.length === 1 && change.keys[0] === 'instances' && (await this.tryScale(change, errors))) reconfigured.push(change.id);
+      else if (change.onlyModuleConfig && (await this.tryReconfigure(change, errors))) reconfigured.push(change.id);
       else if (await this.step(errors, change.id, 'replace', () => this.replace(change))) replaced.push(change.id);
     }
     for (const config of diff.added) await this.step(errors, config.id, 'add', () => this.add(config));
@@ -148,7 +149,7 @@ export class ConfigReloader {
   /** What the master runs now, for the ids the diff should consider. */
   private currentConfigs(next: readonly WorkerConfig[]): WorkerConfig[] {
     const { master } = this.options;
-    const running = new Set(master.listWorkers());
+    const running = new Set(master.listWorkerIds());
     const declared = new Set(next.map((w) => w.id));
     for (const id of this.managed.keys()) if (!running.has(id)) this.managed.delete(id); // removed at run time
     // A run-time worker the file now declares is adopted: compared with what it runs.
@@ -159,7 +160,7 @@ export class ConfigReloader {
   private async remove(id: string): Promise<void> {
     const { master } = this.options;
     this.unguard(id);
-    if (STOPPABLE.includes(master.getWorkerState(id))) await master.stopWorker(id);
+    if (master.getWorkerStates(id).some((state) => STOPPABLE.includes(state))) await master.stopWorker(id);
     await master.removeWorker(id);
     this.managed.delete(id);
   }
@@ -174,12 +175,12 @@ export class ConfigReloader {
   private async replace(change: WorkerChange): Promise<void> {
     const { master } = this.options;
     const { id, before, after } = change;
-    const wasActive = ACTIVE.includes(master.getWorkerState(id));
+    const wasActive = master.getWorkerStates(id).some((state) => ACTIVE.includes(state));
     master.runtimes.resolve(after); // a config no runtime takes must fail before the old worker is gone
     const move = packageMove(before, after);
     if (move !== undefined) assertMoveAllowed(id, move, after); // before anything is stopped
     this.unguard(id);
-    if (STOPPABLE.includes(master.getWorkerState(id))) await master.stopWorker(id);
+    if (master.getWorkerStates(id).some((state) => STOPPABLE.includes(state))) await master.stopWorker(id);
     await master.removeWorker(id);
     try {
       master.addWorker(after);
@@ -232,7 +233,7 @@ export class ConfigReloader {
     const { id, before } = change;
     if (master.closing || this.managed.get(id) !== change.after) return; // shutting down, or replaced since
     logger?.error({ worker: id, package: move.name, from: move.to, to: move.from, reason }, `package upgrade rolled back: ${move.name} ${move.to} ${reason}; back on ${move.from}`);
-    if (STOPPABLE.includes(master.getWorkerState(id))) await master.stopWorker(id, { force: true }).catch(() => undefined);
+    if (master.getWorkerStates(id).some((state) => STOPPABLE.includes(state))) await master.stopWorker(id, { force: true }).catch(() => undefined);
     await master.removeWorker(id);
     master.addWorker(before);
     this.managed.set(id, before);
@@ -243,6 +244,18 @@ export class ConfigReloader {
   private unguard(id: string): void {
     this.guards.get(id)?.();
     this.guards.delete(id);
+  }
+
+  /** Only `instances` changed: replicas are added or removed, the others keep running. */
+  private async tryScale(change: WorkerChange, errors: ReloadError[]): Promise<boolean> {
+    try {
+      if ((await this.options.master.scaleWorker(change.id, change.after.instances)) !== 'applied') return false;
+    } catch (error) {
+      errors.push(errorEntry(change.id, 'scale', error));
+      return true; // what could be scaled was; a restart of every replica would not do better
+    }
+    this.managed.set(change.id, change.after);
+    return true;
   }
 
   private async tryReconfigure(change: WorkerChange, errors: ReloadError[]): Promise<boolean> {
