@@ -56,11 +56,16 @@ export class MasterServices {
     });
   }
 
-  /** The worker's balancer and resilience blocks become its service's route. */
+  /**
+   * The worker's balancer and resilience blocks become its service's route. Autoscaling on calls in
+   * flight needs the balancer to count them (round robin, weighted and consistent hashing do not
+   * by default), so it turns counting on, with a round-robin balancer when none is configured.
+   */
   configure(config: WorkerConfig): void {
     const service = serviceOf(config);
-    if (service === undefined || (config.balancer === undefined && config.resilience === undefined)) return;
-    this.router.configure(service, { ...(config.balancer === undefined ? {} : { balancer: config.balancer }), ...(config.resilience === undefined ? {} : { resilience: config.resilience }) } as never);
+    const balancer = config.autoscale?.metric === 'inflight_per_replica' ? { ...(config.balancer ?? { strategy: 'round_robin' as const }), track_in_flight: true } : config.balancer;
+    if (service === undefined || (balancer === undefined && config.resilience === undefined)) return;
+    this.router.configure(service, { ...(balancer === undefined ? {} : { balancer }), ...(config.resilience === undefined ? {} : { resilience: config.resilience }) } as never);
   }
 
   has(service: string): boolean {
