@@ -8,6 +8,7 @@
  */
 import type { Logger } from 'pino';
 import type { WorkerConfig } from '../config/index.js';
+import type { WorkerDiagnostics } from '../lifecycle/diagnostics.js';
 import type { HealthEvent, StateChangeEvent } from '../lifecycle/events.js';
 import type { ClusterRegistry } from '../cluster/registry/cluster-registry.js';
 import type { Invoke } from '../mesh/router/route.js';
@@ -108,7 +109,7 @@ export class MasterServices {
     const endpoint: WorkerEndpoint = fillPort(block?.endpoint ?? replica.controller.endpoint ?? { type: 'function', address: replica.id }, replica);
     const diagnostics = replica.controller.diagnostics();
     const moduleVersion = (diagnostics.details as { module?: { version?: string } | null }).module?.version;
-    const health = config.health_check === undefined ? 'healthy' : diagnostics.health.status === 'unknown' ? 'healthy' : diagnostics.health.status;
+    const health = config.health_check === undefined ? 'healthy' : healthAtStart(diagnostics);
     const entry = {
       id: replica.id,
       service,
@@ -121,6 +122,19 @@ export class MasterServices {
     if (this.registry.get(replica.id) === undefined) this.registry.register(entry);
     else this.registry.update(replica.id, { endpoint: entry.endpoint, health: entry.health, version: entry.version, weight: entry.weight, metadata: entry.metadata });
   }
+}
+
+/**
+ * A replica reaching `running` has not been probed yet (its health watchdog begins right after the
+ * transition): a verdict older than this start is its previous instance's. Ignoring it, a replica
+ * restarted for failing its probe comes back like a fresh start (its readiness, if any, passed)
+ * instead of being kept out until its first probe, one `health_check.interval` later.
+ */
+function healthAtStart(diagnostics: WorkerDiagnostics): 'healthy' | 'unhealthy' {
+  const { status, checked_at: checkedAt } = diagnostics.health;
+  if (status !== 'unhealthy' || checkedAt === null) return 'healthy';
+  const startedAt = diagnostics.started_at === null ? Number.NaN : Date.parse(diagnostics.started_at);
+  return Date.parse(checkedAt) < startedAt ? 'healthy' : 'unhealthy';
 }
 
 function fillPort<T extends { address: string }>(endpoint: T, replica: Replica): T {
