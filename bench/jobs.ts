@@ -24,6 +24,7 @@ export const JOBS: Readonly<Record<string, () => Promise<Row[]>>> = {
   'mesh:router-thread': async () => (await import('./mesh.js')).benchRouter('thread'),
   'mesh:router-process': async () => (await import('./mesh.js')).benchRouter('process'),
   'mesh:moleculer': async () => (await import('./mesh.js')).benchMoleculer(),
+  replicas: async () => (await import('./replicas.js')).benchReplicas(),
   'messaging:append': async () => (await import('./messaging.js')).benchAppend(),
   'messaging:handle': async () => (await import('./messaging.js')).benchHandle(),
   'messaging:latency': async () => (await import('./messaging.js')).benchLatency(),
