@@ -412,7 +412,8 @@ function chart(svg, values) {
     svg.append(line);
   }
   if (present.length < 2) return line.setAttribute('points', '');
-  const max = Math.max(...present) || 1;
+  // Headroom above the highest point, so a flat line does not sit on the top edge.
+  const max = Math.max(...present) * 1.15 || 1;
   const step = 300 / (HISTORY_POINTS - 1);
   const offset = HISTORY_POINTS - numbers.length;
   const points = [];
