@@ -37,4 +37,8 @@ export const JOBS: Readonly<Record<string, () => Promise<Row[]>>> = {
   'cluster:calls': async () => (await import('./cluster.js')).benchClusterCalls(),
   'cluster:log': async () => (await import('./cluster.js')).benchClusterLog(),
   'cluster:heartbeat': async () => (await import('./cluster.js')).benchHeartbeat(),
+  'observability:scrape': async () => (await import('./observability.js')).benchScrape(),
+  'observability:tracing-inline': async () => (await import('./observability.js')).benchTracing('inline'),
+  'observability:tracing-thread': async () => (await import('./observability.js')).benchTracing('thread'),
+  'observability:tracing-process': async () => (await import('./observability.js')).benchTracing('process'),
 };

@@ -28,6 +28,8 @@ export interface CliArgs {
   /** `startup --name`, `--user`. */
   readonly name: string | undefined;
   readonly user: string | undefined;
+  /** `dashboard --port`. */
+  readonly port: number | undefined;
 }
 
 export function parseCliArgs(argv: readonly string[]): CliArgs {
@@ -49,6 +51,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       install: { type: 'boolean', default: false },
       name: { type: 'string' },
       user: { type: 'string' },
+      port: { type: 'string' },
     },
   });
   const logLevel = values['log-level'];
@@ -59,6 +62,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   if (lines !== undefined && (!Number.isInteger(lines) || lines < 0 || lines > 10_000)) {
     throw new Error(`-n/--lines must be a whole number from 0 to 10000, got '${values.lines ?? ''}'`);
   }
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) throw new Error(`--port must be a port number from 0 to 65535, got '${values.port ?? ''}'`);
   return {
     command: positionals[0],
     positionals: positionals.slice(1),
@@ -75,6 +80,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     install: values.install === true,
     name: values.name,
     user: values.user,
+    port,
   };
 }
 
@@ -95,6 +101,8 @@ Talk to a running master (found through ./hsu.yaml or ./.hsu, --state-dir or HSU
   reload                       re-read the config file and apply the difference (same as SIGHUP)
   shutdown [--force]           stop the master gracefully and wait until it is gone
   cluster ls                   the masters of its cluster (master.cluster): heartbeat, loop lag, instances
+  monit                        a live terminal view: workers, CPU, memory, the selected worker's log
+  dashboard [--port N]         the web dashboard on a loopback port (prints the URL to open)
 
 Packages and messages (their own options: hsu package --help, hsu messages --help):
   package install|ls|rm|verify|pack|keygen   the package store of this directory's config (see docs/packages.md)

@@ -20,7 +20,7 @@ const defaultIo: CliIo = { out: (t) => process.stdout.write(t), err: (t) => proc
 /** Codes that mean "the configuration is the problem": only for these is `hsu validate` a useful hint. */
 const CONFIG_CODES = new Set(['HSU_ERR_CONFIG_INVALID', 'HSU_ERR_CONFIG_NOT_FOUND']);
 /** Commands that talk to a running master. */
-const CLIENT_COMMANDS = new Set(['ls', 'list', 'status', 'start', 'stop', 'restart', 'logs', 'events', 'reload', 'shutdown', 'cluster']);
+const CLIENT_COMMANDS = new Set(['ls', 'list', 'status', 'start', 'stop', 'restart', 'logs', 'events', 'reload', 'shutdown', 'cluster', 'monit', 'dashboard']);
 
 /** Commands with options of their own: the rest of argv is theirs to parse. */
 const SUBCOMMANDS: Readonly<Record<string, (argv: readonly string[], io: CliIo) => Promise<number>>> = {
@@ -116,6 +116,10 @@ async function client(args: CliArgs, io: CliIo): Promise<number> {
       return (await import('./client/reload.js')).reloadCommand(clientArgs, io);
     case 'cluster':
       return (await import('./client/cluster.js')).clusterCommand(clientArgs, io);
+    case 'monit':
+      return (await import('./monit.js')).monitCommand(clientArgs, io);
+    case 'dashboard':
+      return (await import('./dashboard.js')).dashboardCommand({ ...clientArgs, port: args.port }, io);
     default:
       return (await import('./client/shutdown.js')).shutdownCommand(clientArgs, io);
   }
