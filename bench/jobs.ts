@@ -24,6 +24,7 @@ export const JOBS: Readonly<Record<string, () => Promise<Row[]>>> = {
   'mesh:router-thread': async () => (await import('./mesh.js')).benchRouter('thread'),
   'mesh:router-process': async () => (await import('./mesh.js')).benchRouter('process'),
   'mesh:moleculer': async () => (await import('./mesh.js')).benchMoleculer(),
+  replicas: async () => (await import('./replicas.js')).benchReplicas(),
   'messaging:append': async () => (await import('./messaging.js')).benchAppend(),
   'messaging:handle': async () => (await import('./messaging.js')).benchHandle(),
   'messaging:latency': async () => (await import('./messaging.js')).benchLatency(),
@@ -36,4 +37,8 @@ export const JOBS: Readonly<Record<string, () => Promise<Row[]>>> = {
   'cluster:calls': async () => (await import('./cluster.js')).benchClusterCalls(),
   'cluster:log': async () => (await import('./cluster.js')).benchClusterLog(),
   'cluster:heartbeat': async () => (await import('./cluster.js')).benchHeartbeat(),
+  'observability:scrape': async () => (await import('./observability.js')).benchScrape(),
+  'observability:tracing-inline': async () => (await import('./observability.js')).benchTracing('inline'),
+  'observability:tracing-thread': async () => (await import('./observability.js')).benchTracing('thread'),
+  'observability:tracing-process': async () => (await import('./observability.js')).benchTracing('process'),
 };

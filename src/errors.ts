@@ -13,6 +13,7 @@ import { MESSAGING_ERROR_CODES } from './messaging/error-codes.js';
 import { OS_ERROR_CODES } from './os/error-codes.js';
 import { API_ERROR_CODES } from './api/error-codes.js';
 import { DX_ERROR_CODES } from './scaffold/error-codes.js';
+import { OBSERVABILITY_ERROR_CODES } from './observability/error-codes.js';
 
 const CORE_ERROR_CODES = {
   // config
@@ -85,6 +86,7 @@ export const ErrorCodes = {
   ...API_ERROR_CODES,
   ...CLUSTER_ERROR_CODES,
   ...DX_ERROR_CODES,
+  ...OBSERVABILITY_ERROR_CODES,
 } as const satisfies Record<string, { readonly status: number; readonly summary: string }>;
 
 export type ErrorCodeKey = keyof typeof ErrorCodes;

@@ -6,6 +6,8 @@
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { WORKER_ID_PATTERN } from '../config/schema.js';
+import { dashboardMiddleware } from '../dashboard/routes.js';
+import { observabilityRoutes } from '../observability/http/routes.js';
 import { hsuError } from '../errors.js';
 import { authMiddleware } from './auth.js';
 import { EventHub } from './event-hub.js';
@@ -42,6 +44,8 @@ export function createApiApp(host: ControlHost, options: ApiAppOptions, shared?:
   const app = new Hono();
   app.onError((error) => errorResponse(error, options.logger));
   app.notFound((c) => errorResponse(hsuError('API_ROUTE_NOT_FOUND', `no endpoint ${c.req.method} ${c.req.path} (see GET /openapi.json)`, { method: c.req.method, path: c.req.path })));
+  // The dashboard's page and files carry no data: served before auth (a navigating browser sends no token).
+  app.use('*', dashboardMiddleware());
   app.use(
     '*',
     authMiddleware({
@@ -63,5 +67,6 @@ export function createApiApp(host: ControlHost, options: ApiAppOptions, shared?:
   app.route('/', readRoutes(context));
   app.route('/', streamRoutes(context));
   app.route('/', mutateRoutes(context));
+  app.route('/', observabilityRoutes(context));
   return { app, context };
 }

@@ -17,6 +17,7 @@ const RESPONSES: Readonly<Record<string, z.ZodType>> = {
   Worker: s.workerSchema,
   WorkerList: s.workerListSchema,
   History: s.historySchema,
+  ClusterView: s.clusterViewSchema,
   LogTail: s.logTailSchema,
   ControlResult: s.controlResultSchema,
   Removed: s.removedSchema,
@@ -73,7 +74,24 @@ export function openApiDocument(): object {
       schemas: { ...components(RESPONSES, 'output'), ...components(REQUESTS, 'input') },
     },
     paths: {
-      '/': { get: { summary: 'master info', responses: { '200': json('MasterInfo', 'the master') } } },
+      '/': {
+        get: {
+          summary: 'master info (JSON); a browser (Accept: text/html) gets the dashboard page instead',
+          responses: { '200': { description: 'the master', content: { 'application/json': { schema: ref('MasterInfo') }, 'text/html': { schema: { type: 'string' } } } } },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics (text format 0.0.4): workers, calls, the master process',
+          responses: { '200': { description: 'the exposition', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errors(404) },
+        },
+      },
+      '/usage': {
+        get: {
+          summary: 'CPU and memory of the master and its workers as SSE `usage` events, every 2 s while watched',
+          responses: { '200': sse('an SSE stream of {at, interval_ms, master, workers: {id: {cpu_percent, rss_bytes, heap_used_bytes}}}') },
+        },
+      },
       '/openapi.json': { get: { summary: 'this document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
       '/workers': {
         get: { summary: 'every worker with its diagnostics', responses: { '200': json('WorkerList', 'workers in config order') } },
@@ -94,6 +112,7 @@ export function openApiDocument(): object {
           responses: { '200': json('Removed', 'removed'), ...errors(400, 401, 404, 409) },
         },
       },
+      '/cluster': { get: { summary: 'the masters of this cluster and their instances (404 when this master is alone)', responses: { '200': json('ClusterView', 'every live node'), ...errors(404) } } },
       '/workers/{id}/history': { get: { summary: 'recent state transitions', parameters: [idParam], responses: { '200': json('History', 'oldest first'), ...errors(400, 404) } } },
       '/workers/{id}/logs': {
         get: {

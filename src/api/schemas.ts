@@ -98,6 +98,35 @@ export const masterInfoSchema = z
 export const workerListSchema = z.strictObject({ workers: z.array(workerSummarySchema) });
 export const historySchema = z.strictObject({ worker_id: z.string(), history: z.array(transitionSchema) });
 
+/** GET /cluster: every live master of the cluster and what each serves (src/cluster/view.ts). */
+const clusterInstanceSchema = z.strictObject({
+  id: z.string(),
+  service: z.string(),
+  health: z.string(),
+  endpoint_type: z.string(),
+  version: z.string(),
+  weight: z.number(),
+  load: z.record(z.string(), z.unknown()),
+});
+export const clusterViewSchema = z.strictObject({
+  cluster: z.string(),
+  node: z.string(),
+  connection: z.string(),
+  lease: z.string(),
+  nodes: z.array(
+    z.strictObject({
+      node: z.string(),
+      self: z.boolean(),
+      host: z.string().nullable(),
+      pid: z.number().int().nullable(),
+      started_at: z.number().nullable(),
+      heartbeat_age_ms: z.number().nullable(),
+      loop_lag_ms: z.number().nullable(),
+      instances: z.array(clusterInstanceSchema),
+    }),
+  ),
+});
+
 const logStreamSchema = z.strictObject({
   file: z.string(),
   exists: z.boolean(),
@@ -111,7 +140,11 @@ export const logTailSchema = z.strictObject({ worker_id: z.string(), stdout: log
 export const controlBodySchema = z.strictObject({ force: z.boolean().default(false) });
 export const shutdownBodySchema = z.strictObject({ force: z.boolean().default(false) });
 export const controlResultSchema = z
-  .strictObject({ changed: z.boolean().describe('false when the worker already was in the requested state'), worker: workerSchema });
+  .strictObject({
+    changed: z.boolean().describe('false when the worker already was in the requested state'),
+    worker: workerSchema.describe('the worker; for a worker with several replicas, its first'),
+    replicas: z.array(workerSummarySchema).optional().describe('every replica, when the id names a worker with several'),
+  });
 export const removedSchema = z.strictObject({ removed: z.string() });
 export const shutdownSchema = z.strictObject({ shutting_down: z.literal(true), pid: z.number().int(), forced: z.boolean() });
 

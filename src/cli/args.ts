@@ -39,6 +39,8 @@ export interface CliArgs {
   readonly dir: string | undefined;
   /** `import pm2 -o <file>`. */
   readonly out: string | undefined;
+  /** `dashboard --port`. */
+  readonly port: number | undefined;
 }
 
 export function parseCliArgs(argv: readonly string[]): CliArgs {
@@ -67,6 +69,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       'command-worker': { type: 'boolean', default: false },
       dir: { type: 'string' },
       out: { type: 'string', short: 'o' },
+      port: { type: 'string' },
     },
   });
   const logLevel = values['log-level'];
@@ -77,6 +80,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   if (lines !== undefined && (!Number.isInteger(lines) || lines < 0 || lines > 10_000)) {
     throw new Error(`-n/--lines must be a whole number from 0 to 10000, got '${values.lines ?? ''}'`);
   }
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) throw new Error(`--port must be a port number from 0 to 65535, got '${values.port ?? ''}'`);
   return {
     command: positionals[0],
     positionals: positionals.slice(1),
@@ -100,6 +105,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     commandWorker: values['command-worker'] === true,
     dir: values.dir,
     out: values.out,
+    port,
   };
 }
 
@@ -126,6 +132,13 @@ Talk to a running master (found through ./hsu.yaml or ./.hsu, --state-dir or HSU
   events [id]                  lifecycle events as they happen
   reload                       re-read the config file and apply the difference (same as SIGHUP)
   shutdown [--force]           stop the master gracefully and wait until it is gone
+  cluster ls                   the masters of its cluster (master.cluster): heartbeat, loop lag, instances
+  monit                        a live terminal view: workers, CPU, memory, the selected worker's log
+  dashboard [--port N]         the web dashboard on a loopback port (prints the URL to open)
+
+Packages and messages (their own options: hsu package --help, hsu messages --help):
+  package install|ls|rm|verify|pack|keygen   the package store of this directory's config (see docs/packages.md)
+  messages dead|redrive <log> <consumer>     a command worker's dead letters, straight from its SQLite log
 
 Options:
   --json                       machine-readable output (one JSON document per line)

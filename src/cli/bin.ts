@@ -12,6 +12,11 @@ if (major < REQUIRED[0] || (major === REQUIRED[0] && minor < REQUIRED[1])) {
 // V8's code cache on disk (Node's own, in the temp dir): a CLI run again and again (`hsu ls`)
 // compiles its files once instead of on every run.
 process.getBuiltinModule('node:module').enableCompileCache?.();
+// A reader that went away (`hsu logs -f | head`) ends a client command quietly, as it ends `cat`.
+// `hsu run` installs its own handler (its log sink counts what could not be written) and keeps running.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE' && process.stdout.listenerCount('error') === 1) process.exit(0);
+});
 const { main } = await import('./main.js');
 // Exit explicitly once main() has decided: the code is the master's verdict, whatever else is pending.
 process.exit(await main(process.argv.slice(2)));

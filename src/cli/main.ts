@@ -20,9 +20,17 @@ const defaultIo: CliIo = { out: (t) => process.stdout.write(t), err: (t) => proc
 /** Codes that mean "the configuration is the problem": only for these is `hsu validate` a useful hint. */
 const CONFIG_CODES = new Set(['HSU_ERR_CONFIG_INVALID', 'HSU_ERR_CONFIG_NOT_FOUND']);
 /** Commands that talk to a running master. */
-const CLIENT_COMMANDS = new Set(['ls', 'list', 'status', 'start', 'stop', 'restart', 'logs', 'events', 'reload', 'shutdown']);
+const CLIENT_COMMANDS = new Set(['ls', 'list', 'status', 'start', 'stop', 'restart', 'logs', 'events', 'reload', 'shutdown', 'cluster', 'monit', 'dashboard']);
+
+/** Commands with options of their own: the rest of argv is theirs to parse. */
+const SUBCOMMANDS: Readonly<Record<string, (argv: readonly string[], io: CliIo) => Promise<number>>> = {
+  package: async (argv, io) => (await import('./package.js')).packageCli(argv, io),
+  messages: async (argv, io) => (await import('./messages.js')).messagesCommand(argv, io),
+};
 
 export async function main(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+  const sub = argv[0] === undefined ? undefined : SUBCOMMANDS[argv[0]];
+  if (sub !== undefined) return runSubcommand(sub, argv.slice(1), io);
   let args: CliArgs;
   try {
     args = parseCliArgs(argv);
@@ -116,8 +124,25 @@ async function client(args: CliArgs, io: CliIo): Promise<number> {
       return (await import('./client/events.js')).eventsCommand(clientArgs, io);
     case 'reload':
       return (await import('./client/reload.js')).reloadCommand(clientArgs, io);
+    case 'cluster':
+      return (await import('./client/cluster.js')).clusterCommand(clientArgs, io);
+    case 'monit':
+      return (await import('./monit.js')).monitCommand(clientArgs, io);
+    case 'dashboard':
+      return (await import('./dashboard.js')).dashboardCommand({ ...clientArgs, port: args.port }, io);
     default:
       return (await import('./client/shutdown.js')).shutdownCommand(clientArgs, io);
+  }
+}
+
+async function runSubcommand(run: (argv: readonly string[], io: CliIo) => Promise<number>, argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    return await run(argv, io);
+  } catch (error) {
+    if (isHsuError(error)) io.err(`hsu: ${error.message}\n  (${error.code})\n`);
+    else if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true) io.err(`hsu: ${(error as Error).message}\n`);
+    else io.err(`hsu: unexpected error\n${(error as Error).stack ?? String(error)}\n`);
+    return 1;
   }
 }
 

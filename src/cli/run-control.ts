@@ -13,7 +13,9 @@ import { removePidFile, writePidFile } from '../daemon/pid-file.js';
 import { EventBus } from '../events/bus.js';
 import { validateConfigForMaster } from '../master/config-loader.js';
 import type { Master } from '../master/master.js';
+import type { VersionBook } from '../master/package-upgrade.js';
 import { ConfigReloader, type ReloadReport } from '../master/reload.js';
+import type { PackageStore } from '../packages/store/store.js';
 
 export interface ControlPlaneOptions {
   readonly master: Master;
@@ -46,6 +48,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     // master block, api included, is reported by the reloader as taking effect at the next start.
     read: () => validateConfigForMaster(file),
     onReport: (report) => controlEvents.emit('reload', report),
+    versions: lazyVersionBook(config, file),
   });
   const reload = async (): Promise<ReloadReport> => {
     await options.started;
@@ -63,6 +66,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   return {
     reload,
     close: async () => {
+      reloader.close();
       await server?.close();
       controlEvents.removeAll();
       removePidFile(stateDir);
@@ -70,3 +74,17 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   };
 }
 
+
+/** The package store, opened on the first version move (most masters never have one). */
+function lazyVersionBook(config: HsuConfig, file: string): VersionBook {
+  let store: Promise<PackageStore> | undefined;
+  const open = (): Promise<PackageStore> =>
+    (store ??= (async () => {
+      const [{ PackageStore }, { storeOptions }] = await Promise.all([import('../packages/store/store.js'), import('../packages/config-schema.js')]);
+      return new PackageStore(storeOptions(config.master.packages, config.master.state_dir, path.dirname(file)));
+    })());
+  return {
+    setCurrent: async (name, version, options) => (await open()).setCurrent(name, version, options),
+    rollback: async (name, scope) => (await open()).rollback(name, scope),
+  };
+}

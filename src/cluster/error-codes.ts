@@ -1,5 +1,6 @@
 /** The cluster's codes (and the JetStream message log's), spread into the one catalogue (`src/errors.ts`). */
 export const CLUSTER_ERROR_CODES = {
+  CLUSTER_NOT_JOINED: { status: 404, summary: 'this master is not part of a cluster' },
   CLUSTER_UNAVAILABLE: { status: 503, summary: 'the cluster (NATS) cannot be reached from this master' },
   CLUSTER_NODE_UNREACHABLE: { status: 503, summary: 'no master answers for this node: it is gone or not serving yet' },
   CLUSTER_NODE_NAME_TAKEN: { status: 409, summary: 'another live master holds this node name in the cluster' },

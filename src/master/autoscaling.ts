@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { Autoscaler } from '../mesh/autoscaler/autoscaler.js';
 import type { AutoscaleSample, ScaleDecision } from '../mesh/autoscaler/autoscaler.js';
 import { AutoscaleLoop } from '../mesh/autoscaler/loop.js';
+import type { WorkerState } from '../lifecycle/states.js';
 import type { WorkerGroup } from './worker-table.js';
 
 export interface ScalingHost {
@@ -35,6 +36,14 @@ export function startAutoscaling(group: WorkerGroup, service: string, host: Scal
   return loop;
 }
 
+/**
+ * Replicas its lifecycle brings back by itself (a restart after a crash or a failed probe): still
+ * the pool's. Counting only running ones would add a replica for every routine restart and leave
+ * one too many once it is back; a replica that ended for good (failed, stopped) is not counted, so
+ * the pool is refilled to `min`.
+ */
+const RETURNING: ReadonlySet<WorkerState> = new Set<WorkerState>(['starting', 'stopping', 'waiting_restart']);
+
 function sample(group: WorkerGroup, service: string, host: ScalingHost): AutoscaleSample {
   let replicas = 0;
   let cpu = 0;
@@ -43,7 +52,11 @@ function sample(group: WorkerGroup, service: string, host: ScalingHost): Autosca
   let lagSeen = false;
   const unhealthy: string[] = [];
   for (const replica of group.replicas) {
-    if (replica.controller.state !== 'running') continue;
+    const state = replica.controller.state;
+    if (state !== 'running') {
+      if (RETURNING.has(state)) replicas += 1;
+      continue;
+    }
     replicas += 1;
     const d = replica.controller.diagnostics();
     if (d.health.status === 'unhealthy') unhealthy.push(replica.id);

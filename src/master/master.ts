@@ -22,6 +22,7 @@ import { RuntimeRegistry, type RuntimeContext, type RuntimeDefinition } from '..
 import type { CallOptions, Client } from '../worker/define.js';
 import type { ModuleExport } from '../worker/contract.js';
 import { startAutoscaling } from './autoscaling.js';
+import type { ClusterView } from '../cluster/view.js';
 import type { ClusterLink } from './cluster-link.js';
 import { loadConfigForMaster } from './config-loader.js';
 import { awaitDependencies, dependencyOrder, type DependencyHost } from './dependencies.js';
@@ -223,6 +224,11 @@ export class Master {
     return master;
   }
 
+  /** The cluster as this master sees it (every live master and its instances); undefined when it is alone. */
+  clusterView(): ClusterView | undefined {
+    return this.cluster?.cluster.view();
+  }
+
   // ---- events ---------------------------------------------------------------------------------
 
   /** Subscribe to an event; returns the function that unsubscribes. */
@@ -322,6 +328,11 @@ export class Master {
     return this.table.one(id).controller.state;
   }
 
+  /** The states of what `id` names: every replica of a worker, or the one replica. */
+  getWorkerStates(id: string): WorkerState[] {
+    return this.table.select(id).map((replica) => replica.controller.state);
+  }
+
   /** The worker's config (a replica's id names its worker's config, with the replica's id). */
   getWorkerConfig(id: string): WorkerConfig {
     return this.table.replica(id)?.config ?? this.table.group(id)?.config ?? this.table.one(id).config;
@@ -345,6 +356,42 @@ export class Master {
   /** Replica ids (a worker's own id when it has one replica) in config order. */
   listWorkers(): string[] {
     return this.table.allReplicas().map((replica) => replica.id);
+  }
+
+  /** Worker ids (what the config names, replicas or not) in config order. */
+  listWorkerIds(): string[] {
+    return this.table.allGroups().map((group) => group.id);
+  }
+
+  /**
+   * Runs `instances` replicas of a worker whose replicas are numbered (as `pm2 scale` does): new
+   * ones are started if the worker is active, the newest are stopped and removed first, the
+   * others are not touched. 'unsupported' when the count cannot change in place: from or to a
+   * single unnumbered instance, or a count its autoscaler manages.
+   */
+  async scaleWorker(id: string, instances: number): Promise<'applied' | 'unsupported'> {
+    this.assertOpen();
+    const group = this.table.group(id);
+    if (group === undefined) throw this.table.notFound(id);
+    if (!group.numbered || instances < 2 || group.config.autoscale !== undefined) return 'unsupported';
+    const active = group.replicas.some((r) => (['starting', 'running', 'waiting_restart'] as readonly WorkerState[]).includes(r.controller.state));
+    group.config = { ...group.config, instances };
+    while (group.replicas.length > instances) {
+      const newest = group.replicas.at(-1)!;
+      if (this.services.registry.get(newest.id) !== undefined) this.services.registry.setHealth(newest.id, 'unhealthy');
+      await stopQuietly(newest, false);
+      await this.dropReplica(newest);
+    }
+    const added: Replica[] = [];
+    while (group.replicas.length < instances) {
+      const replica = buildReplica(group, group.nextIndex++, this.deps);
+      this.table.addReplica(replica);
+      this.events.emit('added', { worker_id: replica.id, type: group.config.type, runtime: replica.runtime.kind });
+      added.push(replica);
+    }
+    this.logger.info({ worker: id, instances }, 'worker scaled');
+    if (active) await startAll(added);
+    return 'applied';
   }
 
   /** The replicas of a worker, by id. */

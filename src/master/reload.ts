@@ -16,6 +16,7 @@ import { hsuError, isHsuError } from '../errors.js';
 import { OPERATIONS, type WorkerState } from '../lifecycle/states.js';
 import type { ReloadReportBody } from '../api/schemas.js';
 import type { Master } from './master.js';
+import { assertMoveAllowed, packageMove, record, watchNewVersion, type PackageMove, type VersionBook } from './package-upgrade.js';
 
 export type ReloadReport = ReloadReportBody;
 
@@ -70,6 +71,8 @@ export interface ReloaderOptions {
   readonly reconfigurer?: Reconfigurer;
   /** Hears every finished reload (the API streams it). */
   readonly onReport?: (report: ReloadReport) => void;
+  /** The package store's current/previous record per worker (kept when a packaged worker changes version). */
+  readonly versions?: VersionBook;
 }
 
 const ACTIVE: readonly WorkerState[] = ['starting', 'running', 'waiting_restart', 'stopping'];
@@ -83,11 +86,19 @@ export class ConfigReloader {
   private masterSettings: HsuConfig['master'];
   private queue: Promise<unknown> = Promise.resolve();
   private readonly reconfigurer: Reconfigurer;
+  /** Packaged workers on a new version, inside their rollback window. */
+  private readonly guards = new Map<string, () => void>();
 
   constructor(private readonly options: ReloaderOptions) {
     for (const worker of options.initial.workers) this.managed.set(worker.id, worker);
     this.masterSettings = options.initial.master;
     this.reconfigurer = options.reconfigurer ?? defaultReconfigurer(options.master);
+  }
+
+  /** Ends the rollback windows still open (the master is shutting down: nothing is rolled back on the way out). */
+  close(): void {
+    for (const dispose of this.guards.values()) dispose();
+    this.guards.clear();
   }
 
   /** Reloads once (after any reload in progress). Rejects with CONFIG_INVALID (every issue) when the file is invalid. */
@@ -113,7 +124,8 @@ export class ConfigReloader {
     const replaced: string[] = [];
     for (const id of [...diff.removed].reverse()) await this.step(errors, id, 'remove', () => this.remove(id));
     for (const change of diff.changed) {
-      if (change.onlyModuleConfig && (await this.tryReconfigure(change, errors))) reconfigured.push(change.id);
+      if (change.keys.length === 1 && change.keys[0] === 'instances' && (await this.tryScale(change, errors))) reconfigured.push(change.id);
+      else if (change.onlyModuleConfig && (await this.tryReconfigure(change, errors))) reconfigured.push(change.id);
       else if (await this.step(errors, change.id, 'replace', () => this.replace(change))) replaced.push(change.id);
     }
     for (const config of diff.added) await this.step(errors, config.id, 'add', () => this.add(config));
@@ -137,7 +149,7 @@ export class ConfigReloader {
   /** What the master runs now, for the ids the diff should consider. */
   private currentConfigs(next: readonly WorkerConfig[]): WorkerConfig[] {
     const { master } = this.options;
-    const running = new Set(master.listWorkers());
+    const running = new Set(master.listWorkerIds());
     const declared = new Set(next.map((w) => w.id));
     for (const id of this.managed.keys()) if (!running.has(id)) this.managed.delete(id); // removed at run time
     // A run-time worker the file now declares is adopted: compared with what it runs.
@@ -147,7 +159,8 @@ export class ConfigReloader {
 
   private async remove(id: string): Promise<void> {
     const { master } = this.options;
-    if (STOPPABLE.includes(master.getWorkerState(id))) await master.stopWorker(id);
+    this.unguard(id);
+    if (master.getWorkerStates(id).some((state) => STOPPABLE.includes(state))) await master.stopWorker(id);
     await master.removeWorker(id);
     this.managed.delete(id);
   }
@@ -162,9 +175,12 @@ export class ConfigReloader {
   private async replace(change: WorkerChange): Promise<void> {
     const { master } = this.options;
     const { id, before, after } = change;
-    const wasActive = ACTIVE.includes(master.getWorkerState(id));
+    const wasActive = master.getWorkerStates(id).some((state) => ACTIVE.includes(state));
     master.runtimes.resolve(after); // a config no runtime takes must fail before the old worker is gone
-    if (STOPPABLE.includes(master.getWorkerState(id))) await master.stopWorker(id);
+    const move = packageMove(before, after);
+    if (move !== undefined) assertMoveAllowed(id, move, after); // before anything is stopped
+    this.unguard(id);
+    if (master.getWorkerStates(id).some((state) => STOPPABLE.includes(state))) await master.stopWorker(id);
     await master.removeWorker(id);
     try {
       master.addWorker(after);
@@ -175,7 +191,71 @@ export class ConfigReloader {
       throw error;
     }
     this.managed.set(id, after);
-    if (after.enabled && (wasActive || !before.enabled)) await master.startWorker(id);
+    if (!(after.enabled && (wasActive || !before.enabled))) return;
+    if (move === undefined) {
+      await master.startWorker(id);
+      return;
+    }
+    try {
+      await master.startWorker(id);
+    } catch (error) {
+      await this.rollBack(change, move, `it failed to start: ${(error as Error).message}`);
+      throw error;
+    }
+    this.guard(change, move);
+  }
+
+  /** Watches a packaged worker's new version for its rollback window. */
+  private guard(change: WorkerChange, move: PackageMove): void {
+    const { id, after } = change;
+    const versions = this.options.versions;
+    void record(this.options.logger, 'set current', async () => versions?.setCurrent(move.name, move.to, { scope: id, allowDowngrade: after.allow_downgrade }));
+    const dispose = watchNewVersion(
+      this.options.master,
+      id,
+      after.rollback_window,
+      (reason) => {
+        this.guards.delete(id);
+        // Through the reload queue: never at the same time as a reload of the same worker.
+        this.queue = this.queue.then(() => this.rollBack(change, move, reason)).catch(() => undefined);
+      },
+      () => {
+        this.guards.delete(id);
+        this.options.logger?.info({ worker: id, package: move.name, version: move.to }, 'package upgrade confirmed: the rollback window passed');
+      },
+    );
+    this.guards.set(id, dispose);
+  }
+
+  /** Back to the previous version of a packaged worker: its old config, started again. */
+  private async rollBack(change: WorkerChange, move: PackageMove, reason: string): Promise<void> {
+    const { master, logger } = this.options;
+    const { id, before } = change;
+    if (master.closing || this.managed.get(id) !== change.after) return; // shutting down, or replaced since
+    logger?.error({ worker: id, package: move.name, from: move.to, to: move.from, reason }, `package upgrade rolled back: ${move.name} ${move.to} ${reason}; back on ${move.from}`);
+    if (master.getWorkerStates(id).some((state) => STOPPABLE.includes(state))) await master.stopWorker(id, { force: true }).catch(() => undefined);
+    await master.removeWorker(id);
+    master.addWorker(before);
+    this.managed.set(id, before);
+    await record(logger, 'rollback', async () => this.options.versions?.rollback(move.name, id));
+    await master.startWorker(id).catch((err: unknown) => logger?.error({ worker: id, err }, 'the previous version failed to start too'));
+  }
+
+  private unguard(id: string): void {
+    this.guards.get(id)?.();
+    this.guards.delete(id);
+  }
+
+  /** Only `instances` changed: replicas are added or removed, the others keep running. */
+  private async tryScale(change: WorkerChange, errors: ReloadError[]): Promise<boolean> {
+    try {
+      if ((await this.options.master.scaleWorker(change.id, change.after.instances)) !== 'applied') return false;
+    } catch (error) {
+      errors.push(errorEntry(change.id, 'scale', error));
+      return true; // what could be scaled was; a restart of every replica would not do better
+    }
+    this.managed.set(change.id, change.after);
+    return true;
   }
 
   private async tryReconfigure(change: WorkerChange, errors: ReloadError[]): Promise<boolean> {

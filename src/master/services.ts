@@ -8,6 +8,7 @@
  */
 import type { Logger } from 'pino';
 import type { WorkerConfig } from '../config/index.js';
+import type { WorkerDiagnostics } from '../lifecycle/diagnostics.js';
 import type { HealthEvent, StateChangeEvent } from '../lifecycle/events.js';
 import type { ClusterRegistry } from '../cluster/registry/cluster-registry.js';
 import type { Invoke } from '../mesh/router/route.js';
@@ -56,11 +57,16 @@ export class MasterServices {
     });
   }
 
-  /** The worker's balancer and resilience blocks become its service's route. */
+  /**
+   * The worker's balancer and resilience blocks become its service's route. Autoscaling on calls in
+   * flight needs the balancer to count them (round robin, weighted and consistent hashing do not
+   * by default), so it turns counting on, with a round-robin balancer when none is configured.
+   */
   configure(config: WorkerConfig): void {
     const service = serviceOf(config);
-    if (service === undefined || (config.balancer === undefined && config.resilience === undefined)) return;
-    this.router.configure(service, { ...(config.balancer === undefined ? {} : { balancer: config.balancer }), ...(config.resilience === undefined ? {} : { resilience: config.resilience }) } as never);
+    const balancer = config.autoscale?.metric === 'inflight_per_replica' ? { ...(config.balancer ?? { strategy: 'round_robin' as const }), track_in_flight: true } : config.balancer;
+    if (service === undefined || (balancer === undefined && config.resilience === undefined)) return;
+    this.router.configure(service, { ...(balancer === undefined ? {} : { balancer }), ...(config.resilience === undefined ? {} : { resilience: config.resilience }) } as never);
   }
 
   has(service: string): boolean {
@@ -103,7 +109,7 @@ export class MasterServices {
     const endpoint: WorkerEndpoint = fillPort(block?.endpoint ?? replica.controller.endpoint ?? { type: 'function', address: replica.id }, replica);
     const diagnostics = replica.controller.diagnostics();
     const moduleVersion = (diagnostics.details as { module?: { version?: string } | null }).module?.version;
-    const health = config.health_check === undefined ? 'healthy' : diagnostics.health.status === 'unknown' ? 'healthy' : diagnostics.health.status;
+    const health = config.health_check === undefined ? 'healthy' : healthAtStart(diagnostics);
     const entry = {
       id: replica.id,
       service,
@@ -116,6 +122,19 @@ export class MasterServices {
     if (this.registry.get(replica.id) === undefined) this.registry.register(entry);
     else this.registry.update(replica.id, { endpoint: entry.endpoint, health: entry.health, version: entry.version, weight: entry.weight, metadata: entry.metadata });
   }
+}
+
+/**
+ * A replica reaching `running` has not been probed yet (its health watchdog begins right after the
+ * transition): a verdict older than this start is its previous instance's. Ignoring it, a replica
+ * restarted for failing its probe comes back like a fresh start (its readiness, if any, passed)
+ * instead of being kept out until its first probe, one `health_check.interval` later.
+ */
+function healthAtStart(diagnostics: WorkerDiagnostics): 'healthy' | 'unhealthy' {
+  const { status, checked_at: checkedAt } = diagnostics.health;
+  if (status !== 'unhealthy' || checkedAt === null) return 'healthy';
+  const startedAt = diagnostics.started_at === null ? Number.NaN : Date.parse(diagnostics.started_at);
+  return Date.parse(checkedAt) < startedAt ? 'healthy' : 'unhealthy';
 }
 
 function fillPort<T extends { address: string }>(endpoint: T, replica: Replica): T {

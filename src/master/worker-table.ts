@@ -21,7 +21,8 @@ export interface Replica {
 
 export interface WorkerGroup {
   readonly id: string;
-  readonly config: WorkerConfig;
+  /** Replaced (never mutated) when the worker is scaled: new replicas are built from it. */
+  config: WorkerConfig;
   /** In index order. */
   readonly replicas: Replica[];
   nextIndex: number;

@@ -5,6 +5,7 @@
  */
 import pino, { type LevelWithSilent, type Logger } from 'pino';
 import { StdoutSink } from './stdout-sink.js';
+import { traceLogMixin } from './tracing/hook.js';
 
 export interface LoggerOptions {
   readonly level?: LevelWithSilent;
@@ -28,5 +29,6 @@ export async function createLogger(options: LoggerOptions = {}): Promise<MasterL
     render = (line) => pretty(line);
   }
   const sink = new StdoutSink(process.stdout, render);
-  return { logger: pino({ level, base: undefined }, sink), sink };
+  // While a span is active (tracing on), every record carries its trace_id and span_id; otherwise nothing is added.
+  return { logger: pino({ level, base: undefined, mixin: traceLogMixin }, sink), sink };
 }

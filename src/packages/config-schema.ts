@@ -17,7 +17,7 @@ import { parsePackageRef } from './repos/ref.js';
 import type { PackageStoreOptions } from './store/store.js';
 
 /** `package: data-processor:1.2.3` or `data-processor:^1.2`, parsed to name and range. */
-export const packageRefSchema = yamlString
+const packageRefTextSchema = yamlString
   .superRefine((value, ctx) => {
     try {
       if (parsePackageRef(value).kind === 'package') return;
@@ -30,6 +30,12 @@ export const packageRefSchema = yamlString
     const ref = parsePackageRef(value);
     return ref.kind === 'package' ? { name: ref.name, range: ref.range } : { name: '', range: '' };
   });
+
+/**
+ * `name:version` or `name:range` as written; the parsed form is accepted too, so a parsed worker
+ * config can be given to addWorker again (reload, the API) and parse to itself.
+ */
+export const packageRefSchema = z.union([packageRefTextSchema, z.strictObject({ name: z.string().min(1), range: z.string().min(1) })]);
 
 export type WorkerPackageRef = z.output<typeof packageRefSchema>;
 
@@ -86,8 +92,13 @@ export const packagesSettingsSchema = z.strictObject({
 export type PackagesSettings = z.output<typeof packagesSettingsSchema>;
 
 /** Store options from the settings; paths that look like files resolve against `baseDir`. */
+/** A repository or key as written in the config: a URL, PEM or base64 key as is, anything else a path against `baseDir`. */
+export function localSpec(spec: string, baseDir: string): string {
+  return /^[a-z][a-z0-9+.-]*:/i.test(spec) || spec.startsWith('-----BEGIN') || isBase64Key(spec) ? spec : path.resolve(baseDir, spec);
+}
+
 export function storeOptions(settings: PackagesSettings, stateDir: string, baseDir: string): PackageStoreOptions {
-  const local = (spec: string): string => (/^[a-z][a-z0-9+.-]*:/i.test(spec) || spec.startsWith('-----BEGIN') || isBase64Key(spec) ? spec : path.resolve(baseDir, spec));
+  const local = (spec: string): string => localSpec(spec, baseDir);
   let ca: string | undefined;
   if (settings.ca_file !== undefined) {
     const file = path.resolve(baseDir, settings.ca_file);

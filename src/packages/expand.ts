@@ -40,7 +40,8 @@ export async function expandPackages(data: unknown, options: ExpandOptions): Pro
       const type = worker.type === 'module' ? 'module' : 'process';
       try {
         const resolved = await resolveOrInstall(store, ref.data.name, ref.data.range, type, options.install);
-        return { ...planPackagedWorker(resolved, worker), package: worker.package };
+        // The reference as resolved (`name:version`): a reload that resolves to another version is a change of the worker.
+        return { ...planPackagedWorker(resolved, worker), package: `${resolved.name}:${resolved.version}` };
       } catch (error) {
         issues.push({ path: ['workers', index, 'package'], message: isHsuError(error) ? error.message : String(error) });
         return entry;

@@ -37,6 +37,13 @@ void describe('control API reads', () => {
     });
   });
 
+  it('GET /cluster of a master that is alone is 404 CLUSTER_NOT_JOINED', T, async () => {
+    await withWorkers(async (h) => {
+      const { status, body } = await h.json<{ code: string }>('GET', '/cluster', { token: false });
+      assert.deepEqual([status, body.code], [404, 'HSU_ERR_CLUSTER_NOT_JOINED']);
+    });
+  });
+
   it('GET /workers lists every worker with diagnostics, without history; reads need no token', T, async () => {
     await withWorkers(async (h) => {
       const { status, body } = await h.json<{ workers: Record<string, unknown>[] }>('GET', '/workers', { token: false });

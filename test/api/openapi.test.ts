@@ -63,6 +63,8 @@ async function scenario(h: Harness): Promise<{ method: string; path: string; sta
   await hit('POST', '/workers', { body: { id: 1 } });
   await hit('POST', '/workers', { raw: JSON.stringify({ pad: 'x'.repeat(5000) }) });
   await hit('GET', '/nowhere');
+  // No metrics attached to this master.
+  await hit('GET', '/metrics');
   return seen;
 }
 

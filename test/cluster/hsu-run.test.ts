@@ -12,8 +12,13 @@ import { HsuRun } from '../helpers/hsu-run.js';
 import { rejectsWithCode, tempDir } from '../helpers/master-helpers.js';
 import { fixture } from '../helpers/paths.js';
 import { until } from './helpers.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { repoRoot } from '../helpers/paths.js';
 import { findNatsServer, NatsServer } from './nats-server.js';
 
+const execFileP = promisify(execFile);
+const BIN = path.join(repoRoot, 'dist', 'src', 'cli', 'bin.js');
 const skip = findNatsServer() === undefined ? 'nats-server is not installed (apt-get install -y nats-server)' : false;
 const scratch = tempDir('cluster-run');
 let nats: NatsServer | undefined;
@@ -68,6 +73,15 @@ void describe('masters joined by master.cluster in their config', { skip, timeou
       assert.deepEqual(answer, { from: 'a', n: 1 });
       assert.deepEqual(await a.call('echo', 'who', {}), { node: undefined, worker: 'echo', n: undefined }, 'served by b’s worker');
       await assert.rejects(a.call('echo', 'fail'), /told to fail/);
+
+      // The operator's view from b's daemon: both masters, each with what it serves.
+      const ls = await execFileP(process.execPath, [BIN, 'cluster', 'ls', '--json', '--state-dir', path.join(scratch.dir, 'b', '.hsu')]);
+      const view = JSON.parse(ls.stdout) as { node: string; nodes: { node: string; self: boolean; instances: { id: string; service: string }[] }[] };
+      assert.equal(view.node, 'node-b');
+      assert.deepEqual(view.nodes.map((n) => [n.node, n.self, n.instances.map((i) => i.service).sort()]).sort(), [['node-a', false, ['local']], ['node-b', true, ['echo']]]);
+      const table = await execFileP(process.execPath, [BIN, 'cluster', 'ls', '--state-dir', path.join(scratch.dir, 'b', '.hsu')]);
+      assert.match(table.stdout, /^cluster run-test: this master is node-b, NATS connected/);
+      assert.equal(a.clusterView()?.nodes.length, 2);
 
       // A live node name cannot be taken by a second master.
       await rejectsWithCode(Master.fromConfigFile(writeConfig('a2', 'node-a', localWorker)), 'HSU_ERR_CLUSTER_NODE_NAME_TAKEN');

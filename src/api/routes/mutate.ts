@@ -9,7 +9,7 @@ import { hsuError } from '../../errors.js';
 import { OPERATIONS, type WorkerState } from '../../lifecycle/states.js';
 import type { Master } from '../../master/master.js';
 import { controlBodySchema, shutdownBodySchema } from '../schemas.js';
-import { queryOf, readBody, readJson, workerId, type RouteContext } from './context.js';
+import { queryOf, readBody, readJson, summary, workerId, type RouteContext } from './context.js';
 
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const addQuerySchema = z.strictObject({ start: flag.default(true) });
@@ -22,12 +22,17 @@ export function mutateRoutes(ctx: RouteContext): Hono {
   const { host } = ctx;
   const { master } = host;
   const app = new Hono();
-  const result = (id: string, changed: boolean): Response => Response.json({ changed, worker: master.getWorkerStateWithDiagnostics(id) });
+  const result = (id: string, changed: boolean): Response => {
+    const replicas = master.listWorkerIds().includes(id) ? master.listReplicas(id) : [id];
+    if (replicas.length <= 1) return Response.json({ changed, worker: master.getWorkerStateWithDiagnostics(replicas[0] ?? id) });
+    const all = replicas.map((replica) => master.getWorkerStateWithDiagnostics(replica));
+    return Response.json({ changed, worker: all[0], replicas: all.map((w) => summary(w)) });
+  };
 
   app.post('/workers/:id/start', async (c) => {
     const id = workerId(c);
     await readBody(ctx, c, z.strictObject({}), 'start request'); // a start has nothing to force
-    if (ACTIVE.includes(master.getWorkerState(id))) return result(id, false);
+    if (master.getWorkerStates(id).every((state) => ACTIVE.includes(state))) return result(id, false);
     await master.startWorker(id);
     return result(id, true);
   });
@@ -35,7 +40,7 @@ export function mutateRoutes(ctx: RouteContext): Hono {
   app.post('/workers/:id/stop', async (c) => {
     const id = workerId(c);
     const { force } = await readBody(ctx, c, controlBodySchema, 'stop request');
-    if (!STOPPABLE.includes(master.getWorkerState(id))) return result(id, false);
+    if (!master.getWorkerStates(id).some((state) => STOPPABLE.includes(state))) return result(id, false);
     await master.stopWorker(id, { force });
     return result(id, true);
   });
@@ -85,5 +90,5 @@ export function mutateRoutes(ctx: RouteContext): Hono {
 }
 
 async function stopIfActive(master: Master, id: string, force: boolean): Promise<void> {
-  if (STOPPABLE.includes(master.getWorkerState(id))) await master.stopWorker(id, { force });
+  if (master.getWorkerStates(id).some((state) => STOPPABLE.includes(state))) await master.stopWorker(id, { force });
 }

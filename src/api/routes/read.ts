@@ -36,6 +36,12 @@ export function readRoutes(ctx: RouteContext): Hono {
     return c.json(info);
   });
 
+  app.get('/cluster', (c) => {
+    const view = master.clusterView();
+    if (view === undefined) throw hsuError('CLUSTER_NOT_JOINED', 'this master is not part of a cluster (no master.cluster block in its config)');
+    return c.json(view);
+  });
+
   app.get('/workers', (c) => c.json({ workers: master.listWorkers().map((id) => summary(master.getWorkerStateWithDiagnostics(id))) }));
   app.get('/workers/:id', (c) => c.json(master.getWorkerStateWithDiagnostics(workerId(c))));
   app.get('/workers/:id/history', (c) => {

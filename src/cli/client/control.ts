@@ -18,9 +18,11 @@ export async function controlCommand(verb: ControlVerb, args: ClientArgs, io: Cl
   for (const id of ids) {
     try {
       const body = verb === 'start' ? {} : { force: args.force };
-      const { changed, worker } = await call<{ changed: boolean; worker: WorkerDiagnostics }>(session.endpoint, 'POST', workerPath(id, `/${verb}`), body);
-      if (session.json) session.emit({ id, ok: true, changed, state: worker.state, pid: worker.pid });
-      else io.out(`${id}: ${changed ? '' : 'already '}${paint(session.style, stateColor(worker.state), worker.state)}${worker.pid === null ? '' : ` (pid ${worker.pid})`}\n`);
+      const { changed, worker, replicas } = await call<{ changed: boolean; worker: WorkerDiagnostics; replicas?: { id: string; state: WorkerDiagnostics['state']; pid: number | null }[] }>(session.endpoint, 'POST', workerPath(id, `/${verb}`), body);
+      for (const w of replicas ?? [worker]) {
+        if (session.json) session.emit({ id: replicas === undefined ? id : w.id, ok: true, changed, state: w.state, pid: w.pid });
+        else io.out(`${replicas === undefined ? id : w.id}: ${changed ? '' : 'already '}${paint(session.style, stateColor(w.state), w.state)}${w.pid === null ? '' : ` (pid ${w.pid})`}\n`);
+      }
     } catch (error) {
       failed += 1;
       const e = error as { code?: string; message: string };

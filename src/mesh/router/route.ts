@@ -121,6 +121,8 @@ export class ServiceRoute {
       this.healthy = registry.healthy(this.service);
     }
     const healthy = this.healthy;
+    // Said here, where the registered count is known: the balancer only ever sees the healthy list.
+    if (healthy.length === 0) throw this.noneHealthy();
     const breakers = this.breakers;
     if (breakers === undefined) return healthy;
     if (healthy !== this.seen) {
@@ -146,5 +148,11 @@ export class ServiceRoute {
       });
     }
     return this.eligible;
+  }
+
+  private noneHealthy(): Error {
+    const instances = this.registry.instances(this.service).length;
+    const why = instances === 0 ? 'no instance is registered' : `none of its ${instances} instance(s) is healthy`;
+    return hsuError('NO_HEALTHY_INSTANCE', `service '${this.service}' cannot be called: ${why}`, { service: this.service, instances, healthy: 0 });
   }
 }

@@ -5,6 +5,7 @@
  */
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import { hsuError, isHsuError } from '../../errors.js';
+import { callContextHook, type CallContextHook } from '../../observability/call-context.js';
 import type { ActionMap, CallContext, ModuleContext, ModuleLogger, WorkerEndpoint, WorkerModule } from '../../worker/contract.js';
 import { InstanceBus, NO_SERVICES, type ModuleServices } from './module-services.js';
 
@@ -63,6 +64,12 @@ export class ModuleDriver {
   private readonly actions: ActionMap;
   /** What calls invoke: the actions themselves, or bound to the module's scope when attribution is on. */
   private readonly callable: ActionMap;
+  /**
+   * With attribution on, a bound action re-enters the async context it was bound in, which would
+   * hide the caller's trace context; a traced call runs the plain action through this runner
+   * (bound to the same scope) with the caller's context re-entered inside it.
+   */
+  private readonly traced: { readonly run: <T>(thunk: () => T) => T; readonly actions: ActionMap } | undefined;
   private phase: 'new' | 'starting' | 'running' | 'stopping' | 'ended' = 'new';
   private earlyFatal: Error | undefined;
   private fatalSent = false;
@@ -75,6 +82,7 @@ export class ModuleDriver {
   ) {
     this.actions = module.actions ?? {};
     this.callable = options.scoped ? bindToScope(this, this.actions) : ownActions(this.actions);
+    this.traced = options.scoped ? { run: moduleScope.run(this, () => AsyncResource.bind(<T>(thunk: () => T): T => thunk())), actions: ownActions(this.actions) } : undefined;
     this.currentEndpoint = options.defaultEndpoint;
     this.callContext = { signal: this.callsAbort.signal, workerId: options.workerId };
     const services = options.services ?? NO_SERVICES;
@@ -178,7 +186,7 @@ export class ModuleDriver {
         }),
       );
     }
-    if (signal === undefined) return this.invoke(fn, input, this.callContext);
+    if (signal === undefined) return this.invoke(action, fn, input, this.callContext);
     const controller = new AbortController();
     const ended = this.callsAbort.signal;
     const onCaller = (): void => controller.abort(signal.reason);
@@ -189,20 +197,28 @@ export class ModuleDriver {
       signal.addEventListener('abort', onCaller, { once: true });
       ended.addEventListener('abort', onEnded, { once: true });
     }
-    return this.invoke(fn, input, { signal: controller.signal, workerId: this.options.workerId }).finally(() => {
+    return this.invoke(action, fn, input, { signal: controller.signal, workerId: this.options.workerId }).finally(() => {
       signal.removeEventListener('abort', onCaller);
       ended.removeEventListener('abort', onEnded);
     });
   }
 
-  private invoke(fn: ActionMap[string], input: unknown, ctx: CallContext): Promise<unknown> {
+  private invoke(action: string, fn: ActionMap[string], input: unknown, ctx: CallContext): Promise<unknown> {
     try {
+      const hook = this.traced === undefined ? undefined : callContextHook();
       // A bound action runs in the module's scope, so an uncaught error from async work it starts is charged to the module.
-      const result = fn.call(this.actions, input, ctx);
+      const result = hook === undefined ? fn.call(this.actions, input, ctx) : this.invokeTraced(hook, action, input, ctx);
       return result instanceof Promise ? result : Promise.resolve(result);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
+  }
+
+  private invokeTraced(hook: CallContextHook, action: string, input: unknown, ctx: CallContext): unknown {
+    const traced = this.traced!;
+    const raw = traced.actions[action]!;
+    const captured = hook.capture();
+    return traced.run(() => hook.enter(captured, () => raw.call(this.actions, input, ctx)));
   }
 
   /** The module's own facts (`diagnostics()` of the module object), or null; never throws. */

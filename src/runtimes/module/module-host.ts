@@ -3,7 +3,9 @@
  * same ModuleDriver the inline runtime uses, and answers calls, health checks and stop. It runs in
  * a worker thread (thread-entry) or a child process (host-entry); the module author writes no main().
  */
+import { getHeapStatistics } from 'node:v8';
 import { deserializeError, hsuError, isHsuError, serializeError } from '../../errors.js';
+import { callContextHook, setCallContextHook, type CallContextHook, type RemoteTracingSetup } from '../../observability/call-context.js';
 import { PROTOCOL_VERSION, type FromHost, type ToHost } from '../../protocol/messages.js';
 import type { Transport } from '../../protocol/transport.js';
 import { instantiateModule, loadPluginExport } from './module-loader.js';
@@ -32,6 +34,7 @@ export function serveModule(port: HostPort, defaultEndpoint: (workerId: string) 
     stopping = true;
     const current = driver;
     const finish = (error?: unknown): void => {
+      callContextHook()?.flush?.();
       if (report) port.send(error === undefined ? { t: 'stopped' } : { t: 'stopped', error: serializeError(error) });
       port.exit(code);
     };
@@ -44,6 +47,7 @@ export function serveModule(port: HostPort, defaultEndpoint: (workerId: string) 
     // Same classification as ModuleDriver.reportFatal: a module's own error code (E_...) does not make it an hsu verdict.
     const err = isHsuError(error) ? error : hsuError(code, `${code === 'MODULE_UNCAUGHT' ? 'uncaught exception' : 'fatal error'}: ${error instanceof Error ? error.message : String(error)}`, {}, error);
     if (error instanceof Error && err !== error && error.stack) err.stack = `${err.message}\n  caused by: ${error.stack}`;
+    callContextHook()?.flush?.();
     port.send({ t: 'fatal', error: serializeError(err) });
     shutdown(1, false);
   };
@@ -55,6 +59,8 @@ export function serveModule(port: HostPort, defaultEndpoint: (workerId: string) 
     if (msg.v !== PROTOCOL_VERSION) {
       throw hsuError('PROTOCOL_VERSION', `host speaks control protocol v${PROTOCOL_VERSION}, master sent v${msg.v}`, { expected: PROTOCOL_VERSION, got: msg.v });
     }
+    // Tracing first: a module that asks for a tracer while it loads gets the real one.
+    if (msg.tracing !== undefined) setCallContextHook(await installTracing(msg.tracing, port, msg.workerId));
     const exported = await loadPluginExport(msg.modulePath, msg.entryPoint, msg.workerId);
     const module = await instantiateModule(exported, msg.workerId, `${msg.modulePath}#${msg.entryPoint}`);
     const created = new ModuleDriver(module, {
@@ -102,8 +108,12 @@ export function serveModule(port: HostPort, defaultEndpoint: (workerId: string) 
     if (services.handle(msg)) return;
     switch (msg.t) {
       case 'call':
-        if (driver !== undefined && !stopping) call(msg, driver);
-        else port.send({ t: 'result', id: msg.id, ok: false, error: serializeError(hsuError('CALL_NOT_RUNNING', 'module is not running', { action: msg.a })) });
+        if (driver !== undefined && !stopping) {
+          const hook = msg.c === undefined ? undefined : callContextHook();
+          const current = driver;
+          if (hook === undefined || msg.c === undefined) call(msg, current);
+          else hook.extract(msg.c, () => call(msg, current));
+        } else port.send({ t: 'result', id: msg.id, ok: false, error: serializeError(hsuError('CALL_NOT_RUNNING', 'module is not running', { action: msg.a })) });
         return;
       case 'cancel':
         // The caller's reason (timeout or abort) so call.signal.reason reads the same as inline.
@@ -114,7 +124,7 @@ export function serveModule(port: HostPort, defaultEndpoint: (workerId: string) 
         void (driver?.health(msg.ms) ?? Promise.resolve(false)).then((ok) => port.send({ t: 'health', id: msg.id, ok }));
         return;
       case 'facts':
-        port.send({ t: 'facts', id: msg.id, diagnostics: cloneable(driver?.moduleDiagnostics() ?? null) });
+        port.send({ t: 'facts', id: msg.id, diagnostics: cloneable(driver?.moduleDiagnostics() ?? null), heap: heapFacts() });
         return;
       case 'init':
         init(msg).catch((error: unknown) => {
@@ -131,6 +141,21 @@ export function serveModule(port: HostPort, defaultEndpoint: (workerId: string) 
   });
 
   return { stop: () => shutdown(0, true) };
+}
+
+/** This isolate's heap (the thread's own, or the host process's). */
+function heapFacts(): { used_bytes: number; total_bytes: number; limit_bytes: number } {
+  const heap = getHeapStatistics();
+  return { used_bytes: heap.used_heap_size, total_bytes: heap.total_heap_size, limit_bytes: heap.heap_size_limit };
+}
+
+/**
+ * Loads what the master named to trace here (by URL, so the thread and host bundles never carry
+ * OpenTelemetry): its spans go back to the master over this port.
+ */
+async function installTracing(setup: RemoteTracingSetup, port: HostPort, workerId: string): Promise<CallContextHook> {
+  const loaded = (await import(setup.module)) as { installRemoteTracing(options: unknown, post: (message: FromHost) => void, workerId: string): Promise<CallContextHook> };
+  return loaded.installRemoteTracing(setup.options, (message) => port.send(message), workerId);
 }
 
 /** Module facts cross by structured clone; facts that cannot are replaced by a note, never a crash. */

@@ -26,6 +26,8 @@ export abstract class RemoteInstance {
       load_time: facts === undefined ? null : new Date(facts.loadedAt).toISOString(),
       actions: facts?.actions ?? [],
       module_diagnostics: this.remote.moduleDiagnostics,
+      // Measured with the module's facts: as of the previous read (null before the first answer).
+      heap: this.remote.heap ?? null,
     };
   }
 }

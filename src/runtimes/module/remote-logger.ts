@@ -4,6 +4,7 @@
  * master's level are dropped here so they never cost a message.
  */
 import { serializeError } from '../../errors.js';
+import { callContextHook } from '../../observability/call-context.js';
 import type { ModuleLogger } from '../../worker/contract.js';
 import type { FromHost, LogLevel } from '../../protocol/messages.js';
 
@@ -26,6 +27,8 @@ export function createRemoteLogger(post: (message: FromHost) => void, level: Log
     } else {
       fields = { ...bindings, value: obj };
     }
+    const trace = callContextHook()?.logFields();
+    if (trace !== undefined) fields = { ...fields, ...trace };
     try {
       post({ t: 'log', level: lvl, fields, msg: text });
     } catch {

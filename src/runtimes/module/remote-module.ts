@@ -6,7 +6,8 @@
  */
 import type { Logger } from 'pino';
 import { deserializeError, hsuError, serializeError, type SerializedError } from '../../errors.js';
-import { PROTOCOL_VERSION, type FromHost, type LogLevel, type ToHost } from '../../protocol/messages.js';
+import { callContextHook } from '../../observability/call-context.js';
+import { PROTOCOL_VERSION, type FromHost, type HeapFacts, type LogLevel, type ToHost } from '../../protocol/messages.js';
 import type { Transport } from '../../protocol/transport.js';
 import type { CallOptions } from '../../worker/define.js';
 import type { ModuleInfo, WorkerEndpoint } from '../../worker/contract.js';
@@ -38,6 +39,7 @@ export class RemoteModule {
   private facts: StartedFacts | undefined;
   private moduleFacts: Record<string, unknown> | null = null;
   private factsAskedAt = 0;
+  private heapFacts: HeapFacts | undefined;
   /** The module's subscriptions on the master's bus, by topic. */
   private readonly subscriptions = new Map<string, () => void>();
   /** The fatal error the host reported before ending, if any. */
@@ -63,7 +65,8 @@ export class RemoteModule {
 
   init(modulePath: string, entryPoint: string, config: Record<string, unknown>): void {
     const level = this.logger.level as LogLevel | 'silent';
-    this.transport.send({ t: 'init', v: PROTOCOL_VERSION, workerId: this.workerId, modulePath, entryPoint, config, logLevel: level });
+    const tracing = callContextHook()?.remoteSetup?.();
+    this.transport.send({ t: 'init', v: PROTOCOL_VERSION, workerId: this.workerId, modulePath, entryPoint, config, logLevel: level, ...(tracing === undefined ? {} : { tracing }) });
   }
 
   get endpoint(): WorkerEndpoint | undefined {
@@ -72,6 +75,11 @@ export class RemoteModule {
 
   get startedFacts(): StartedFacts | undefined {
     return this.facts;
+  }
+
+  /** The thread's or host's V8 heap as last reported with the module's facts (read {@link moduleDiagnostics} to refresh). */
+  get heap(): HeapFacts | undefined {
+    return this.heapFacts;
   }
 
   /** The module's own diagnostics as last reported; asks for fresh ones in the background. */
@@ -98,6 +106,7 @@ export class RemoteModule {
       }
       case 'health':
       case 'facts': {
+        if (message.t === 'facts' && message.heap !== undefined) this.heapFacts = message.heap;
         const pending = this.pending.get(message.id);
         this.pending.delete(message.id);
         pending?.resolve(message.t === 'health' ? message.ok : message.diagnostics);
@@ -133,6 +142,9 @@ export class RemoteModule {
       case 'out_call':
         this.outCall(message);
         return;
+      case 'spans':
+        callContextHook()?.receiveSpans?.(this.workerId, message.spans);
+        return;
       case 'publish':
         try {
           this.services.publish(message.topic, message.payload);
@@ -167,7 +179,10 @@ export class RemoteModule {
         }
       }
     };
-    this.services.call(message.target, message.a, message.i, message.o).then(
+    const hook = message.c === undefined ? undefined : callContextHook();
+    const call = (): Promise<unknown> => this.services.call(message.target, message.a, message.i, message.o);
+    // The module's span is the parent of the master's call span: the trace goes on through the master.
+    (hook === undefined || message.c === undefined ? call() : hook.extract(message.c, call)).then(
       (value) => answer({ t: 'out_result', id: message.id, ok: true, value }),
       (error: unknown) => answer({ t: 'out_result', id: message.id, ok: false, error: serializeError(error) }),
     );
@@ -181,7 +196,9 @@ export class RemoteModule {
       return Promise.reject(hsuError('CALL_ABORTED', `call ${this.workerId}.${action} was aborted`, { worker_id: this.workerId, action }, options.signal.reason));
     }
     const id = this.nextId++;
-    const message: ToHost = needsDeadline(options) ? { t: 'call', id, a: action, i: input, s: 1 } : { t: 'call', id, a: action, i: input };
+    let message: ToHost = needsDeadline(options) ? { t: 'call', id, a: action, i: input, s: 1 } : { t: 'call', id, a: action, i: input };
+    const carrier = callContextHook()?.inject();
+    if (carrier !== undefined) message = { ...message, c: carrier };
     const result = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     try {
       this.transport.send(message);

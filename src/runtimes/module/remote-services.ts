@@ -6,6 +6,7 @@
 import { deserializeError, hsuError } from '../../errors.js';
 import type { FromHost, OutCallOptions, ToHost } from '../../protocol/messages.js';
 import type { ModuleCallOptions } from '../../worker/contract.js';
+import { callContextHook } from '../../observability/call-context.js';
 import type { ModuleServices } from './module-services.js';
 
 export class RemoteServices implements ModuleServices {
@@ -20,7 +21,8 @@ export class RemoteServices implements ModuleServices {
     const o: OutCallOptions = { ...(options?.timeout === undefined ? {} : { timeout: options.timeout }), ...(options?.idempotent === undefined ? {} : { idempotent: options.idempotent }), ...(options?.key === undefined ? {} : { key: options.key }) };
     const answer = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     try {
-      this.send({ t: 'out_call', id, target, a: action, i: input, o });
+      const c = callContextHook()?.inject();
+      this.send(c === undefined ? { t: 'out_call', id, target, a: action, i: input, o } : { t: 'out_call', id, target, a: action, i: input, o, c });
     } catch (error) {
       this.pending.delete(id);
       return Promise.reject(hsuError('CALL_PAYLOAD', `call ${target}.${action}: input cannot cross to the master: ${(error as Error).message}`, { target, action }, error));

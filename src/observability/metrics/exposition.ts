@@ -1,0 +1,82 @@
+/**
+ * The Prometheus text format (0.0.4), written line by line into one buffer. prom-client formats
+ * each sample through generic label handling (~9 µs a sample: 80 ms for the 8,000 state samples of
+ * 1,000 workers, in one block); hsu's own families keep each worker's label set pre-escaped and
+ * write plain concatenations, and the writer yields to the event loop every few thousand lines,
+ * so a scrape of a large master never stalls supervision.
+ */
+import type { Registry } from 'prom-client';
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** Lines written between two yields to the event loop. */
+const LINES_PER_TURN = 2_000;
+
+export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary' | 'untyped';
+
+export class Exposition {
+  private readonly parts: string[] = [];
+  private sinceYield = 0;
+
+  family(name: string, type: MetricType, help: string): void {
+    this.parts.push(`# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`);
+  }
+
+  /** `labels` is a pre-formatted `a="x",b="y"` (see {@link labelText}), or empty. */
+  sample(name: string, labels: string, value: number): void {
+    this.parts.push(labels === '' ? `${name} ${formatValue(value)}\n` : `${name}{${labels}} ${formatValue(value)}\n`);
+    this.sinceYield += 1;
+  }
+
+  /** Gives the event loop a turn once enough lines were written since the last one. */
+  async breathe(): Promise<void> {
+    if (this.sinceYield < LINES_PER_TURN) return;
+    this.sinceYield = 0;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  text(): string {
+    return this.parts.join('');
+  }
+}
+
+/** `{a: 'x', b: 'y'}` as `a="x",b="y"`, values escaped; written once per label set and reused. */
+export function labelText(labels: Readonly<Record<string, string | number>>): string {
+  let out = '';
+  for (const [name, value] of Object.entries(labels)) out += `${out === '' ? '' : ','}${name}="${escapeLabelValue(String(value))}"`;
+  return out;
+}
+
+/** Appends `more` (already formatted) to a label text. */
+export function withLabels(base: string, more: string): string {
+  return base === '' ? more : more === '' ? base : `${base},${more}`;
+}
+
+export function escapeLabelValue(value: string): string {
+  return /[\\"\n]/.test(value) ? value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : value;
+}
+
+function escapeHelp(help: string): string {
+  return help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+export function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
+}
+
+/** Every metric of a prom-client registry (the Node defaults, a user's own), through the same writer. */
+export async function writeRegistry(out: Exposition, registry: Registry): Promise<void> {
+  // Typed as plain objects, these are the metric instances themselves (prom-client's own metrics() calls get()).
+  for (const metric of registry.getMetricsAsArray() as unknown as { get(): Promise<{ name: string; type: string; help: string; values: unknown[] }> }[]) {
+    const object = await metric.get();
+    out.family(object.name, object.type as MetricType, object.help);
+    for (const value of object.values) {
+      const named = value as { metricName?: string; labels: Record<string, string | number>; value: number };
+      out.sample(named.metricName ?? object.name, labelText(named.labels), named.value);
+    }
+    await out.breathe();
+  }
+}

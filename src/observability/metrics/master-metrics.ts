@@ -1,0 +1,71 @@
+/**
+ * The metrics of one master, served as `GET /metrics`: per-worker families kept from the master's
+ * events, call counts and latency recorded by the call middleware, the master's own Node process
+ * metrics, and anything registered in {@link MasterMetrics.registry} (prom-client metrics of the
+ * embedding program).
+ */
+import { Gauge, Registry } from 'prom-client';
+import type { Master } from '../../master/master.js';
+import { metricsSettingsSchema, parseSettings, type MetricsSettings, type MetricsSettingsInput } from '../config.js';
+import { WorkerFactsTable } from '../worker-facts.js';
+import { CallStats } from './call-stats.js';
+import { Exposition, PROMETHEUS_CONTENT_TYPE, writeRegistry } from './exposition.js';
+import { nodeMetricsRegistry } from './node-metrics.js';
+import { gatherUsage, writeWorkerFamilies } from './worker-families.js';
+
+export class MasterMetrics {
+  readonly contentType = PROMETHEUS_CONTENT_TYPE;
+  /** prom-client metrics of your own, rendered with hsu's. */
+  readonly registry = new Registry();
+  readonly settings: MetricsSettings;
+  private readonly facts: WorkerFactsTable;
+  private readonly calls: CallStats;
+  private readonly offRemoved: () => void;
+  private closed = false;
+
+  /** Starts keeping the metrics of `master` (its workers so far are read once from their diagnostics). */
+  constructor(
+    private readonly master: Master,
+    settings: MetricsSettingsInput = {},
+  ) {
+    this.settings = parseSettings(metricsSettingsSchema, settings, 'master.metrics');
+    this.facts = new WorkerFactsTable(master);
+    this.calls = new CallStats(this.settings.max_actions_per_worker);
+    this.offRemoved = master.on('removed', (e) => this.calls.forget(e.worker_id));
+    const facts = this.facts;
+    new Gauge({
+      name: 'hsu_master_workers',
+      help: 'Workers (replicas) the master supervises.',
+      registers: [this.registry],
+      collect() {
+        this.set(facts.size);
+      },
+    });
+  }
+
+  /** Records one `master.call` (the call middleware does this for every call). */
+  recordCall(target: string, action: string, ok: boolean, seconds: number, code?: string): void {
+    if (!this.closed) this.calls.record(target, action, ok, seconds, code);
+  }
+
+  /** The Prometheus text exposition; the work is spread over event-loop turns. */
+  async render(): Promise<string> {
+    const out = new Exposition();
+    const usage = await gatherUsage(this.master, this.facts);
+    await writeWorkerFamilies(out, [...this.facts.all()], usage, Date.now());
+    await this.calls.write(out);
+    await writeRegistry(out, this.registry);
+    if (this.settings.node) await writeRegistry(out, nodeMetricsRegistry());
+    return out.text();
+  }
+
+  /** Stops listening to the master; idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.offRemoved();
+    this.facts.close();
+    this.calls.clear();
+    this.registry.clear();
+  }
+}
