@@ -2,10 +2,11 @@
 // registry (hsu from `npm pack` of this repository), then its build, type check, tests and
 // `npm start`, stopped with SIGTERM. One tarball, one registry, one npm cache for all of them.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { main } from '../../src/cli/main.js';
 import { render } from '../../src/scaffold/index.js';
@@ -13,16 +14,24 @@ import { markedProcesses } from '../../src/testing/process-tracker.js';
 import { repoRoot } from '../helpers/paths.js';
 import { LocalRegistry } from './local-registry.js';
 
+const execFileAsync = promisify(execFile);
 const work = mkdtempSync(path.join(os.tmpdir(), 'hsu-scaffold-'));
 const cache = path.join(work, 'npm-cache');
 let registry: LocalRegistry;
 /** npm and the projects' scripts run on this Node (24), found first in PATH. */
-const env = { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}`, NO_COLOR: '1', npm_config_update_notifier: 'false' };
+// Without NODE_TEST_CONTEXT: inherited, it makes the projects' own `node --test` report to this runner instead of printing.
+const { NODE_TEST_CONTEXT: _inherited, ...parentEnv } = process.env;
+const env = { ...parentEnv, PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}`, NO_COLOR: '1', npm_config_update_notifier: 'false' };
 
-function npm(args: readonly string[], cwd: string, timeout = 180_000): string {
-  const result = spawnSync('npm', [...args], { cwd, env, encoding: 'utf8', timeout });
-  assert.equal(result.status, 0, `npm ${args.join(' ')} failed (${String(result.status)}):\n${result.stdout}\n${result.stderr}`);
-  return result.stdout;
+/** Asynchronous on purpose: the registry answering npm runs on this process's event loop. */
+async function npm(args: readonly string[], cwd: string, timeout = 180_000): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync('npm', [...args], { cwd, env, encoding: 'utf8', timeout, maxBuffer: 64 * 1024 * 1024 });
+    return stdout;
+  } catch (error) {
+    const failed = error as { code?: unknown; stdout?: string; stderr?: string };
+    assert.fail(`npm ${args.join(' ')} failed (${String(failed.code)}):\n${failed.stdout ?? ''}\n${failed.stderr ?? ''}`);
+  }
 }
 
 async function generate(args: readonly string[]): Promise<string> {
@@ -32,7 +41,10 @@ async function generate(args: readonly string[]): Promise<string> {
   return out.join('');
 }
 
-/** `npm start` in its own process group until `ready` is printed, then SIGTERM to the group; resolves with the output and exit code. */
+/**
+ * `npm start` in its own process group until `ready` is printed, then SIGINT to the group (what
+ * Ctrl-C does); resolves once every holder of its output pipes (npm, the master) has exited.
+ */
 function startAndStop(cwd: string, ready: RegExp): Promise<{ output: string; code: number | null; marker: string }> {
   const marker = `scaffold-${process.pid}-${Date.now()}`;
   const child = spawn('npm', ['start'], { cwd, env: { ...env, HSU_TEST_MARKER: marker }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -47,12 +59,12 @@ function startAndStop(cwd: string, ready: RegExp): Promise<{ output: string; cod
       output += chunk.toString('utf8');
       if (!stopping && ready.test(output)) {
         stopping = true;
-        process.kill(-(child.pid as number), 'SIGTERM');
+        process.kill(-(child.pid as number), 'SIGINT');
       }
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    child.once('exit', (code) => {
+    child.once('close', (code) => {
       clearTimeout(timer);
       resolve({ output, code, marker });
     });
@@ -71,7 +83,7 @@ void describe('hsu new', { timeout: 600_000 }, () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  const install = (dir: string): void => void npm(['install', `--registry=${registry.url}/`, `--cache=${cache}`, '--no-audit', '--no-fund', '--prefer-offline'], dir);
+  const install = (dir: string): Promise<string> => npm(['install', `--registry=${registry.url}/`, `--cache=${cache}`, '--no-audit', '--no-fund', '--prefer-offline'], dir);
 
   for (const { kind, name, flags, ready } of [
     { kind: 'module', name: '@acme/greeter', flags: ['--metrics', '--tracing', '--command-worker'], ready: /master running/ },
@@ -82,12 +94,12 @@ void describe('hsu new', { timeout: 600_000 }, () => {
       const dir = path.join(work, kind);
       const said = await generate([kind, name, '--dir', dir, ...flags]);
       assert.match(said, /npm install/);
-      install(dir);
+      await install(dir);
       const manifest = JSON.parse(readFileSync(path.join(dir, 'node_modules', 'hsu', 'package.json'), 'utf8')) as { version: string };
       assert.equal(manifest.version, (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version);
-      npm(['run', 'build'], dir);
-      npm(['run', 'typecheck'], dir);
-      const tests = npm(['test'], dir, 300_000);
+      await npm(['run', 'build'], dir);
+      await npm(['run', 'typecheck'], dir);
+      const tests = await npm(['test'], dir, 300_000);
       assert.match(tests, /# fail 0|ℹ fail 0/);
       assert.doesNotMatch(tests, /# pass 0\b|ℹ pass 0\b/);
       const run = await startAndStop(dir, ready);
