@@ -13,6 +13,12 @@ import type { WatchTarget } from './targets.js';
 
 /** However often files change, a restart waits at most this many times the delay. */
 const MAX_WAIT_FACTOR = 10;
+/**
+ * chokidar drops a file's change events for 50 ms after one it reported (a leading-edge throttle,
+ * no trailing event), so the last of two quick saves could go unseen and the old code keep running.
+ * Each reported file is looked at again once that window has passed; its content decides.
+ */
+const RECHECK_MS = 60;
 
 export interface WorkerWatchHost {
   readonly logger: Logger;
@@ -34,6 +40,7 @@ export class WorkerWatch {
   private watched = new Set<string>();
   private readonly globMatch: ((file: string) => boolean) | undefined;
   private restarting: Promise<void> | undefined;
+  private readonly rechecks = new Map<string, NodeJS.Timeout>();
   private closed = false;
 
   constructor(
@@ -55,7 +62,9 @@ export class WorkerWatch {
     });
     this.watcher.on('all', (event, file) => {
       if (event === 'addDir' || event === 'unlinkDir') return;
-      this.changed(path.resolve(file));
+      const absolute = path.resolve(file);
+      this.changed(absolute);
+      this.recheckLater(absolute);
     });
     this.watcher.on('error', (error) => this.host.logger.warn({ err: error, worker: this.target.workerId }, 'watch: a watcher failed; this worker may miss changes'));
     await new Promise<void>((resolve) => this.watcher?.once('ready', () => resolve()));
@@ -71,6 +80,8 @@ export class WorkerWatch {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    for (const timer of this.rechecks.values()) clearTimeout(timer);
+    this.rechecks.clear();
     this.pending.clear();
     await this.watcher?.close();
     await this.restarting;
@@ -97,6 +108,15 @@ export class WorkerWatch {
     clearTimeout(this.timer);
     const waited = Date.now() - this.firstPendingAt;
     this.timer = setTimeout(() => this.fire(), Math.max(0, Math.min(this.target.delayMs, this.target.delayMs * MAX_WAIT_FACTOR - waited)));
+  }
+
+  private recheckLater(file: string): void {
+    clearTimeout(this.rechecks.get(file));
+    this.rechecks.set(file, setTimeout(() => {
+      this.rechecks.delete(file);
+      // Same content as when the event was handled: 'unchanged', nothing happens.
+      this.changed(file);
+    }, RECHECK_MS));
   }
 
   private fire(): void {
