@@ -87,6 +87,8 @@ void test('full config file: every block parsed, durations in ms, paths resolved
     sample_interval: 1_000,
     packages: { repositories: [], trusted_keys: [] },
     api: { enabled: true, socket: true, max_body_bytes: 1024 * 1024 },
+    metrics: { enabled: true, node: true, max_actions_per_worker: 64 },
+    tracing: { enabled: false, exporter: 'otlp', headers: {}, sample_ratio: 1, service_name: 'hsu', lifecycle: true, export_delay: 1000 },
   });
 
   const web = worker(config, 'web', 'process');
@@ -170,6 +172,8 @@ workers:
     sample_interval: parseDuration(DEFAULTS.master.sample_interval),
     packages: { repositories: [], trusted_keys: [] },
     api: { enabled: true, socket: true, max_body_bytes: 1024 * 1024 },
+    metrics: { enabled: true, node: true, max_actions_per_worker: 64 },
+    tracing: { enabled: false, exporter: 'otlp', headers: {}, sample_ratio: 1, service_name: 'hsu', lifecycle: true, export_delay: 1000 },
   });
   const a = worker(config, 'a', 'process');
   assert.equal(a.enabled, true);
@@ -341,7 +345,7 @@ workers:
   assert.equal(colour.column, 3);
   assert.ok(colour.message.includes('unknown key "colour"'), colour.message);
   assert.ok(colour.message.includes('log_dir, state_dir, log_level, shutdown_timeout, inline_error_attribution'), colour.message);
-  assert.deepEqual(colour.choices, ['log_dir', 'state_dir', 'log_level', 'shutdown_timeout', 'inline_error_attribution', 'cgroups', 'sample_interval', 'packages', 'api', 'cluster']);
+  assert.deepEqual(colour.choices, ['log_dir', 'state_dir', 'log_level', 'shutdown_timeout', 'inline_error_attribution', 'cgroups', 'sample_interval', 'packages', 'api', 'cluster', 'metrics', 'tracing']);
   // Two unknown keys in one object become two issues, each on its own line.
   const argv = issueAt(issues, 'workers[0].execution.argv');
   assert.equal(argv.line, lineOf(yaml, 'argv:'));

@@ -9,6 +9,7 @@ import { durationSchema, positiveDurationSchema } from './duration.js';
 import { LOG_LEVELS } from './log-levels.js';
 import { apiSettingsSchema } from '../api/config.js';
 import { clusterSchema } from '../cluster/config.js';
+import { metricsSettingsSchema, tracingSettingsSchema } from '../observability/config.js';
 import { packagesSettingsSchema } from '../packages/config-schema.js';
 import type { moduleBlockSchema, hostedModuleSchema, resourceLimitsSchema } from './schema-module.js';
 import type { restartSchema } from './schema-policy.js';
@@ -57,6 +58,10 @@ export const masterSettingsSchema = z.strictObject({
   api: apiSettingsSchema.prefault({}),
   /** Join other masters through NATS JetStream (see docs/cluster.md); absent: this master is alone. */
   cluster: clusterSchema.optional(),
+  /** Prometheus `/metrics` on the control API (see docs/observability.md); on by default. */
+  metrics: metricsSettingsSchema.prefault({}),
+  /** OpenTelemetry spans for calls and the lifecycle; off by default (the SDK is then never loaded). */
+  tracing: tracingSettingsSchema.prefault({}),
 });
 
 export const hsuConfigSchema = z.strictObject(

@@ -97,7 +97,8 @@ export class Master {
   readonly services: MasterServices;
   /**
    * The bus modules share (ctx.bus), whatever their deployment; the master publishes its lifecycle
-   * on it too: `hsu.state`, `hsu.exit`, `hsu.restart`, `hsu.health`, `hsu.scale`, `hsu.registry`.
+   * on it too: `hsu.state`, `hsu.exit`, `hsu.restart`, `hsu.health`, `hsu.scale`, `hsu.registry`,
+   * `hsu.resilience` (breaker state changes, retries, bulkhead refusals).
    */
   readonly bus: TopicBus;
   private readonly table = new WorkerTable();
@@ -136,6 +137,11 @@ export class Master {
     options.cluster?.bind(this);
     this.bus = new TopicBus({ origin: 'master', on_subscriber_error: (err) => this.logger.error({ err }, 'a bus subscriber threw; ignored') });
     this.services.registry.subscribe((change) => this.publishOnBus('hsu.registry', change));
+    // Breakers opening and closing, retries, bulkhead refusals: on the bus, and a breaker in the log.
+    this.services.router.subscribe((event) => {
+      if (event.type === 'circuit_state') this.logger.warn({ service: event.service, instance: event.instance_id, from: event.from, to: event.to }, `circuit ${event.to} for ${event.service}`);
+      this.publishOnBus('hsu.resilience', event);
+    });
     const context: RuntimeContext = {
       services: {
         call: (target, action, input, callOptions) => this.call(target, action, input, callOptions),
@@ -580,7 +586,7 @@ export class Master {
       replace: (replicaId) => this.table.one(replicaId).controller.restart(),
       decided: (decision) => {
         this.logger.info({ worker: group.id, ...decision }, `autoscale: ${decision.action} (${decision.reason})`);
-        this.events.emit('scale', { worker_id: group.id, ...decision });
+        this.publish('scale', { worker_id: group.id, ...decision });
       },
     });
     if (loop !== undefined) this.scaling.set(group.id, loop);

@@ -134,7 +134,7 @@ void describe('autoscaling under load', () => {
 void describe('autoscaling on the bus', () => {
   it(
     'scaling decisions are published on master.bus as hsu.scale',
-    { ...T, todo: 'integration need: the master emits `scale` on master.events only (ensureScaling → decided), while master.bus is documented to carry hsu.scale' },
+    T,
     async () => {
       await withConfig(
         (p) =>

@@ -36,6 +36,16 @@ export function readRoutes(ctx: RouteContext): Hono {
     return c.json(info);
   });
 
+  app.get('/services', (c) => {
+    const { registry, router } = master.services;
+    const routes = new Map(router.diagnostics().map((d) => [d.service, d]));
+    const services = registry
+      .services()
+      .sort()
+      .map((service) => ({ service, instances: registry.instances(service).map((i) => ({ ...i })), route: (routes.get(service) as Record<string, unknown> | undefined) ?? null }));
+    return c.json({ services });
+  });
+
   app.get('/cluster', (c) => {
     const view = master.clusterView();
     if (view === undefined) throw hsuError('CLUSTER_NOT_JOINED', 'this master is not part of a cluster (no master.cluster block in its config)');
