@@ -30,6 +30,7 @@ import type { MasterEvents } from './events.js';
 import { Facilities, type CgroupMode } from './facilities.js';
 import { compose, type CallMiddleware, type CallNext } from './middleware.js';
 import { resolveOrphans } from './orphans.js';
+import { reconfigureGroup } from './reconfigure.js';
 import { buildReplica, numbered, type ReplicaDeps, type WatchdogFactory } from './replicas.js';
 import { MasterServices, routed, serviceOf } from './services.js';
 import { WorkerTable, type Replica, type WorkerGroup } from './worker-table.js';
@@ -398,6 +399,19 @@ export class Master {
     this.logger.info({ worker: id, instances }, 'worker scaled');
     if (active) await startAll(added);
     return 'applied';
+  }
+
+  /**
+   * Applies a module worker's new `config:` block in place: each running replica's `reconfigure`
+   * action receives it, and the stored config (what a restart or a new replica starts with) becomes
+   * it. 'unsupported' when the worker is not a module or its module has no `reconfigure` action;
+   * a rejection is the module refusing the config (the stored config then stays the old one).
+   */
+  reconfigureWorker(id: string, moduleConfig: Readonly<Record<string, unknown>>): Promise<'applied' | 'unsupported'> {
+    this.assertOpen();
+    const group = this.table.group(id) ?? this.table.replica(id)?.group;
+    if (group === undefined) return Promise.reject(this.table.notFound(id));
+    return reconfigureGroup(group, moduleConfig);
   }
 
   /** The replicas of a worker, by id. */
