@@ -589,13 +589,14 @@ export class Master {
         this.events.emit('added', { worker_id: replica.id, type: g.config.type, runtime: replica.runtime.kind });
         await replica.controller.start();
       },
-      removeNewest: async (g) => {
-        const newest = g.replicas.at(-1);
-        if (newest === undefined) return;
-        // Drained first: the router stops picking it before it is told to stop.
-        if (this.services.registry.get(newest.id) !== undefined) this.services.registry.setHealth(newest.id, 'unhealthy');
-        await stopQuietly(newest, false);
-        await this.dropReplica(newest);
+      removeOne: async (g) => {
+        // A replica that is not serving (failed, waiting to restart, unhealthy) goes first; else the newest.
+        const victim = g.replicas.findLast((r) => r.controller.state !== 'running' || r.controller.diagnostics().health.status === 'unhealthy') ?? g.replicas.at(-1);
+        if (victim === undefined) return;
+        // Taken out of the balancer first: the router stops picking it before it is told to stop.
+        if (this.services.registry.get(victim.id) !== undefined) this.services.registry.setHealth(victim.id, 'unhealthy');
+        await stopQuietly(victim, false);
+        await this.dropReplica(victim);
       },
       replace: (replicaId) => this.table.one(replicaId).controller.restart(),
       decided: (decision) => {
