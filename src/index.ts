@@ -22,5 +22,7 @@ export type { ConfigIssue, HsuConfig, WorkerConfig, WorkerConfigInput } from './
 export { HsuError, ErrorCodes, isHsuError, serializeError, deserializeError, statusOf } from './errors.js';
 export type { ErrorCode, ErrorCodeKey, SerializedError } from './errors.js';
 export { createLogger } from './observability/logger.js';
+export { instrumentMaster, instrumentationOf, traceLogMixin, traceFields, metricsSettingsSchema, tracingSettingsSchema, observabilitySettingsSchema } from './observability/index.js';
+export type { Instrumentation, InstrumentOptions, MetricsSettings, TracingSettings } from './observability/index.js';
 export { defineModule } from './worker/index.js';
 export type { CallOptions, Client, ModuleContext, WorkerModule, ModuleExport } from './worker/index.js';

@@ -87,6 +87,8 @@ void test('full config file: every block parsed, durations in ms, paths resolved
     sample_interval: 1_000,
     packages: { repositories: [], trusted_keys: [] },
     api: { enabled: true, socket: true, max_body_bytes: 1024 * 1024 },
+    metrics: { enabled: true, node: true, max_actions_per_worker: 64 },
+    tracing: { enabled: false, exporter: 'otlp', headers: {}, sample_ratio: 1, service_name: 'hsu', lifecycle: true, export_delay: 1000 },
   });
 
   const web = worker(config, 'web', 'process');
@@ -170,6 +172,8 @@ workers:
     sample_interval: parseDuration(DEFAULTS.master.sample_interval),
     packages: { repositories: [], trusted_keys: [] },
     api: { enabled: true, socket: true, max_body_bytes: 1024 * 1024 },
+    metrics: { enabled: true, node: true, max_actions_per_worker: 64 },
+    tracing: { enabled: false, exporter: 'otlp', headers: {}, sample_ratio: 1, service_name: 'hsu', lifecycle: true, export_delay: 1000 },
   });
   const a = worker(config, 'a', 'process');
   assert.equal(a.enabled, true);
@@ -281,14 +285,14 @@ void test('module worker rules: execution, native in a thread, limits on inline 
   assert.equal(issues.length, 4, formatIssues(issues));
 });
 
-void test('module block: native/plugin keys do not mix, module_path must be a JS file', () => {
+void test('module block: native/plugin keys do not mix, module_path must be a JS or TS file', () => {
   const yaml = `workers:
   - id: native
     type: module
     module: { module_type: native, module_name: clock, entry_point: make }
   - id: plugin
     type: module
-    module: { module_type: plugin, module_path: ./m.ts, module_name: clock }
+    module: { module_type: plugin, module_path: ./m.py, module_name: clock }
   - id: weird
     type: module
     module: { module_type: dll }
@@ -297,7 +301,7 @@ void test('module block: native/plugin keys do not mix, module_path must be a JS
   const entry = issueAt(issues, 'workers[0].module.entry_point');
   assert.match(entry.message, /only for module_type: plugin/);
   const modulePath = issueAt(issues, 'workers[1].module.module_path');
-  assert.match(modulePath.message, /\.mjs, \.js or \.cjs/);
+  assert.match(modulePath.message, /\.mjs, \.js, \.cjs, \.ts, \.mts or \.cts/);
   const name = issueAt(issues, 'workers[1].module.module_name');
   assert.match(name.message, /only for module_type: native/);
   assert.equal(name.line, lineOf(yaml, 'id: plugin') + 2);
@@ -341,7 +345,7 @@ workers:
   assert.equal(colour.column, 3);
   assert.ok(colour.message.includes('unknown key "colour"'), colour.message);
   assert.ok(colour.message.includes('log_dir, state_dir, log_level, shutdown_timeout, inline_error_attribution'), colour.message);
-  assert.deepEqual(colour.choices, ['log_dir', 'state_dir', 'log_level', 'shutdown_timeout', 'inline_error_attribution', 'cgroups', 'sample_interval', 'packages', 'api', 'cluster']);
+  assert.deepEqual(colour.choices, ['log_dir', 'state_dir', 'log_level', 'shutdown_timeout', 'inline_error_attribution', 'cgroups', 'sample_interval', 'packages', 'api', 'cluster', 'metrics', 'tracing', 'env']);
   // Two unknown keys in one object become two issues, each on its own line.
   const argv = issueAt(issues, 'workers[0].execution.argv');
   assert.equal(argv.line, lineOf(yaml, 'argv:'));

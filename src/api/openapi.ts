@@ -18,6 +18,7 @@ const RESPONSES: Readonly<Record<string, z.ZodType>> = {
   WorkerList: s.workerListSchema,
   History: s.historySchema,
   ClusterView: s.clusterViewSchema,
+  Services: s.servicesSchema,
   LogTail: s.logTailSchema,
   ControlResult: s.controlResultSchema,
   Removed: s.removedSchema,
@@ -112,6 +113,7 @@ export function openApiDocument(): object {
           responses: { '200': json('Removed', 'removed'), ...errors(400, 401, 404, 409) },
         },
       },
+      '/services': { get: { summary: 'registered services: instances with endpoint and health, balancer stats, breaker and bulkhead state', responses: { '200': json('Services', 'every service') } } },
       '/cluster': { get: { summary: 'the masters of this cluster and their instances (404 when this master is alone)', responses: { '200': json('ClusterView', 'every live node'), ...errors(404) } } },
       '/workers/{id}/history': { get: { summary: 'recent state transitions', parameters: [idParam], responses: { '200': json('History', 'oldest first'), ...errors(400, 404) } } },
       '/workers/{id}/logs': {

@@ -70,7 +70,7 @@ const workerShape = {
   stop_cause: stopCause.nullable(),
   health: healthSnapshotSchema,
   endpoint: z.strictObject({ type: z.enum(['function', 'ipc', 'url']), address: z.string(), metadata: z.record(z.string(), z.unknown()).optional() }).nullable(),
-  details: z.looseObject({ kind: z.string() }).describe("the runtime's facts: executable, module, resource_usage (rss_bytes, cpu_percent), output counts..."),
+  details: z.looseObject({ kind: z.string() }).describe("the runtime's facts: executable, module, heap (modules with an isolate of their own), output counts..."),
   watchdogs: z.record(z.string(), z.record(z.string(), z.unknown())),
 };
 
@@ -97,6 +97,17 @@ export const masterInfoSchema = z
 
 export const workerListSchema = z.strictObject({ workers: z.array(workerSummarySchema) });
 export const historySchema = z.strictObject({ worker_id: z.string(), history: z.array(transitionSchema) });
+
+/** GET /services: every registered service, its instances and (once called through it) its route: balancer stats, breakers, bulkhead. */
+export const servicesSchema = z.strictObject({
+  services: z.array(
+    z.strictObject({
+      service: z.string(),
+      instances: z.array(z.record(z.string(), z.unknown())),
+      route: z.record(z.string(), z.unknown()).nullable(),
+    }),
+  ),
+});
 
 /** GET /cluster: every live master of the cluster and what each serves (src/cluster/view.ts). */
 const clusterInstanceSchema = z.strictObject({

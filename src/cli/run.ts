@@ -9,6 +9,7 @@ import type { LevelWithSilent } from 'pino';
 import type { MasterPhase } from '../api/host.js';
 import { loadConfigForMaster } from '../master/config-loader.js';
 import { Master } from '../master/master.js';
+import { instrumentMaster } from '../observability/instrument.js';
 import { createLogger } from '../observability/logger.js';
 import type { StdoutSink } from '../observability/stdout-sink.js';
 import type { ModuleExport } from '../worker/contract.js';
@@ -42,6 +43,11 @@ export async function runMaster(configPath: string, options: RunOptions = {}): P
     await finishLog(sink);
     throw error;
   }
+  const instrumentation = await instrumentMaster(master, { metrics: config.master.metrics, tracing: config.master.tracing }).catch(async (error: unknown) => {
+    await master.shutdown();
+    await finishLog(sink);
+    throw error;
+  });
   // Nothing of the master's own keeps Node's loop alive (signal listeners don't): this does, until told to stop.
   const keepAlive = setInterval(() => undefined, 1 << 30);
   let phase: MasterPhase = 'starting';
@@ -89,6 +95,7 @@ export async function runMaster(configPath: string, options: RunOptions = {}): P
     signals.remove();
     clearInterval(keepAlive);
     await control?.close();
+    await instrumentation.close();
     await finishLog(sink);
   }
 }

@@ -10,6 +10,7 @@ import { LOG_LEVELS } from './log-levels.js';
 import { envNameSchema } from './environments.js';
 import { apiSettingsSchema } from '../api/config.js';
 import { clusterSchema } from '../cluster/config.js';
+import { metricsSettingsSchema, tracingSettingsSchema } from '../observability/config.js';
 import { packagesSettingsSchema } from '../packages/config-schema.js';
 import type { moduleBlockSchema, hostedModuleSchema, resourceLimitsSchema } from './schema-module.js';
 import type { restartSchema } from './schema-policy.js';
@@ -58,6 +59,10 @@ export const masterSettingsSchema = z.strictObject({
   api: apiSettingsSchema.prefault({}),
   /** Join other masters through NATS JetStream (see docs/cluster.md); absent: this master is alone. */
   cluster: clusterSchema.optional(),
+  /** Prometheus `/metrics` on the control API (see docs/observability.md); on by default. */
+  metrics: metricsSettingsSchema.prefault({}),
+  /** OpenTelemetry spans for calls and the lifecycle; off by default (the SDK is then never loaded). */
+  tracing: tracingSettingsSchema.prefault({}),
   /** The environment overlay selected when HSU_ENV (`hsu run --env`) does not name one. */
   env: envNameSchema.optional(),
 });

@@ -107,6 +107,8 @@ export interface Runtime {
   adopt?(orphan: Orphan, context: LaunchContext): Promise<Instance>;
   /** Static facts available even when nothing runs (e.g. executable path and whether it exists). */
   describe(): RuntimeDetails;
+  /** A module's new `config:` block, applied in place by the running instance: the next launch (a restart) initializes with it. */
+  reconfigure?(moduleConfig: Readonly<Record<string, unknown>>): void;
   /** Release what outlives instances (log files); called when the worker is removed or the master shuts down. */
   close?(): Promise<void>;
 }

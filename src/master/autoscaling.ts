@@ -1,7 +1,7 @@
 /**
  * `autoscale:` on a worker: an AutoscaleLoop (hsu/core) samples the worker's replicas (calls in
  * flight through the router, a command worker's lag, CPU from the resource sampler, unhealthy
- * ones) and the master carries out its decisions: start a replica, drain and stop the newest,
+ * ones) and the master carries out its decisions: start a replica, take one out of the balancer and stop it (one not serving first, else the newest),
  * replace an unhealthy one. Every decision is an event with its reason.
  */
 import type { Logger } from 'pino';
@@ -15,7 +15,7 @@ export interface ScalingHost {
   readonly logger: Logger;
   inFlight(service: string): number;
   addReplica(group: WorkerGroup): Promise<void>;
-  removeNewest(group: WorkerGroup): Promise<void>;
+  removeOne(group: WorkerGroup): Promise<void>;
   replace(replicaId: string): Promise<void>;
   decided(decision: ScaleDecision): void;
 }
@@ -86,6 +86,6 @@ async function apply(group: WorkerGroup, decision: ScaleDecision, host: ScalingH
   const steps = Math.abs(decision.to - decision.from);
   for (let i = 0; i < steps; i++) {
     if (decision.action === 'scale_up') await host.addReplica(group);
-    else if (decision.action === 'scale_down') await host.removeNewest(group);
+    else if (decision.action === 'scale_down') await host.removeOne(group);
   }
 }

@@ -30,6 +30,7 @@ import type { MasterEvents } from './events.js';
 import { Facilities, type CgroupMode } from './facilities.js';
 import { compose, type CallMiddleware, type CallNext } from './middleware.js';
 import { resolveOrphans } from './orphans.js';
+import { reconfigureGroup } from './reconfigure.js';
 import { buildReplica, numbered, type ReplicaDeps, type WatchdogFactory } from './replicas.js';
 import { MasterServices, routed, serviceOf } from './services.js';
 import { WorkerTable, type Replica, type WorkerGroup } from './worker-table.js';
@@ -97,7 +98,8 @@ export class Master {
   readonly services: MasterServices;
   /**
    * The bus modules share (ctx.bus), whatever their deployment; the master publishes its lifecycle
-   * on it too: `hsu.state`, `hsu.exit`, `hsu.restart`, `hsu.health`, `hsu.scale`, `hsu.registry`.
+   * on it too: `hsu.state`, `hsu.exit`, `hsu.restart`, `hsu.health`, `hsu.scale`, `hsu.registry`,
+   * `hsu.resilience` (breaker state changes, retries, bulkhead refusals).
    */
   readonly bus: TopicBus;
   private readonly table = new WorkerTable();
@@ -136,6 +138,11 @@ export class Master {
     options.cluster?.bind(this);
     this.bus = new TopicBus({ origin: 'master', on_subscriber_error: (err) => this.logger.error({ err }, 'a bus subscriber threw; ignored') });
     this.services.registry.subscribe((change) => this.publishOnBus('hsu.registry', change));
+    // Breakers opening and closing, retries, bulkhead refusals: on the bus, and a breaker in the log.
+    this.services.router.subscribe((event) => {
+      if (event.type === 'circuit_state') this.logger.warn({ service: event.service, instance: event.instance_id, from: event.from, to: event.to }, `circuit ${event.to} for ${event.service}`);
+      this.publishOnBus('hsu.resilience', event);
+    });
     const context: RuntimeContext = {
       services: {
         call: (target, action, input, callOptions) => this.call(target, action, input, callOptions),
@@ -394,6 +401,19 @@ export class Master {
     return 'applied';
   }
 
+  /**
+   * Applies a module worker's new `config:` block in place: each running replica's `reconfigure`
+   * action receives it, and the stored config (what a restart or a new replica starts with) becomes
+   * it. 'unsupported' when the worker is not a module or its module has no `reconfigure` action;
+   * a rejection is the module refusing the config (the stored config then stays the old one).
+   */
+  reconfigureWorker(id: string, moduleConfig: Readonly<Record<string, unknown>>): Promise<'applied' | 'unsupported'> {
+    this.assertOpen();
+    const group = this.table.group(id) ?? this.table.replica(id)?.group;
+    if (group === undefined) return Promise.reject(this.table.notFound(id));
+    return reconfigureGroup(group, moduleConfig);
+  }
+
   /** The replicas of a worker, by id. */
   listReplicas(workerId: string): string[] {
     const group = this.table.group(workerId);
@@ -569,18 +589,19 @@ export class Master {
         this.events.emit('added', { worker_id: replica.id, type: g.config.type, runtime: replica.runtime.kind });
         await replica.controller.start();
       },
-      removeNewest: async (g) => {
-        const newest = g.replicas.at(-1);
-        if (newest === undefined) return;
-        // Drained first: the router stops picking it before it is told to stop.
-        if (this.services.registry.get(newest.id) !== undefined) this.services.registry.setHealth(newest.id, 'unhealthy');
-        await stopQuietly(newest, false);
-        await this.dropReplica(newest);
+      removeOne: async (g) => {
+        // A replica that is not serving (failed, waiting to restart, unhealthy) goes first; else the newest.
+        const victim = g.replicas.findLast((r) => r.controller.state !== 'running' || r.controller.diagnostics().health.status === 'unhealthy') ?? g.replicas.at(-1);
+        if (victim === undefined) return;
+        // Taken out of the balancer first: the router stops picking it before it is told to stop.
+        if (this.services.registry.get(victim.id) !== undefined) this.services.registry.setHealth(victim.id, 'unhealthy');
+        await stopQuietly(victim, false);
+        await this.dropReplica(victim);
       },
       replace: (replicaId) => this.table.one(replicaId).controller.restart(),
       decided: (decision) => {
         this.logger.info({ worker: group.id, ...decision }, `autoscale: ${decision.action} (${decision.reason})`);
-        this.events.emit('scale', { worker_id: group.id, ...decision });
+        this.publish('scale', { worker_id: group.id, ...decision });
       },
     });
     if (loop !== undefined) this.scaling.set(group.id, loop);

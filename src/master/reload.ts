@@ -28,34 +28,11 @@ export interface Reconfigurer {
   reconfigure(id: string, config: Readonly<Record<string, unknown>>): Promise<'applied' | 'unsupported'>;
 }
 
-/** The Master method proposed for this (not in the Master yet): updates the stored config and calls the module's reconfigure(). */
-type NativeReconfigure = (id: string, config: Readonly<Record<string, unknown>>) => Promise<'applied' | 'unsupported'>;
-
-/**
- * `Master.reconfigureWorker` once the Master has it; until then, a module that exposes a
- * `reconfigure` action. (Through an action the master's stored config stays the old one, so a
- * later crash-restart starts with the old config again; the Master method does not have that gap.)
- */
+/** The master's own: {@link Master.reconfigureWorker} (the module's `reconfigure` action, and the stored config). */
 export function defaultReconfigurer(master: Master): Reconfigurer {
-  const native = (master as unknown as { reconfigureWorker?: NativeReconfigure }).reconfigureWorker;
-  if (typeof native === 'function') return { reconfigure: (id, config) => native.call(master, id, config) };
-  return actionReconfigurer(master);
+  return { reconfigure: (id, config) => master.reconfigureWorker(id, config) };
 }
 
-export function actionReconfigurer(master: Master): Reconfigurer {
-  return {
-    async reconfigure(id, config) {
-      try {
-        await master.call(id, 'reconfigure', config);
-        return 'applied';
-      } catch (error) {
-        // No such action, a plain process, or not running: nothing to apply in place.
-        if (isHsuError(error, 'ACTION_NOT_FOUND') || isHsuError(error, 'CALL_UNSUPPORTED') || isHsuError(error, 'CALL_NOT_RUNNING')) return 'unsupported';
-        throw error;
-      }
-    },
-  };
-}
 /** Reads and validates the file; `warnings` are the reader's own (settings it knows cannot change live). */
 export type ReadResult = { ok: true; config: HsuConfig; warnings?: string[] } | { ok: false; issues: ConfigIssue[] };
 export type ReadConfig = () => ReadResult | Promise<ReadResult>;

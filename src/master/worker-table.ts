@@ -13,8 +13,8 @@ export interface Replica {
   readonly id: string;
   readonly index: number;
   readonly group: WorkerGroup;
-  /** The worker's config as this replica runs it (its id, its port). */
-  readonly config: WorkerConfig;
+  /** The worker's config as this replica runs it (its id, its port); replaced when a reload reconfigures the module in place. */
+  config: WorkerConfig;
   readonly controller: WorkerController;
   readonly runtime: Runtime;
 }

@@ -89,6 +89,11 @@ export interface WorkerModule<Config = Record<string, unknown>, Actions extends 
   /** Release what start acquired; `ctx.signal` has already fired. */
   stop?(ctx: ModuleContext<Config>): void | Promise<void>;
   isHealthy?(): boolean | Promise<boolean>;
+  /**
+   * Take a new `config:` block without a restart (a reload whose only change is the module's config);
+   * throw to refuse it, and the worker is restarted with it instead. Without it, such a reload restarts the worker.
+   */
+  reconfigure?(config: Config): void | Promise<void>;
   /** Cheap facts of the module's own (a queue's lag, a cache's size), shown in the worker's diagnostics. */
   diagnostics?(): Record<string, unknown>;
   /** Named async actions reachable through `master.call()` and `master.client()`. */

@@ -37,6 +37,16 @@ void describe('control API reads', () => {
     });
   });
 
+  it('GET /services lists each registered service with its instances; a routed one has its route', T, async () => {
+    await withWorkers(async (h) => {
+      await h.master.call('plug', 'instance');
+      const { status, body } = await h.json<{ services: { service: string; instances: { id: string; health: string }[]; route: unknown }[] }>('GET', '/services', { token: false });
+      assert.equal(status, 200);
+      const plug = body.services.find((s) => s.service === 'plug');
+      assert.deepEqual(plug?.instances.map((i) => [i.id, i.health]), [['plug', 'healthy']]);
+    });
+  });
+
   it('GET /cluster of a master that is alone is 404 CLUSTER_NOT_JOINED', T, async () => {
     await withWorkers(async (h) => {
       const { status, body } = await h.json<{ code: string }>('GET', '/cluster', { token: false });

@@ -2,11 +2,12 @@
 // truncation in place, partial lines, and no file left open after stop().
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, renameSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { LogFollower } from '../../src/api/logs/follow.js';
-import { tailFile } from '../../src/api/logs/tail.js';
+import { tailFile, tailLog } from '../../src/api/logs/tail.js';
 import { openLogFile } from '../../src/api/logs/files.js';
 import { openFilesUnder, tempDir } from '../helpers/master-helpers.js';
 import { eventually } from './helpers.js';
@@ -52,6 +53,29 @@ void describe('log tail', () => {
     const fifo = path.join(scratch.dir, 'fifo.log');
     execFileSync('mkfifo', [fifo]);
     await assert.rejects(openLogFile(fifo), (error: { code?: string }) => error.code === 'HSU_ERR_API_LOG_REFUSED');
+  });
+});
+
+void describe('log tail across rotation', () => {
+  it('continues into the older segments (plain and gzipped) the master\'s link scheme names, newest first', T, async () => {
+    const dir = path.join(scratch.dir, 'segments');
+    mkdirSync(dir);
+    const lines = (from: number, to: number): string => Array.from({ length: to - from + 1 }, (_, i) => `line ${from + i}\n`).join('');
+    writeFileSync(path.join(dir, 'api.out.000000.log.gz'), gzipSync(lines(1, 4)));
+    writeFileSync(path.join(dir, 'api.out.000001.log'), lines(5, 8));
+    writeFileSync(path.join(dir, 'api.out.000002.log'), lines(9, 10));
+    writeFileSync(path.join(dir, 'other.out.000001.log'), 'not this stream\n');
+    symlinkSync('api.out.000002.log', path.join(dir, 'api.out.log'));
+    const link = path.join(dir, 'api.out.log');
+    assert.deepEqual((await tailLog(link, 2)).lines, ['line 9', 'line 10']);
+    const five = await tailLog(link, 5);
+    assert.deepEqual([five.lines, five.truncated], [['line 6', 'line 7', 'line 8', 'line 9', 'line 10'], true]);
+    const all = await tailLog(link, 100);
+    assert.deepEqual([all.lines, all.truncated], [Array.from({ length: 10 }, (_, i) => `line ${i + 1}`), false]);
+    assert.equal(all.file, link, 'a follower continues in the newest segment');
+    assert.equal(all.size, lines(9, 10).length);
+    const plain = newFile(lines(1, 3));
+    assert.deepEqual((await tailLog(plain, 10)).lines, ['line 1', 'line 2', 'line 3'], 'a plain file (no rotation) is the whole answer');
   });
 });
 

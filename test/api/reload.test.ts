@@ -9,7 +9,7 @@ import { validateConfigForMaster } from '../../src/master/config-loader.js';
 import { diffWorkers } from '../../src/config/diff.js';
 import { validateConfigText, type HsuConfig } from '../../src/config/index.js';
 import { Master } from '../../src/master/master.js';
-import { ConfigReloader, actionReconfigurer, defaultReconfigurer, type ReloadReport } from '../../src/master/reload.js';
+import { ConfigReloader, type ReloadReport } from '../../src/master/reload.js';
 import { killMarked, plugin, rejectsWithCode, tempDir, waitForMarkerGone } from '../helpers/master-helpers.js';
 import { apiFixture } from './helpers.js';
 
@@ -157,35 +157,74 @@ ${proc('change', s.marker, ', EXTRA: "1"')}${proc('new', s.marker)}`);
     );
   });
 
-  it('the action reconfigurer says unsupported for modules without the action and for stopped workers', T, async () => {
+  it('Master.reconfigureWorker: a restart after an in-place reconfigure keeps the new config; unsupported for modules without the action and for processes', T, async () => {
+    const reconfigurable = apiFixture('reconfigurable.mjs');
     await withReload(
-      (m) => `workers:\n${mod('plain', plugin('ok.mjs'), '{}')}${proc('p', m)}`,
+      (m) => `workers:\n${mod('live', reconfigurable, '{ level: 1 }')}${mod('plain', plugin('ok.mjs'), '{}')}${proc('p', m)}`,
       async (s) => {
-        const reconfigurer = actionReconfigurer(s.master);
-        assert.equal(await reconfigurer.reconfigure('plain', {}), 'unsupported');
-        assert.equal(await reconfigurer.reconfigure('p', {}), 'unsupported');
-        await s.master.stopWorker('plain');
-        assert.equal(await reconfigurer.reconfigure('plain', {}), 'unsupported');
+        assert.equal(await s.master.reconfigureWorker('live', { level: 2 }), 'applied');
+        assert.deepEqual(await s.master.call('live', 'config'), { level: 2 });
+        assert.deepEqual(s.master.getWorkerConfig('live').module?.config, { level: 2 });
+        const before = await s.master.call('live', 'instance');
+        await s.master.restartWorker('live');
+        assert.notEqual(await s.master.call('live', 'instance'), before, 'restarted');
+        assert.deepEqual(await s.master.call('live', 'config'), { level: 2 }, 'the restart initialized with the new config, not the old one');
+        await s.master.stopWorker('live');
+        assert.equal(await s.master.reconfigureWorker('live', { level: 3 }), 'applied', 'a stopped worker: the next start takes it');
+        await s.master.startWorker('live');
+        assert.deepEqual(await s.master.call('live', 'config'), { level: 3 });
+        assert.equal(await s.master.reconfigureWorker('plain', {}), 'unsupported');
+        assert.equal(await s.master.reconfigureWorker('p', {}), 'unsupported');
+        await rejectsWithCode(s.master.reconfigureWorker('nope', {}), 'HSU_ERR_WORKER_NOT_FOUND');
+        await assert.rejects(s.master.reconfigureWorker('live', { reject: true }), (e: { code?: string }) => e.code === 'E_REFUSED');
+        assert.deepEqual(await s.master.call('live', 'config'), { level: 3 }, 'a refused config is not stored');
+        assert.deepEqual(s.master.getWorkerConfig('live').module?.config, { level: 3 });
       },
     );
   });
 
-  it('uses Master.reconfigureWorker once the Master has it (the proposed method), the action until then', T, async () => {
-    const calls: [string, unknown][] = [];
-    class WithReconfigure extends Master {
-      reconfigureWorker(id: string, config: Readonly<Record<string, unknown>>): Promise<'applied' | 'unsupported'> {
-        calls.push([id, config]);
-        return Promise.resolve('applied');
-      }
-    }
-    const withMethod = new WithReconfigure();
-    assert.equal(await defaultReconfigurer(withMethod).reconfigure('x', { a: 1 }), 'applied');
-    assert.deepEqual(calls, [['x', { a: 1 }]]);
-    await withMethod.shutdown();
-    const plain = new Master();
-    await rejectsWithCode(defaultReconfigurer(plain).reconfigure('x', {}), 'HSU_ERR_WORKER_NOT_FOUND'); // the action path: master.call
-    await plain.shutdown();
-  });
+  for (const isolation of ['thread', 'process'] as const) {
+    it(`a module in ${isolation === 'thread' ? 'a thread' : 'its own process'} restarts with the config it was reconfigured to`, T, async () => {
+      const reconfigurable = apiFixture('reconfigurable.mjs');
+      const withIsolation = (config: string): string =>
+        isolation === 'thread' ? mod('live', reconfigurable, config).replace('module_path:', 'isolation: thread\n      module_path:') : mod('live', reconfigurable, config).replace('type: module', 'type: process');
+      await withReload(
+        () => `workers:\n${withIsolation('{ level: 1 }')}`,
+        async (s) => {
+          assert.equal(await s.master.reconfigureWorker('live', { level: 2 }), 'applied');
+          await s.master.restartWorker('live');
+          assert.deepEqual(await s.master.call('live', 'config'), { level: 2 });
+        },
+      );
+    });
+  }
+
+  for (const deployment of ['inline', 'thread', 'process'] as const) {
+    it(`a module's reconfigure() method (no action of its own) takes a reload's config in place: ${deployment}`, T, async () => {
+      const file = apiFixture('reconfigure-method.mjs');
+      const worker = (config: string): string => {
+        const text = mod('m', file, config);
+        if (deployment === 'thread') return text.replace('module_path:', 'isolation: thread\n      module_path:');
+        return deployment === 'process' ? text.replace('type: module', 'type: process') : text;
+      };
+      await withReload(
+        () => `workers:\n${worker('{ level: 1 }')}`,
+        async (s) => {
+          const instance = await s.master.call('m', 'instance');
+          s.write(`workers:\n${worker('{ level: 2 }')}`);
+          const report = await s.reloader.reload();
+          assert.deepEqual([report.reconfigured, report.changed, report.errors], [['m'], [], []]);
+          assert.equal(await s.master.call('m', 'instance'), instance, 'not restarted');
+          assert.deepEqual(await s.master.call('m', 'seen'), { ctx_config: { level: 2 }, applied: { level: 2 } });
+          s.write(`workers:\n${worker('{ level: 3, reject: true }')}`);
+          const refused = await s.reloader.reload();
+          assert.deepEqual([refused.changed, refused.errors.map((e) => e.code)], [['m'], ['E_REFUSED']]);
+          assert.notEqual(await s.master.call('m', 'instance'), instance, 'refused: restarted with the new config');
+          assert.deepEqual(await s.master.call('m', 'seen'), { ctx_config: { level: 3, reject: true }, applied: null });
+        },
+      );
+    });
+  }
 
   it('keeps the operator’s choices: a stopped worker stays stopped, enabling starts, disabling stops', T, async () => {
     await withReload(

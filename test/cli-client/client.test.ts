@@ -97,6 +97,22 @@ void describe('on a terminal', () => {
     assert.equal(echo!.indexOf('process'), header!.indexOf('type'), 'columns line up');
   });
 
+  it('ls and status show a process worker\'s CPU and memory once the resource watchdog sampled it', T, async () => {
+    const deadline = Date.now() + 15_000;
+    let echo = '';
+    while (Date.now() < deadline) {
+      const plain = capture(false, false);
+      assert.equal(await main(['ls', '--state-dir', stateDir], plain.io), 0);
+      echo = plain.text().split('\n').find((line) => line.startsWith('echo')) ?? '';
+      if (/\d+(\.\d)?mb\s*$/.test(echo)) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.match(echo, /\s\d+(\.\d)?%\s+\d+(\.\d)?mb\s*$/, `cpu and memory columns of: ${echo}`);
+    const status = capture(false, false);
+    assert.equal(await main(['status', 'echo', '--state-dir', stateDir], status.io), 0);
+    assert.match(status.text(), /memory\s+\d+(\.\d)?mb/);
+  });
+
   it('logs prefixes the stream on a terminal', T, async () => {
     const out = capture(true, false);
     assert.equal(await main(['logs', 'echo', '--state-dir', stateDir], out.io), 0);

@@ -14,8 +14,10 @@ after(() => scratch.remove());
 let logs = 0;
 
 function stubborn(id: string, deployment: 'inline' | 'process', log: string): WorkerConfigInput {
-  const module = { module_type: 'plugin' as const, module_path: platformFixture('stubborn-start.mjs'), config: { log, slow_ms: 2500 } };
-  const common = { id, start_timeout: '300ms', stop_timeout: '10s', restart: { policy: 'never' as const } };
+  const module = { module_type: 'plugin' as const, module_path: platformFixture('stubborn-start.mjs'), config: { log, slow_ms: 6000 } };
+  // The first launch outlasts the timeout by far; the second (fast) one must fit in it even when a
+  // loaded machine needs a second or more to spawn a hosted module's process.
+  const common = { id, start_timeout: '2s', stop_timeout: '10s', restart: { policy: 'never' as const } };
   return deployment === 'inline' ? { ...common, type: 'module', module } : { ...common, type: 'process', module };
 }
 

@@ -129,12 +129,41 @@ void describe('autoscaling under load', () => {
       },
     );
   });
+
+  it('scaling down takes a replica that is not serving (failed) before the newest', T, async () => {
+    await withConfig(
+      (p) =>
+        replicaWorker(p, {
+          id: 'shrink',
+          deployment: 'thread',
+          extra: `
+    instances: 3
+    autoscale: { min: 1, max: 3, metric: inflight_per_replica, scale_up_at: 100, scale_down_at: 0.5, window: 2s, cooldown: 300ms }
+    health_check: { type: runtime, interval: 100ms, timeout: 2s, failure_threshold: 1 }
+    restart: { policy: never }
+`,
+        }),
+      async ({ master, flag }) => {
+        const removed: string[] = [];
+        master.on('removed', (e) => {
+          removed.push(e.worker_id);
+        });
+        await master.start();
+        flag('sick', 'shrink#1');
+        await until('shrink#1 to fail', () => master.getWorkerState('shrink#1') === 'failed');
+        await until('the first scale-down', () => removed.length >= 1);
+        assert.equal(removed[0], 'shrink#1', `the failed replica goes first, not the newest: ${removed.join()}`);
+        await until('back to min', () => master.listReplicas('shrink').length === 1);
+        assert.deepEqual(master.listReplicas('shrink'), ['shrink#0']);
+      },
+    );
+  });
 });
 
 void describe('autoscaling on the bus', () => {
   it(
     'scaling decisions are published on master.bus as hsu.scale',
-    { ...T, todo: 'integration need: the master emits `scale` on master.events only (ensureScaling → decided), while master.bus is documented to carry hsu.scale' },
+    T,
     async () => {
       await withConfig(
         (p) =>

@@ -113,7 +113,7 @@ void describe('integrated process replicas', () => {
 
   it(
     'with the default `cgroups: auto`, process replicas start, each in a cgroup of its own',
-    { ...T, todo: 'integration need: CgroupManager.nameFor (src/os/cgroups/manager.ts) refuses replica ids `<id>#<n>` with HSU_ERR_WORKER_ID_INVALID, so on a machine with cgroups every process replica fails to start' },
+    T,
     async () => {
       await withConfig(
         (p) => `

@@ -3,6 +3,7 @@
  * answer, not of the file (worker logs grow without bound until rotation exists).
  */
 import { openLogFile } from './files.js';
+import { olderSegments, tailCompressed } from './older-segments.js';
 
 const CHUNK_BYTES = 64 * 1024;
 /** However many lines are asked for, no answer reads more than this from one file. */
@@ -53,4 +54,27 @@ export async function tailFile(file: string, lines: number): Promise<TailResult>
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * The last lines of a worker's stream across rotation: the newest segment first, then the older
+ * segments before it while lines are still wanted. `file`, `size` and `ino` are the newest's (a
+ * follower continues there); `truncated` says older lines exist before the first one returned.
+ */
+export async function tailLog(file: string, lines: number): Promise<TailResult> {
+  const newest = await tailFile(file, lines);
+  if (!newest.exists || newest.truncated || newest.lines.length >= lines) return newest;
+  let collected = newest.lines;
+  let budget = MAX_TAIL_BYTES - newest.size;
+  const older = await olderSegments(file);
+  for (const segment of older) {
+    const wanted = lines - collected.length;
+    if (wanted <= 0 || budget <= 0) return { ...newest, lines: collected, truncated: true }; // older lines remain
+    const part = segment.compressed ? await tailCompressed(segment.file, wanted, budget) : await tailFile(segment.file, wanted);
+    if (part === undefined || ('exists' in part && !part.exists)) return { ...newest, lines: collected, truncated: true };
+    collected = [...part.lines, ...collected];
+    budget -= 'size' in part ? part.size : 0;
+    if (part.truncated) return { ...newest, lines: collected, truncated: true };
+  }
+  return { ...newest, lines: collected, truncated: false };
 }

@@ -4,7 +4,7 @@ import * as z from 'zod';
 import { hsuError } from '../../errors.js';
 import { hsuVersion } from '../../cli/version.js';
 import { LOG_STREAMS, logFilePath } from '../logs/files.js';
-import { MAX_TAIL_LINES, tailFile } from '../logs/tail.js';
+import { MAX_TAIL_LINES, tailLog } from '../logs/tail.js';
 import type { LogTail, MasterInfo } from '../schemas.js';
 import { queryOf, summary, workerId, type RouteContext } from './context.js';
 
@@ -36,6 +36,16 @@ export function readRoutes(ctx: RouteContext): Hono {
     return c.json(info);
   });
 
+  app.get('/services', (c) => {
+    const { registry, router } = master.services;
+    const routes = new Map(router.diagnostics().map((d) => [d.service, d]));
+    const services = registry
+      .services()
+      .sort()
+      .map((service) => ({ service, instances: registry.instances(service).map((i) => ({ ...i })), route: (routes.get(service) as Record<string, unknown> | undefined) ?? null }));
+    return c.json({ services });
+  });
+
   app.get('/cluster', (c) => {
     const view = master.clusterView();
     if (view === undefined) throw hsuError('CLUSTER_NOT_JOINED', 'this master is not part of a cluster (no master.cluster block in its config)');
@@ -53,7 +63,7 @@ export function readRoutes(ctx: RouteContext): Hono {
     const id = workerId(c);
     const { lines } = queryOf(c, tailQuerySchema);
     assertHasLogFiles(ctx, id);
-    const [stdout, stderr] = await Promise.all(LOG_STREAMS.map((stream) => tailFile(logFilePath(host.logDir, id, stream), lines)));
+    const [stdout, stderr] = await Promise.all(LOG_STREAMS.map((stream) => tailLog(logFilePath(host.logDir, id, stream), lines)));
     const view = (t: NonNullable<typeof stdout>): LogTail['stdout'] => ({ file: t.file, exists: t.exists, size: t.size, lines: t.lines, truncated: t.truncated });
     const body: LogTail = { worker_id: id, stdout: view(stdout!), stderr: view(stderr!) };
     return c.json(body);

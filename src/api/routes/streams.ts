@@ -9,7 +9,7 @@ import type { MasterEvents } from '../../master/events.js';
 import { EVENT_TYPES, type EventType } from '../event-hub.js';
 import { LogFollower } from '../logs/follow.js';
 import { LOG_STREAMS, logFilePath, type LogStream } from '../logs/files.js';
-import { tailFile } from '../logs/tail.js';
+import { tailLog } from '../logs/tail.js';
 import { sseResponse, type SseSender } from '../sse.js';
 import { queryOf, track, workerId, type RouteContext } from './context.js';
 import { assertHasLogFiles, tailQuerySchema } from './read.js';
@@ -56,7 +56,7 @@ function followFiles(ctx: RouteContext, id: string, lines: number, sse: SseSende
   let ended = false;
   const begin = async (stream: LogStream): Promise<void> => {
     const file = logFilePath(ctx.host.logDir, id, stream);
-    const tail = await tailFile(file, lines);
+    const tail = await tailLog(file, lines);
     if (ended) return;
     for (const line of tail.lines) sse.send('line', { stream, line, tail: true });
     const follower = new LogFollower(file, { position: tail.size, ino: tail.ino }, (found) => found.forEach((line) => sse.send('line', { stream, line })), {
@@ -85,7 +85,7 @@ function followEvents(ctx: RouteContext, id: string, lines: number, sse: SseSend
     if (held !== undefined) held.push(event);
     else sse.send('line', { stream: event.stream, line: event.line, pid: event.pid });
   });
-  Promise.all(LOG_STREAMS.map(async (stream) => ({ stream, tail: await tailFile(logFilePath(ctx.host.logDir, id, stream), lines) })))
+  Promise.all(LOG_STREAMS.map(async (stream) => ({ stream, tail: await tailLog(logFilePath(ctx.host.logDir, id, stream), lines) })))
     .then((tails) => {
       for (const { stream, tail } of tails) for (const line of tail.lines) sse.send('line', { stream, line, tail: true });
       const pending = held ?? [];

@@ -2,7 +2,8 @@
 import type { WorkerDiagnostics } from '../../lifecycle/diagnostics.js';
 import type { CliIo } from '../main.js';
 import { call } from './connection.js';
-import { bytes, duration, percent, stateColor, table, type Cell } from './render.js';
+import { duration, percent, stateColor, table, type Cell } from './render.js';
+import { memoryText, usageOf } from './usage.js';
 import { openSession, type ClientArgs } from './session.js';
 
 type Summary = Omit<WorkerDiagnostics, 'history'>;
@@ -24,7 +25,7 @@ export async function lsCommand(args: ClientArgs, io: CliIo): Promise<number> {
 }
 
 function row(w: Summary): Cell[] {
-  const usage = (w.details.resource_usage ?? {}) as { rss_bytes?: number | null; cpu_percent?: number | null };
+  const usage = usageOf(w);
   return [
     { text: w.id, color: 'bold' },
     { text: w.type },
@@ -35,7 +36,7 @@ function row(w: Summary): Cell[] {
     { text: duration(w.uptime_ms) },
     { text: String(w.restart_count), ...(w.restart_count > 0 ? { color: 'yellow' as const } : {}) },
     { text: percent(usage.cpu_percent) },
-    { text: bytes(usage.rss_bytes) },
+    { text: memoryText(usage) },
   ];
 }
 
@@ -43,3 +44,4 @@ function color(state: string): { color?: NonNullable<ReturnType<typeof stateColo
   const c = stateColor(state);
   return c === undefined ? {} : { color: c };
 }
+

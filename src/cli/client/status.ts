@@ -2,7 +2,8 @@
 import type { WorkerDiagnostics } from '../../lifecycle/diagnostics.js';
 import type { CliIo } from '../main.js';
 import { call } from './connection.js';
-import { bytes, clock, duration, paint, percent, stateColor } from './render.js';
+import { clock, duration, paint, percent, stateColor } from './render.js';
+import { memoryText, usageOf } from './usage.js';
 import { openSession, workerPath, type ClientArgs } from './session.js';
 
 const RECENT = 10;
@@ -16,7 +17,7 @@ export async function statusCommand(args: ClientArgs, io: CliIo): Promise<number
     return 0;
   }
   const s = session.style;
-  const usage = (w.details.resource_usage ?? {}) as { rss_bytes?: number | null; cpu_percent?: number | null };
+  const usage = usageOf(w);
   const facts: [string, string][] = [
     ['state', paint(s, stateColor(w.state), w.state)],
     ['type', `${w.type} (${w.runtime})`],
@@ -27,7 +28,7 @@ export async function statusCommand(args: ClientArgs, io: CliIo): Promise<number
     ['restarts', `${w.restart_count} (${w.consecutive_restarts} since the last stable run)`],
     ['health', `${paint(s, stateColor(w.health.status), w.health.status)}${w.health.reason === undefined ? '' : ` (${w.health.reason})`}`],
     ['cpu', percent(usage.cpu_percent)],
-    ['memory', bytes(usage.rss_bytes)],
+    ['memory', memoryText(usage)],
   ];
   if (w.endpoint !== null) facts.push(['endpoint', `${w.endpoint.type} ${w.endpoint.address}`]);
   if (w.stop_cause !== null) facts.push(['stop cause', w.stop_cause]);
@@ -42,3 +43,4 @@ export async function statusCommand(args: ClientArgs, io: CliIo): Promise<number
   io.out(`${lines.join('\n')}\n`);
   return 0;
 }
+

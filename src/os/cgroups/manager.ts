@@ -12,7 +12,8 @@ import type { WorkerCgroup } from './types.js';
 import { CgroupV1 } from './v1.js';
 import { CgroupV2, prepareV2Parent } from './v2.js';
 
-const WORKER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** A worker id, or a replica id (`<id>#<n>`); cgroupfs takes `#` in a directory name. */
+const WORKER_ID = /^[A-Za-z0-9_-]{1,64}(#\d{1,6})?$/;
 const TAG = /^[A-Za-z0-9_-]{1,64}$/;
 
 export interface CgroupManagerOptions extends DetectOptions {

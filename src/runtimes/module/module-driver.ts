@@ -43,6 +43,23 @@ function bindToScope(driver: ModuleDriver, actions: ActionMap): ActionMap {
   });
 }
 
+/**
+ * A module's `reconfigure(config)` method is reachable as the `reconfigure` action (what a reload's
+ * in-place change calls, in every deployment), unless the module defines that action itself.
+ */
+function withReconfigure(module: WorkerModule, applied: (config: Record<string, unknown>) => void): ActionMap {
+  const actions = module.actions ?? {};
+  const method = module.reconfigure;
+  if (typeof method !== 'function' || Object.hasOwn(actions, 'reconfigure')) return actions;
+  return {
+    ...actions,
+    reconfigure: async (config: Record<string, unknown>) => {
+      await method.call(module, config);
+      applied(config);
+    },
+  };
+}
+
 /** The actions by name in a prototype-free map: an action named `toString` or `constructor` is the module's or nothing. */
 function ownActions(actions: ActionMap): ActionMap {
   const own = Object.create(null) as ActionMap;
@@ -80,7 +97,10 @@ export class ModuleDriver {
     readonly module: WorkerModule,
     private readonly options: ModuleDriverOptions,
   ) {
-    this.actions = module.actions ?? {};
+    this.actions = withReconfigure(module, (config) => {
+      // What the module reads from ctx.config from now on; reconfigure() got it first.
+      (this.context as { config: Record<string, unknown> }).config = config;
+    });
     this.callable = options.scoped ? bindToScope(this, this.actions) : ownActions(this.actions);
     this.traced = options.scoped ? { run: moduleScope.run(this, () => AsyncResource.bind(<T>(thunk: () => T): T => thunk())), actions: ownActions(this.actions) } : undefined;
     this.currentEndpoint = options.defaultEndpoint;

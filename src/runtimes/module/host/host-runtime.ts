@@ -41,11 +41,14 @@ export interface HostRuntimeOptions {
 const CAPABILITIES: RuntimeCapabilities = { stoppable: true, callable: true };
 
 export class HostRuntime implements Runtime {
+  /** The `config:` block the next launch initializes with (a reload may change it in place). */
+  private moduleConfig: Readonly<Record<string, unknown>>;
   readonly kind = 'host';
   readonly capabilities = CAPABILITIES;
   private readonly process: ProcessRuntime;
 
   constructor(private readonly options: HostRuntimeOptions) {
+    this.moduleConfig = options.config;
     const limits = options.resourceLimits;
     const execArgv = [
       ...(limits?.max_old_generation_mb === undefined ? [] : [`--max-old-space-size=${limits.max_old_generation_mb}`]),
@@ -71,6 +74,10 @@ export class HostRuntime implements Runtime {
     });
   }
 
+  reconfigure(moduleConfig: Readonly<Record<string, unknown>>): void {
+    this.moduleConfig = moduleConfig;
+  }
+
   describe(): RuntimeDetails {
     const o = this.options;
     return { ...this.process.describe(), kind: 'host', isolation: 'process', module_path: o.modulePath, entry_point: o.entryPoint, resource_limits: o.resourceLimits ?? null };
@@ -83,7 +90,7 @@ export class HostRuntime implements Runtime {
     const onAbort = (): void => void proc.stop({ graceMs: 0, signal: 'SIGKILL', force: true, cause: 'requested' });
     context.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      remote.init(this.options.modulePath, this.options.entryPoint, this.options.config);
+      remote.init(this.options.modulePath, this.options.entryPoint, this.moduleConfig);
       await Promise.race([remote.started, instance.exited.then((exit) => Promise.reject(startEnded(this.options.workerId, exit)))]);
       if (context.signal.aborted) throw context.signal.reason as Error;
       return instance;

@@ -29,10 +29,18 @@ export interface InlineRuntimeOptions {
 const CAPABILITIES: RuntimeCapabilities = { stoppable: true, callable: true };
 
 export class InlineRuntime implements Runtime {
+  /** The `config:` block the next launch initializes with (a reload may change it in place). */
+  private moduleConfig: Readonly<Record<string, unknown>>;
   readonly kind = 'inline';
   readonly capabilities = CAPABILITIES;
 
-  constructor(private readonly options: InlineRuntimeOptions) {}
+  constructor(private readonly options: InlineRuntimeOptions) {
+    this.moduleConfig = options.config;
+  }
+
+  reconfigure(moduleConfig: Readonly<Record<string, unknown>>): void {
+    this.moduleConfig = moduleConfig;
+  }
 
   describe(): RuntimeDetails {
     return { kind: 'inline', isolation: 'inline', module_source: describeSource(this.options.source) };
@@ -47,7 +55,7 @@ export class InlineRuntime implements Runtime {
     const instance = new InlineInstance(workerId, this.options.stopTimeoutMs);
     const driver = new ModuleDriver(module, {
       workerId,
-      config: this.options.config,
+      config: this.moduleConfig,
       logger: context.logger,
       defaultEndpoint: { type: 'function', address: `inline:${workerId}` },
       onFatal: (error) => instance.crash(error),

@@ -40,10 +40,18 @@ export interface ThreadRuntimeOptions {
 const CAPABILITIES: RuntimeCapabilities = { stoppable: true, callable: true };
 
 export class ThreadRuntime implements Runtime {
+  /** The `config:` block the next launch initializes with (a reload may change it in place). */
+  private moduleConfig: Readonly<Record<string, unknown>>;
   readonly kind = 'thread';
   readonly capabilities = CAPABILITIES;
 
-  constructor(private readonly options: ThreadRuntimeOptions) {}
+  constructor(private readonly options: ThreadRuntimeOptions) {
+    this.moduleConfig = options.config;
+  }
+
+  reconfigure(moduleConfig: Readonly<Record<string, unknown>>): void {
+    this.moduleConfig = moduleConfig;
+  }
 
   describe(): RuntimeDetails {
     const o = this.options;
@@ -72,7 +80,7 @@ export class ThreadRuntime implements Runtime {
     const onAbort = (): void => void worker.terminate();
     context.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      remote.init(this.options.modulePath, this.options.entryPoint, this.options.config);
+      remote.init(this.options.modulePath, this.options.entryPoint, this.moduleConfig);
       await Promise.race([remote.started, instance.exited.then((exit) => Promise.reject(startEnded(workerId, exit)))]);
       if (context.signal.aborted) throw context.signal.reason as Error;
       return instance;
