@@ -55,6 +55,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       case 'run': {
         const target = args.positionals[0];
         if (target === undefined) return usageError(io, 'run needs a config file: hsu run hsu.yaml');
+        // Watch mode is for a terminal you edit beside; a daemon would restart unseen.
+        if (args.daemon && args.watch) return usageError(io, 'run --watch is a foreground development mode; drop -d');
         if (args.daemon) {
           const { daemonize } = await import('../daemon/daemonize.js');
           return await daemonize(target, { json: args.json, ...(args.logLevel === undefined ? {} : { logLevel: args.logLevel }) }, io);

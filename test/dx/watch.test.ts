@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
+import { main } from '../../src/cli/main.js';
 import { HsuProcess, restartOf, type LogLine } from './hsu-process.js';
 import { sourceDir, WORKER_ENTRY } from './ts-sources.js';
 
@@ -122,5 +123,11 @@ void describe('hsu run --watch', { timeout: 120_000 }, () => {
       assert.equal(await hsu.stop(), 0);
     }
     assert.ok(hsu.matching((r) => r.msg === 'shutdown complete').length === 1);
+  });
+
+  void it('refuses -d with --watch (a daemon would restart unseen)', async () => {
+    const err: string[] = [];
+    assert.equal(await main(['run', '-d', '--watch', src.file('hsu.yaml')], { out: () => undefined, err: (t) => err.push(t) }), 1);
+    assert.match(err.join(''), /--watch is a foreground development mode/);
   });
 });
