@@ -2,17 +2,17 @@
 // `unmanaged.pid_file` and the `master.cluster` files (`credentials`, `tls.ca/cert/key`) like every
 // other path. The test process runs from another directory (asserted), so a path resolved against
 // the cwd names nothing. The loader's result, then the real thing: an unmanaged worker attached
-// through a relative pid file, and a master joining a TLS-only nats-server through a relative CA.
+// through a relative pid file, and two masters joining a TLS-only nats-server through a relative CA.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Master } from '../../src/index.js';
 import { parseWorkerConfig, validateConfigFile } from '../../src/config/index.js';
 import { findNatsServer, NatsServer } from '../cluster/nats-server.js';
 import { diagnostics, tempDir } from '../helpers/master-helpers.js';
-import { killOutside, startOutside } from '../process/support.js';
+import { killOutside, startOutside, until } from '../process/support.js';
 
 const scratch = tempDir('relative-paths');
 after(() => scratch.remove());
@@ -44,7 +44,7 @@ function makeCertificates(dir: string): { ca: string; cert: string; key: string 
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   execFileSync('openssl', ['req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '1', '-subj', '/CN=hsu test CA'], { stdio: 'ignore' });
   execFileSync('openssl', ['req', ...ec, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
-  writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
   execFileSync('openssl', ['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.pem'), '-days', '1', '-extfile', f('san.ext')], { stdio: 'ignore' });
   return { ca: f('ca.pem'), cert: f('server.pem'), key: f('server.key') };
 }
@@ -105,29 +105,28 @@ void describe('relative paths resolve against the config file', () => {
     }
   });
 
-  it('a master joins a TLS-only nats-server through relative cluster.tls.ca', { skip: tlsSkip, timeout: 60_000 }, async () => {
-    const { dir, file } = configDir('cluster-tls', []);
-    const certs = makeCertificates(path.join(dir, 'certs'));
+  it('two masters join a TLS-only nats-server through a relative cluster.tls.ca and see each other', { skip: tlsSkip, timeout: 60_000 }, async () => {
+    const certs = makeCertificates(path.join(scratch.dir, 'server-certs'));
     const nats = await NatsServer.start({ tls: { cert: certs.cert, key: certs.key } });
+    const masters: Master[] = [];
     try {
-      writeFileSync(
-        file,
-        [
+      for (const node of ['tls-a', 'tls-b']) {
+        const { dir, file } = configDir(node, [
           'master:',
           '  state_dir: .hsu',
-          `  cluster: { name: tls-paths, node: tls-node, servers: [${nats.url}], tls: { ca: certs/ca.pem }, heartbeat_interval: 200ms, ttl: 1s }`,
+          `  cluster: { name: tls-paths, node: ${node}, servers: [${nats.url}], tls: { ca: certs/ca.pem }, heartbeat_interval: 200ms, ttl: 1s }`,
           'workers: []',
-          '',
-        ].join('\n'),
-      );
-      assert.ok(existsSync(path.join(dir, 'certs', 'ca.pem')));
-      const master = await Master.fromConfigFile(file);
-      try {
-        assert.ok(master.clusterView() !== undefined, 'the master joined the cluster');
-      } finally {
-        await master.shutdown();
+        ]);
+        mkdirSync(path.join(dir, 'certs'));
+        copyFileSync(certs.ca, path.join(dir, 'certs', 'ca.pem'));
+        masters.push(await Master.fromConfigFile(file));
+      }
+      // A master that cannot connect still starts (serving locally, retrying): only a connected one sees the other's heartbeat.
+      for (const [master, other] of [[masters[0], 'tls-b'], [masters[1], 'tls-a']] as const) {
+        await until(`${other} in the cluster view`, () => master?.clusterView()?.nodes.some((n) => n.node === other && !n.self) === true);
       }
     } finally {
+      for (const master of masters) await master.shutdown();
       await nats.dispose();
     }
   });
