@@ -5,7 +5,7 @@
  * scraped. Cardinality is bounded: actions past the per-worker limit count as `_other`, calls to
  * an unknown target as `_unknown`.
  */
-import { labelText, withLabels, type Exposition } from './exposition.js';
+import { labelText, linePrefix, withLabels, type Exposition } from './exposition.js';
 
 /** Seconds: from a 100 µs inline call to a 10 s remote one. */
 export const CALL_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
@@ -16,6 +16,27 @@ class Series {
   readonly buckets = new Float64Array(CALL_BUCKETS.length);
   sum = 0;
   count = 0;
+  /** The series' line prefixes (every bucket, +Inf, sum, count), formatted at its first scrape. */
+  private prefixes: readonly string[] | undefined;
+
+  constructor(private readonly labels: string) {}
+
+  write(out: Exposition): void {
+    const prefixes = (this.prefixes ??= [
+      ...LE.map((le) => linePrefix('hsu_call_duration_seconds_bucket', withLabels(this.labels, le))),
+      linePrefix('hsu_call_duration_seconds_bucket', withLabels(this.labels, 'le="+Inf"')),
+      linePrefix('hsu_call_duration_seconds_sum', this.labels),
+      linePrefix('hsu_call_duration_seconds_count', this.labels),
+    ]);
+    let cumulative = 0;
+    for (let i = 0; i < LE.length; i++) {
+      cumulative += this.buckets[i]!;
+      out.line(prefixes[i]!, cumulative);
+    }
+    out.line(prefixes[LE.length]!, this.count);
+    out.line(prefixes[LE.length + 1]!, this.sum);
+    out.line(prefixes[LE.length + 2]!, this.count);
+  }
 
   observe(seconds: number): void {
     this.sum += seconds;
@@ -69,18 +90,8 @@ export class CallStats {
     out.family('hsu_call_duration_seconds', 'histogram', 'Duration of master.call by worker (or service), action and outcome; its _count is the number of calls.');
     for (const target of this.targets.values()) {
       for (const stats of target.actions.values()) {
-        for (const [outcome, series] of [['ok', stats.ok], ['error', stats.error]] as const) {
-          if (series.count === 0 && outcome === 'error') continue;
-          const labels = withLabels(stats.labels, `outcome="${outcome}"`);
-          let cumulative = 0;
-          for (let i = 0; i < LE.length; i++) {
-            cumulative += series.buckets[i]!;
-            out.sample('hsu_call_duration_seconds_bucket', withLabels(labels, LE[i]!), cumulative);
-          }
-          out.sample('hsu_call_duration_seconds_bucket', withLabels(labels, 'le="+Inf"'), series.count);
-          out.sample('hsu_call_duration_seconds_sum', labels, series.sum);
-          out.sample('hsu_call_duration_seconds_count', labels, series.count);
-        }
+        stats.ok.write(out);
+        if (stats.error.count > 0) stats.error.write(out);
       }
       await out.breathe();
     }
@@ -101,7 +112,8 @@ export class CallStats {
     let a = t.actions.get(action);
     if (a === undefined) {
       if (t.actions.size >= this.maxActionsPerWorker && action !== '_other') return this.action(target, '_other');
-      a = { labels: labelText({ worker_id: target, action }), ok: new Series(), error: new Series(), errors: new Map() };
+      const labels = labelText({ worker_id: target, action });
+      a = { labels, ok: new Series(withLabels(labels, 'outcome="ok"')), error: new Series(withLabels(labels, 'outcome="error"')), errors: new Map() };
       t.actions.set(action, a);
     }
     return a;
