@@ -9,6 +9,7 @@ import type { Attributes } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type * as SdkTrace from '@opentelemetry/sdk-trace';
 import type { SpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { PooledIdGenerator } from './pooled-ids.js';
 
 export interface LoadedSdk {
   readonly provider: TracerProvider;
@@ -35,6 +36,7 @@ export async function loadSdk(options: SdkOptions): Promise<LoadedSdk> {
   const provider = new sdk.TracerProvider({
     resource: resourceFromAttributes(options.resource),
     sampler: new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(options.sampleRatio) }),
+    idGenerator: new PooledIdGenerator(),
     spanProcessors: await options.processors(sdk),
   });
   // The API reports a second registration through diag (silent by default) and keeps the first.
