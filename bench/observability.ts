@@ -70,6 +70,9 @@ export async function benchScrape(): Promise<Row[]> {
     note(`  ${WORKERS} workers started in ${fmtMs(performance.now() - started)}`);
     for (let i = 0; i < WORKERS - PROCESSES; i++) await master.call(`m${i}`, 'echo', i);
     const metrics = observed.metrics!;
+    // The first scrape also asks every inline module once whether it is a command worker (its diagnostics).
+    const first = await stallDuring(() => metrics.renderChunks());
+    note(`  first scrape: ${fmtMs(first.ms)}, longest stall ${fmtMs(first.stall)}`);
     const text = await metrics.render();
     note(`  exposition: ${text.split('\n').length} lines, ${(text.length / 1024 / 1024).toFixed(2)} MiB`);
     const idle: number[] = [];

@@ -26,8 +26,8 @@ export interface WorkerFacts {
    * not asked again (diagnostics cost ~100 µs; a scrape of 800 plain modules would pay it every time).
    */
   moduleKind?: 'command' | 'other' | undefined;
-  /** The state and health lines' prefixes (one per state, then one per status), formatted at the first scrape. */
-  setPrefixes?: readonly string[];
+  /** The state and health lines (one pair, value 0 and 1, per state, then per status), formatted at the first scrape. */
+  setLines?: readonly (readonly [string, string])[];
   state: WorkerState;
   pid: number | null;
   /** Epoch ms of the transition into running; null when not running. */
@@ -93,7 +93,8 @@ export class WorkerFactsTable {
     this.facts.clear();
   }
 
-  private get(id: string): WorkerFacts | undefined {
+  /** The facts of `id`, read from its diagnostics if the events have not introduced it yet. */
+  get(id: string): WorkerFacts | undefined {
     return this.facts.get(id) ?? this.seed(id);
   }
 

@@ -90,19 +90,20 @@ void describe('command worker metrics', () => {
       const observed = await instrumentMaster(t.master, { metrics: { node: false } });
       try {
         await log.append(Job({ kind: 'ok' }));
-        t.master.addWorker(tracedWorker('plain', 'inline'));
-        t.master.addWorker(commandWorker('inline', db));
-        await t.master.start();
         const original = t.master.getWorkerStateWithDiagnostics.bind(t.master);
         const asked = new Map<string, number>();
         t.master.getWorkerStateWithDiagnostics = (id) => {
           asked.set(id, (asked.get(id) ?? 0) + 1);
           return original(id);
         };
+        t.master.addWorker(tracedWorker('plain', 'inline'));
+        t.master.addWorker(commandWorker('inline', db));
+        await t.master.start();
+        // Learnt when it starts (off the scrape) or by the first scrape, whichever comes first: once either way.
         let text = '';
         for (let i = 0; i < 3; i++) text = await observed.metrics!.render();
         assert.equal(asked.get('plain'), 1, 'a module that is not a command worker is asked once');
-        assert.equal(asked.get('cw-inline'), 3, 'a command worker is read at every scrape');
+        assert.ok((asked.get('cw-inline') ?? 0) >= 3, 'a command worker is read at every scrape');
         assert.equal(text.includes('hsu_command_handled_total{worker_id="plain"'), false);
         assert.notEqual(sampleValue(text, 'hsu_command_log_head_id', { worker_id: 'cw-inline' }), undefined);
 

@@ -7,7 +7,7 @@
  * an unknown target as `_unknown`.
  */
 import { ROUTED, UNKNOWN, type CallTarget } from './call-targets.js';
-import { labelText, linePrefix, withLabels, type Exposition } from './exposition.js';
+import { KeptLines, labelText, linePrefix, withLabels, type Exposition } from './exposition.js';
 
 /** Seconds: from a 100 µs inline call to a 10 s remote one. */
 export const CALL_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
@@ -18,26 +18,26 @@ class Series {
   readonly buckets = new Float64Array(CALL_BUCKETS.length);
   sum = 0;
   count = 0;
-  /** The series' line prefixes (every bucket, +Inf, sum, count), formatted at its first scrape. */
-  private prefixes: readonly string[] | undefined;
+  /** The series' lines (every bucket, +Inf, sum, count), made at its first scrape and again only for values that moved. */
+  private lines: KeptLines | undefined;
 
   constructor(private readonly labels: string) {}
 
   write(out: Exposition): void {
-    const prefixes = (this.prefixes ??= [
+    const lines = (this.lines ??= new KeptLines([
       ...LE.map((le) => linePrefix('hsu_call_duration_seconds_bucket', withLabels(this.labels, le))),
       linePrefix('hsu_call_duration_seconds_bucket', withLabels(this.labels, 'le="+Inf"')),
       linePrefix('hsu_call_duration_seconds_sum', this.labels),
       linePrefix('hsu_call_duration_seconds_count', this.labels),
-    ]);
+    ]));
     let cumulative = 0;
     for (let i = 0; i < LE.length; i++) {
       cumulative += this.buckets[i]!;
-      out.line(prefixes[i]!, cumulative);
+      lines.write(out, i, cumulative);
     }
-    out.line(prefixes[LE.length]!, this.count);
-    out.line(prefixes[LE.length + 1]!, this.sum);
-    out.line(prefixes[LE.length + 2]!, this.count);
+    lines.write(out, LE.length, this.count);
+    lines.write(out, LE.length + 1, this.sum);
+    lines.write(out, LE.length + 2, this.count);
   }
 
   observe(seconds: number): void {

@@ -10,6 +10,7 @@ import { metricsSettingsSchema, parseSettings, type MetricsSettings, type Metric
 import { WorkerFactsTable } from '../worker-facts.js';
 import { CallStats } from './call-stats.js';
 import { CallTargets } from './call-targets.js';
+import { ModuleKinds } from './module-kinds.js';
 import { writeServiceFamilies } from './service-families.js';
 import { Exposition, PROMETHEUS_CONTENT_TYPE, writeRegistry } from './exposition.js';
 import { nodeMetricsRegistry } from './node-metrics.js';
@@ -23,6 +24,7 @@ export class MasterMetrics {
   private readonly facts: WorkerFactsTable;
   private readonly calls: CallStats;
   private readonly targets: CallTargets;
+  private readonly kinds: ModuleKinds;
   private readonly offRemoved: () => void;
   /** A worker was removed since the last scrape: routed series of services gone with it are dropped then. */
   private removedSinceScrape = false;
@@ -36,6 +38,7 @@ export class MasterMetrics {
     this.settings = parseSettings(metricsSettingsSchema, settings, 'master.metrics');
     this.facts = new WorkerFactsTable(master);
     this.targets = new CallTargets(master);
+    this.kinds = new ModuleKinds(master, (id) => this.facts.get(id));
     this.calls = new CallStats(this.settings.max_actions_per_worker, (target) => this.targets.resolve(target));
     this.offRemoved = master.on('removed', (e) => {
       this.calls.forget(e.worker_id);
@@ -89,6 +92,7 @@ export class MasterMetrics {
     this.closed = true;
     this.offRemoved();
     this.targets.close();
+    this.kinds.close();
     this.facts.close();
     this.calls.clear();
     this.registry.clear();

@@ -8,23 +8,24 @@
 import { WORKER_STATES } from '../../lifecycle/states.js';
 import type { Master } from '../../master/master.js';
 import type { HeapFacts } from '../../protocol/messages.js';
-import type { WorkerDiagnostics } from '../../lifecycle/diagnostics.js';
 import type { WorkerFacts, WorkerFactsTable } from '../worker-facts.js';
-import { linePrefix, withLabels, type Exposition } from './exposition.js';
+import { flat, linePrefix, withLabels, type Exposition } from './exposition.js';
 import { readProcessUsage, type ProcessUsage } from './proc-usage.js';
 import { commandWorkerReport, writeCommandWorkerFamilies, type CommandWorkerReport } from './command-workers.js';
+import { learn } from './module-kinds.js';
 
 const HEALTH = ['healthy', 'unhealthy', 'unknown'] as const;
 const STATE_LABELS = WORKER_STATES.map((s) => `state="${s}"`);
 const HEALTH_LABELS = HEALTH.map((s) => `status="${s}"`);
 
-/** The worker's state and health line prefixes, made once per worker (1,000 workers write 11,000 such lines a scrape). */
-function setPrefixes(f: WorkerFacts): readonly string[] {
-  return (f.setPrefixes ??= [
+/** The worker's state and health lines, each with value 0 and with 1, made once per worker (1,000 workers write 11,000 such lines a scrape, none of them a new string). */
+function setLines(f: WorkerFacts): readonly (readonly [string, string])[] {
+  return (f.setLines ??= [
     ...STATE_LABELS.map((state) => linePrefix('hsu_worker_state', withLabels(f.labels, state))),
     ...HEALTH_LABELS.map((status) => linePrefix('hsu_worker_health', withLabels(f.labels, status))),
-  ]);
+  ].map((prefix) => [flat(`${prefix}0\n`), flat(`${prefix}1\n`)] as const));
 }
+
 /** Milliseconds of reading (/proc, diagnostics at ~100 µs each) before usage gathering gives the event loop a turn. */
 const TURN_BUDGET_MS = 2;
 
@@ -49,26 +50,15 @@ function mayBeCommandWorker(f: WorkerFacts): boolean {
   return f.state === 'running' && f.deployment === 'inline' && f.moduleKind !== 'other';
 }
 
-function diagnosticsOf(master: Master, id: string): WorkerDiagnostics | undefined {
-  try {
-    return master.getWorkerStateWithDiagnostics(id);
-  } catch {
-    return undefined; // removed meanwhile
-  }
-}
-
 export async function gatherUsage(master: Master, facts: WorkerFactsTable): Promise<Map<string, Usage>> {
   const usage = new Map<string, Usage>();
   let turnStarted = performance.now();
   for (const f of [...facts.all()]) {
     const process = hasProcess(f) ? readProcessUsage(f.pid!) : undefined;
     const heapToo = hasHeap(f);
-    const details = heapToo || mayBeCommandWorker(f) ? diagnosticsOf(master, f.id)?.details : undefined;
+    const details = heapToo || mayBeCommandWorker(f) ? learn(master, f) : undefined;
     const heap = heapToo ? ((details?.heap ?? undefined) as HeapFacts | undefined) : undefined;
-    const moduleDiagnostics = details?.module_diagnostics;
-    const command = commandWorkerReport(moduleDiagnostics);
-    // Inline diagnostics are the module's answer now; a remote module's are null until its first facts answer (no verdict from that).
-    if (details !== undefined && (f.deployment === 'inline' || moduleDiagnostics !== null)) f.moduleKind = command === undefined ? 'other' : 'command';
+    const command = commandWorkerReport(details?.module_diagnostics);
     if (process !== undefined || heap !== undefined || command !== undefined) usage.set(f.id, { process, heap, command });
     if (performance.now() - turnStarted >= TURN_BUDGET_MS) {
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -87,8 +77,8 @@ export async function writeWorkerFamilies(out: Exposition, workers: readonly Wor
     }
   };
   await each('hsu_worker_state', 'gauge', 'The worker state: 1 for the current one, 0 for the others.', (f) => {
-    const prefixes = setPrefixes(f);
-    for (let i = 0; i < WORKER_STATES.length; i++) out.line(prefixes[i]!, WORKER_STATES[i] === f.state ? 1 : 0);
+    const lines = setLines(f);
+    for (let i = 0; i < WORKER_STATES.length; i++) out.raw(lines[i]![WORKER_STATES[i] === f.state ? 1 : 0]);
   });
   await each('hsu_worker_up', 'gauge', '1 while the worker is running, else 0.', (f) => out.sample('hsu_worker_up', f.labels, f.state === 'running' ? 1 : 0));
   await each('hsu_worker_uptime_seconds', 'gauge', 'Seconds since the running instance started; 0 when not running.', (f) =>
@@ -99,8 +89,8 @@ export async function writeWorkerFamilies(out: Exposition, workers: readonly Wor
     out.sample('hsu_worker_crashes_total', f.labels, f.crashes),
   );
   await each('hsu_worker_health', 'gauge', 'The health status: 1 for the current one, 0 for the others.', (f) => {
-    const prefixes = setPrefixes(f);
-    for (let i = 0; i < HEALTH.length; i++) out.line(prefixes[WORKER_STATES.length + i]!, f.health === HEALTH[i] ? 1 : 0);
+    const lines = setLines(f);
+    for (let i = 0; i < HEALTH.length; i++) out.raw(lines[WORKER_STATES.length + i]![f.health === HEALTH[i] ? 1 : 0]);
   });
   await each('hsu_worker_last_exit_code', 'gauge', 'Exit code of the last instance (128 + n for signal n; modules: 1 failed, 0 stopped); absent before the first exit.', (f) => {
     if (f.lastExitCode !== null) out.sample('hsu_worker_last_exit_code', f.labels, f.lastExitCode);
