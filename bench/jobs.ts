@@ -41,4 +41,5 @@ export const JOBS: Readonly<Record<string, () => Promise<Row[]>>> = {
   'observability:tracing-inline': async () => (await import('./observability.js')).benchTracing('inline'),
   'observability:tracing-thread': async () => (await import('./observability.js')).benchTracing('thread'),
   'observability:tracing-process': async () => (await import('./observability.js')).benchTracing('process'),
+  'observability:tracing-cpu': async () => (await import('./observability-cpu.js')).benchTracingCpu(),
 };
