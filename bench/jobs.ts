@@ -45,4 +45,5 @@ export const JOBS: Readonly<Record<string, () => Promise<Row[]>>> = {
   'peers:pm2-restart': async () => (await import('./peers-pm2.js')).benchPeersRestart(),
   'peers:pm2-log': async () => (await import('./peers-pm2.js')).benchPeersLog(),
   scale: async () => (await import('./scale.js')).benchScale(),
+  'import-cost': async () => (await import('./import-cost.js')).benchImportCost(),
 };
