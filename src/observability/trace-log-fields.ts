@@ -9,6 +9,7 @@
  */
 import { createRequire } from 'node:module';
 import { callContextHook } from './call-context.js';
+import type * as Hook from './tracing/hook.js';
 
 /** @opentelemetry/api's global registry key for major version 1 (see its internal/global-utils). */
 const OTEL_API_GLOBAL = Symbol.for('opentelemetry.js.api.1');
@@ -23,6 +24,6 @@ export function lazyTraceLogMixin(): Record<string, string> {
   const hook = callContextHook();
   if (hook !== undefined) return hook.logFields() ?? {};
   if ((globalThis as Record<symbol, unknown>)[OTEL_API_GLOBAL] === undefined) return {};
-  viaApi ??= (createRequire(import.meta.url)('./tracing/hook.js') as typeof import('./tracing/hook.js')).traceLogMixin;
+  viaApi ??= (createRequire(import.meta.url)('./tracing/hook.js') as typeof Hook).traceLogMixin;
   return viaApi();
 }
