@@ -41,5 +41,11 @@ export const JOBS: Readonly<Record<string, () => Promise<Row[]>>> = {
   'observability:tracing-inline': async () => (await import('./observability.js')).benchTracing('inline'),
   'observability:tracing-thread': async () => (await import('./observability.js')).benchTracing('thread'),
   'observability:tracing-process': async () => (await import('./observability.js')).benchTracing('process'),
+  'observability:tracing-cpu': async () => (await import('./observability-cpu.js')).benchTracingCpu(),
+  'peers:pm2-twenty': async () => (await import('./peers-pm2.js')).benchPeersTwenty(),
+  'peers:pm2-restart': async () => (await import('./peers-pm2.js')).benchPeersRestart(),
+  'peers:pm2-log': async () => (await import('./peers-pm2.js')).benchPeersLog(),
+  scale: async () => (await import('./scale.js')).benchScale(),
+  'import-cost': async () => (await import('./import-cost.js')).benchImportCost(),
   dx: async () => (await import('./dx.js')).benchDx(),
 };

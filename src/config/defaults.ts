@@ -37,7 +37,6 @@ export const DEFAULTS = {
   readiness: {
     interval: '200ms',
     timeout: '1s',
-    failure_threshold: 1,
     success_threshold: 1,
   },
   integration: {

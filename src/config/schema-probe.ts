@@ -38,11 +38,15 @@ const httpUrlSchema = z.string().refine((value) => isHttpUrl(value.replaceAll('{
 interface ProbeDefaults {
   readonly interval: string;
   readonly timeout: string;
-  readonly failure_threshold: number;
   readonly success_threshold: number;
 }
 
-function probeSchema(defaults: ProbeDefaults) {
+/**
+ * One probe block. `failureThreshold` is its own schema because the two blocks differ: a health
+ * check defaults to a count, readiness leaves it unset (retry until the start timeout).
+ * `initialDelay`: before the first probe, when not given (one interval, or none).
+ */
+function probeSchema<F extends z.ZodType<number | undefined>>(defaults: ProbeDefaults, failureThreshold: F, initialDelay: 'interval' | 'none') {
   return z
     .strictObject({
       type: z.enum(HEALTH_CHECK_TYPES).default(DEFAULTS.health_check.type),
@@ -54,9 +58,9 @@ function probeSchema(defaults: ProbeDefaults) {
       command: z.union([z.string().min(1), z.array(z.string()).min(1)]).optional(),
       interval: durationSchema.prefault(defaults.interval).refine((ms) => ms > 0, 'expected a duration greater than 0'),
       timeout: durationSchema.prefault(defaults.timeout).refine((ms) => ms > 0, 'expected a duration greater than 0'),
-      failure_threshold: z.number().int().min(1).default(defaults.failure_threshold),
+      failure_threshold: failureThreshold,
       success_threshold: z.number().int().min(1).default(defaults.success_threshold),
-      /** Before the first probe; default: one interval. */
+      /** Before the first probe; default: one interval (health_check), none (readiness). */
       initial_delay: durationSchema.optional(),
     })
     .superRefine(
@@ -81,9 +85,10 @@ function probeSchema(defaults: ProbeDefaults) {
       const common = {
         interval: check.interval,
         timeout: check.timeout,
-        failure_threshold: check.failure_threshold,
+        // A generic key zod's mapped type cannot index: read it plainly, typed by the schema given.
+        failure_threshold: (check as { failure_threshold?: number }).failure_threshold as z.output<F>,
         success_threshold: check.success_threshold,
-        initial_delay: check.initial_delay ?? check.interval,
+        initial_delay: check.initial_delay ?? (initialDelay === 'interval' ? check.interval : 0),
       };
       const host = check.host ?? DEFAULTS.health_check.host;
       switch (check.type) {
@@ -101,8 +106,10 @@ function probeSchema(defaults: ProbeDefaults) {
     });
 }
 
-export const healthCheckSchema = probeSchema(DEFAULTS.health_check);
-export const readinessSchema = probeSchema(DEFAULTS.readiness);
+const thresholdSchema = z.number().int().min(1);
+export const healthCheckSchema = probeSchema(DEFAULTS.health_check, thresholdSchema.default(DEFAULTS.health_check.failure_threshold), 'interval');
+/** Unset `failure_threshold`: failed attempts are retried until the start timeout. */
+export const readinessSchema = probeSchema(DEFAULTS.readiness, thresholdSchema.optional(), 'none');
 
 /** The probe types that reach a port, and so may take an integrated worker's assigned port. */
 export const PORT_PROBES: readonly ProbeType[] = ['tcp', 'grpc'];

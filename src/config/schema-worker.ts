@@ -62,8 +62,8 @@ const commonShape = {
   depends_on: dependsOnSchema.prefault([]),
   /** Restart on a schedule (cron), like PM2's cron_restart; only a running worker is restarted. */
   restart_schedule: cronSchema.optional(),
-  /** Copies under one id (`api#0`, `api#1`, ...), each supervised by the same lifecycle; the start count with `autoscale`. */
-  instances: z.number().int().min(1).max(MAX_REPLICAS).default(1),
+  /** Copies under one id (`api#0`, `api#1`, ...), each supervised by the same lifecycle; the start count with `autoscale`. Filled by {@link withInstances}. */
+  instances: z.number().int().min(1).max(MAX_REPLICAS).optional(),
   /** How each replica is registered as a service (default: under the worker id, when it serves). */
   service: serviceBlockSchema.optional(),
   balancer: balancerSchema.optional(),
@@ -77,13 +77,19 @@ const commonShape = {
   watch: watchSchema.optional(),
 };
 
-/** `instances` within the autoscaler's bounds; checked where both are seen. */
+/** An explicit `instances` within the autoscaler's bounds; checked where both are seen. */
 function checkInstances(worker: Record<string, unknown>, ctx: z.RefinementCtx): void {
   const scale = fieldsOf(worker.autoscale);
-  const instances = typeof worker.instances === 'number' ? worker.instances : 1;
+  const instances = worker.instances;
+  if (typeof instances !== 'number') return; // unset: autoscale.min, within the bounds by definition
   if (typeof scale.min === 'number' && typeof scale.max === 'number' && (instances < scale.min || instances > scale.max)) {
     ctx.addIssue({ code: 'custom', path: ['instances'], message: `must be within autoscale min..max (${scale.min}..${scale.max}), got ${instances}` });
   }
+}
+
+/** The replica count when `instances` is not given: `autoscale.min` with autoscale, else 1. */
+function withInstances<W extends { instances?: number | undefined; autoscale?: { min: number } | undefined }>(worker: W): W & { instances: number } {
+  return { ...worker, instances: worker.instances ?? worker.autoscale?.min ?? 1 };
 }
 
 const managementSchema = z.enum(MANAGEMENT_MODES);
@@ -149,7 +155,8 @@ export const processWorkerSchema = z
     },
     // Runs even when a sibling field failed, so every problem is reported in one pass.
     { when: (payload) => isRecord(payload.value) },
-  );
+  )
+  .transform(withInstances);
 
 export const moduleWorkerSchema = withKeyHints(
   z
@@ -181,7 +188,7 @@ export const moduleWorkerSchema = withKeyHints(
     unmanaged: 'unmanaged is only for type: process with management: unmanaged',
     env: "env overlays set a process's environment variables; a module in the master has none of its own (use module.config)",
   },
-);
+).transform(withInstances);
 
 /** An unmanaged worker is found, not started: no execution, no module, nothing that shapes a start. */
 function checkUnmanaged(worker: Record<string, unknown>, ctx: z.RefinementCtx): void {

@@ -3,7 +3,7 @@
  * (its config shape lives in the one config schema, which stays the single source of types).
  */
 import { hsuError } from '../errors.js';
-import type { HealthCheckConfig } from '../config/index.js';
+import type { HealthCheckConfig, ReadinessConfig } from '../config/index.js';
 import { execProbe } from './exec-probe.js';
 import { grpcProbe } from './grpc-probe.js';
 import { httpProbe } from './http-probe.js';
@@ -30,11 +30,12 @@ export class ProbeRegistry {
     return [...this.definitions.keys()];
   }
 
-  create(check: HealthCheckConfig, target: ProbeTarget): Probe {
+  /** A probe reads its type's keys and the timeout, never the thresholds (the caller counts), so a readiness block serves too. */
+  create(check: HealthCheckConfig | ReadinessConfig, target: ProbeTarget): Probe {
     const definition = this.definitions.get(check.type) as ProbeDefinition | undefined;
     if (definition === undefined) {
       throw hsuError('PROBE_NOT_FOUND', `no health probe of type '${check.type}' is registered (types: ${this.types().join(', ')})`, { type: check.type, available: this.types() });
     }
-    return definition.create(check, target);
+    return definition.create(check as HealthCheckConfig, target);
   }
 }

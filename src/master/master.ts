@@ -205,7 +205,11 @@ export class Master {
     }
   }
 
-  /** As {@link fromConfigFile}, for a config already loaded from `file` (relative paths resolve against its directory). */
+  /**
+   * As {@link fromConfigFile}, for a config already loaded from `file` (relative paths resolve
+   * against its directory). Synchronous, so it cannot join a cluster: with a `master.cluster` block
+   * use {@link create} (this master then runs alone, and says so in its log).
+   */
   static fromConfig(config: HsuConfig, file: string, options: FromConfigOptions = {}): Master {
     const master = new Master({
       logDir: config.master.log_dir,
@@ -225,6 +229,9 @@ export class Master {
     } catch (error) {
       master.abandon();
       throw error;
+    }
+    if (config.master.cluster !== undefined && options.cluster === undefined) {
+      master.logger.warn({ cluster: config.master.cluster.name }, 'master.cluster is set but Master.fromConfig does not join a cluster (use Master.create or Master.fromConfigFile): this master runs alone');
     }
     // Every worker is known: what a dead master left running can be adopted (or killed) now.
     void master.decideOrphans();

@@ -84,7 +84,7 @@ function readinessOf(config: WorkerConfig): ReadinessConfig | undefined {
     host: config.integration?.host ?? DEFAULTS.integration.host,
     interval: parseDuration(r.interval),
     timeout: parseDuration(r.timeout),
-    failure_threshold: r.failure_threshold,
+    failure_threshold: undefined, // retried until the start timeout: a server still starting refuses connections
     success_threshold: r.success_threshold,
     initial_delay: 0,
   };

@@ -5,7 +5,7 @@
  */
 import pino, { type LevelWithSilent, type Logger } from 'pino';
 import { StdoutSink } from './stdout-sink.js';
-import { traceLogMixin } from './tracing/hook.js';
+import { lazyTraceLogMixin } from './trace-log-fields.js';
 
 export interface LoggerOptions {
   readonly level?: LevelWithSilent;
@@ -30,5 +30,5 @@ export async function createLogger(options: LoggerOptions = {}): Promise<MasterL
   }
   const sink = new StdoutSink(process.stdout, render);
   // While a span is active (tracing on), every record carries its trace_id and span_id; otherwise nothing is added.
-  return { logger: pino({ level, base: undefined, mixin: traceLogMixin }, sink), sink };
+  return { logger: pino({ level, base: undefined, mixin: lazyTraceLogMixin }, sink), sink };
 }

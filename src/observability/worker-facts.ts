@@ -20,6 +20,14 @@ export interface WorkerFacts {
   readonly deployment: string;
   /** `worker_id="…",type="…",deployment="…"`, escaped once. */
   readonly labels: string;
+  /**
+   * Whether the running instance's module reports as a command worker: learnt from its first
+   * diagnostics, forgotten when it starts again. An inline module found to be something else is
+   * not asked again (diagnostics cost ~100 µs; a scrape of 800 plain modules would pay it every time).
+   */
+  moduleKind?: 'command' | 'other' | undefined;
+  /** The state and health lines (one pair, value 0 and 1, per state, then per status), formatted at the first scrape. */
+  setLines?: readonly (readonly [string, string])[];
   state: WorkerState;
   pid: number | null;
   /** Epoch ms of the transition into running; null when not running. */
@@ -49,7 +57,10 @@ export class WorkerFactsTable {
         f.state = e.to;
         f.pid = e.to === 'running' || e.to === 'starting' || e.to === 'stopping' ? e.pid : null;
         f.runningSince = e.to === 'running' ? e.at : e.to === 'stopping' ? f.runningSince : null;
-        if (e.to === 'starting') f.health = 'unknown';
+        if (e.to === 'starting') {
+          f.health = 'unknown';
+          f.moduleKind = undefined;
+        }
       }),
       master.on('exit', (e) => {
         const f = this.get(e.worker_id);
@@ -82,7 +93,8 @@ export class WorkerFactsTable {
     this.facts.clear();
   }
 
-  private get(id: string): WorkerFacts | undefined {
+  /** The facts of `id`, read from its diagnostics if the events have not introduced it yet. */
+  get(id: string): WorkerFacts | undefined {
     return this.facts.get(id) ?? this.seed(id);
   }
 

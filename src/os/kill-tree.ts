@@ -34,7 +34,8 @@ export function signalTree(pid: number, pgid: number, signal: NodeJS.Signals): P
   // The root too, when it is not in that group (a process recorded by an earlier master, say).
   if (root !== undefined && root.pgid !== pgid) signalQuietly(pid, signal);
   for (const stat of descendants) {
-    if (stat.pgid !== pgid) signalQuietly(stat.pid, signal);
+    // The snapshot may be a few ms old: signal only a process that still is the one it saw.
+    if (stat.pgid !== pgid && isSameProcess({ pid: stat.pid, startTimeTicks: stat.startTimeTicks })) signalQuietly(stat.pid, signal);
   }
   return descendants.map((stat) => ({ pid: stat.pid, startTimeTicks: stat.startTimeTicks }));
 }

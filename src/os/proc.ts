@@ -104,14 +104,31 @@ export function listDescendants(pid: number): number[] {
   return listDescendantStats(pid).map((stat) => stat.pid);
 }
 
-/** Like {@link listDescendants}, with each descendant's stat (its pgid, its start time). */
-export function listDescendantStats(pid: number): ProcStat[] {
+/**
+ * How long one pass over /proc serves descendant lookups. A shutdown stops every worker at once and
+ * each stop needs the tree of its root: without sharing, 100 process workers cost 100 full scans
+ * of /proc (seconds on a busy host); with it, a handful. Callers that signal from a snapshot check
+ * each process's identity first, so a stale entry never hits a recycled pid.
+ */
+export const PROC_SNAPSHOT_TTL_MS = 25;
+let snapshot: { readonly at: number; readonly children: Map<number, ProcStat[]> } | undefined;
+
+function childrenByParent(): Map<number, ProcStat[]> {
+  const now = performance.now();
+  if (snapshot !== undefined && now - snapshot.at < PROC_SNAPSHOT_TTL_MS) return snapshot.children;
   const children = new Map<number, ProcStat[]>();
   for (const stat of listAllProcesses()) {
     const siblings = children.get(stat.ppid);
     if (siblings === undefined) children.set(stat.ppid, [stat]);
     else siblings.push(stat);
   }
+  snapshot = { at: now, children };
+  return children;
+}
+
+/** Like {@link listDescendants}, with each descendant's stat (its pgid, its start time), from a /proc pass at most {@link PROC_SNAPSHOT_TTL_MS} old. */
+export function listDescendantStats(pid: number): ProcStat[] {
+  const children = childrenByParent();
   const out: ProcStat[] = [];
   const queue = [pid];
   for (let next = queue.pop(); next !== undefined; next = queue.pop()) {

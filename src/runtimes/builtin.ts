@@ -96,6 +96,7 @@ export const hostRuntime: RuntimeDefinition = {
       ...processSetup(config as ProcessWorker, ctx),
       ...(ctx.tracker === undefined ? {} : { tracker: ctx.tracker }),
       ...(block.resource_limits === undefined ? {} : { resourceLimits: block.resource_limits }),
+      logs: resolveLogSettings(config.logs),
     });
   },
   preflight: (config) => {

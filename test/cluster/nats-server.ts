@@ -40,6 +40,8 @@ export interface NatsServerOptions {
   readonly port?: number;
   /** Largest message the server accepts (its max_payload); default the server's 1 MB. */
   readonly max_payload?: number;
+  /** Serve TLS only, with this certificate and key (PEM files). */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
 
 export class NatsServer {
@@ -52,6 +54,7 @@ export class NatsServer {
     readonly host: string,
     readonly port: number,
     private readonly maxPayload: number | undefined,
+    private readonly tls: NatsServerOptions['tls'] = undefined,
   ) {
     this.url = `nats://${host}:${port}`;
     this.store = mkdtempSync(path.join(os.tmpdir(), 'hsu-nats-'));
@@ -61,7 +64,7 @@ export class NatsServer {
     const binary = findNatsServer();
     if (binary === undefined) throw new Error('nats-server is not installed (apt-get install -y nats-server, or set HSU_NATS_SERVER)');
     const host = options.host ?? '127.0.0.1';
-    const server = new NatsServer(binary, host, options.port ?? (await freePort(host)), options.max_payload);
+    const server = new NatsServer(binary, host, options.port ?? (await freePort(host)), options.max_payload, options.tls);
     await server.launch();
     return server;
   }
@@ -78,6 +81,7 @@ export class NatsServer {
   async launch(): Promise<void> {
     if (this.child !== undefined) return;
     const args = ['-js', '-p', String(this.port), '-a', this.host, '-sd', path.join(this.store, 'js')];
+    if (this.tls !== undefined) args.push('--tls', '--tlscert', this.tls.cert, '--tlskey', this.tls.key);
     if (this.maxPayload !== undefined) {
       const config = path.join(this.store, 'server.conf');
       writeFileSync(config, `max_payload: ${this.maxPayload}\n`);

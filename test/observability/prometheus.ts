@@ -21,6 +21,11 @@ export function promtoolProblems(text: string): string[] {
   return `${result.stdout}${result.stderr}`.split('\n').filter((line) => line.trim() !== '');
 }
 
+/** promtool's problems with an hsu exposition, less prom-client's own three `nodejs_active_*_total` gauge names. */
+export function hsuPromtoolProblems(text: string): string[] {
+  return promtoolProblems(text).filter((p) => !/^nodejs_active_(handles|requests|resources)_total non-counter metrics should not have "_total" suffix$/.test(p));
+}
+
 export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -84,6 +89,12 @@ export class PrometheusServer {
       if (Date.now() > deadline) throw new Error(`prometheus: ${expr} never matched within ${timeoutMs} ms; last: ${JSON.stringify(last)}; target: ${JSON.stringify(await this.target())}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
+  }
+
+  /** The value of the one sample `expr` selects, once there is exactly one (and `accept` takes it). */
+  async one(expr: string, accept: (value: number) => boolean = () => true): Promise<number> {
+    const [sample] = await this.waitFor(expr, (s) => s.length === 1 && accept(s[0]!.value));
+    return sample!.value;
   }
 
   async stop(): Promise<void> {

@@ -28,11 +28,13 @@ void describe('observability soak', () => {
       const observed = await instrumentMaster(t.master, { tracing: { enabled: true }, tracingOverrides: { exporter, simple: true } });
       t.master.addWorker(tracedWorker('inl', 'inline'));
       t.master.addWorker(tracedWorker('thr', 'thread'));
+      t.master.addWorker(tracedWorker('rep', 'inline', { instances: 2 })); // routed calls: resolved to their service once
       await t.master.start();
       const round = async (calls: number): Promise<void> => {
         for (let i = 0; i < calls; i++) {
           await t.master.call('inl', 'plain');
           if (i % 10 === 0) await t.master.call('thr', 'plain');
+          if (i % 4 === 0) await t.master.call('rep', 'plain');
         }
         exporter.reset();
         await observed.metrics!.render();
@@ -45,7 +47,8 @@ void describe('observability soak', () => {
       const grown = heap() - before;
       assert.ok(grown < 8 * MiB, `heap grew by ${(grown / MiB).toFixed(1)} MiB over 40,000 traced calls and 20 scrapes`);
       const text = await observed.metrics!.render();
-      assert.match(text, /hsu_call_duration_seconds_count\{worker_id="inl",action="plain",outcome="ok"\} 42000/);
+      assert.match(text, /hsu_call_duration_seconds_count\{worker_id="inl",service="inl",action="plain",outcome="ok"\} 42000/);
+      assert.match(text, /hsu_call_duration_seconds_count\{worker_id="_routed",service="rep",action="plain",outcome="ok"\} 10500/);
       await t.master.shutdown();
       await observed.close();
       assert.equal(t.master.events.listenerCount('state'), 1, "only the test's own event log listens");

@@ -23,8 +23,18 @@ export function observabilityRoutes(ctx: ObservabilityRouteContext): Hono {
   app.get('/metrics', async (c) => {
     const metrics = instrumentationOf(master)?.metrics;
     if (metrics === undefined) throw hsuError('METRICS_DISABLED', 'this master keeps no metrics: set master.metrics.enabled (or call instrumentMaster(master))', {});
-    const text = await metrics.render();
-    return c.body(text, 200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' });
+    const chunks = await metrics.renderChunks();
+    // One chunk per pull: encoding (and writing) the 2.6 MiB of a 1,000-worker scrape in one piece is a block of its own.
+    let next = 0;
+    const encoder = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      pull: (controller) => {
+        const chunk = chunks[next++];
+        if (chunk === undefined) controller.close();
+        else controller.enqueue(encoder.encode(chunk));
+      },
+    });
+    return c.body(body, 200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' });
   });
 
   app.get('/usage', (c) => sseResponse((sse) => usageHubOf(master).watch((frame) => void sse.send('usage', frame)), { signal: c.req.raw.signal, registry: ctx.streams }));

@@ -9,6 +9,9 @@ import type { Master } from '../../master/master.js';
 import { metricsSettingsSchema, parseSettings, type MetricsSettings, type MetricsSettingsInput } from '../config.js';
 import { WorkerFactsTable } from '../worker-facts.js';
 import { CallStats } from './call-stats.js';
+import { CallTargets } from './call-targets.js';
+import { ModuleKinds } from './module-kinds.js';
+import { writeServiceFamilies } from './service-families.js';
 import { Exposition, PROMETHEUS_CONTENT_TYPE, writeRegistry } from './exposition.js';
 import { nodeMetricsRegistry } from './node-metrics.js';
 import { gatherUsage, writeWorkerFamilies } from './worker-families.js';
@@ -20,7 +23,11 @@ export class MasterMetrics {
   readonly settings: MetricsSettings;
   private readonly facts: WorkerFactsTable;
   private readonly calls: CallStats;
+  private readonly targets: CallTargets;
+  private readonly kinds: ModuleKinds;
   private readonly offRemoved: () => void;
+  /** A worker was removed since the last scrape: routed series of services gone with it are dropped then. */
+  private removedSinceScrape = false;
   private closed = false;
 
   /** Starts keeping the metrics of `master` (its workers so far are read once from their diagnostics). */
@@ -30,8 +37,13 @@ export class MasterMetrics {
   ) {
     this.settings = parseSettings(metricsSettingsSchema, settings, 'master.metrics');
     this.facts = new WorkerFactsTable(master);
-    this.calls = new CallStats(this.settings.max_actions_per_worker);
-    this.offRemoved = master.on('removed', (e) => this.calls.forget(e.worker_id));
+    this.targets = new CallTargets(master);
+    this.kinds = new ModuleKinds(master, (id) => this.facts.get(id));
+    this.calls = new CallStats(this.settings.max_actions_per_worker, (target) => this.targets.resolve(target));
+    this.offRemoved = master.on('removed', (e) => {
+      this.calls.forget(e.worker_id);
+      this.removedSinceScrape = true;
+    });
     const facts = this.facts;
     new Gauge({
       name: 'hsu_master_workers',
@@ -50,13 +62,28 @@ export class MasterMetrics {
 
   /** The Prometheus text exposition; the work is spread over event-loop turns. */
   async render(): Promise<string> {
+    return (await this.renderChunks()).join('');
+  }
+
+  /** The exposition in chunks of a few thousand lines (what GET /metrics streams, so no 2.6 MiB string is ever joined). */
+  async renderChunks(): Promise<readonly string[]> {
     const out = new Exposition();
     const usage = await gatherUsage(this.master, this.facts);
     await writeWorkerFamilies(out, [...this.facts.all()], usage, Date.now());
+    if (this.removedSinceScrape) {
+      this.removedSinceScrape = false;
+      this.calls.forgetServices(this.targets.servedServices());
+    }
     await this.calls.write(out);
+    const routes = this.master.services.router.diagnostics();
+    if (routes.length > 0) {
+      // The router keeps the route of a service that nothing serves any more: its series end with the service.
+      const served = this.targets.servedServices();
+      writeServiceFamilies(out, routes.filter((r) => served(r.service)));
+    }
     await writeRegistry(out, this.registry);
     if (this.settings.node) await writeRegistry(out, nodeMetricsRegistry());
-    return out.text();
+    return out.chunks();
   }
 
   /** Stops listening to the master; idempotent. */
@@ -64,6 +91,8 @@ export class MasterMetrics {
     if (this.closed) return;
     this.closed = true;
     this.offRemoved();
+    this.targets.close();
+    this.kinds.close();
     this.facts.close();
     this.calls.clear();
     this.registry.clear();

@@ -2,23 +2,38 @@
  * The per-worker families of /metrics, labelled `worker_id`, `type` and `deployment`: state (one
  * sample per state, 1 for the current one), up, uptime, restarts, crashes, health, last exit
  * code; CPU seconds and resident memory of a worker's process; the V8 heap of thread and hosted
- * modules. Usage is read first, a chunk per event-loop turn; then every family is written.
+ * modules; the counters of command workers. Usage is read first, a couple of milliseconds of it
+ * per event-loop turn; then every family is written.
  */
 import { WORKER_STATES } from '../../lifecycle/states.js';
 import type { Master } from '../../master/master.js';
 import type { HeapFacts } from '../../protocol/messages.js';
 import type { WorkerFacts, WorkerFactsTable } from '../worker-facts.js';
-import { withLabels, type Exposition } from './exposition.js';
+import { flat, linePrefix, withLabels, type Exposition } from './exposition.js';
 import { readProcessUsage, type ProcessUsage } from './proc-usage.js';
+import { commandWorkerReport, writeCommandWorkerFamilies, type CommandWorkerReport } from './command-workers.js';
+import { learn } from './module-kinds.js';
 
 const HEALTH = ['healthy', 'unhealthy', 'unknown'] as const;
 const STATE_LABELS = WORKER_STATES.map((s) => `state="${s}"`);
-/** /proc reads or diagnostics per event-loop turn while usage is gathered. */
-const READS_PER_TURN = 64;
+const HEALTH_LABELS = HEALTH.map((s) => `status="${s}"`);
+
+/** The worker's state and health lines, each with value 0 and with 1, made once per worker (1,000 workers write 11,000 such lines a scrape, none of them a new string). */
+function setLines(f: WorkerFacts): readonly (readonly [string, string])[] {
+  return (f.setLines ??= [
+    ...STATE_LABELS.map((state) => linePrefix('hsu_worker_state', withLabels(f.labels, state))),
+    ...HEALTH_LABELS.map((status) => linePrefix('hsu_worker_health', withLabels(f.labels, status))),
+  ].map((prefix) => [flat(`${prefix}0\n`), flat(`${prefix}1\n`)] as const));
+}
+
+/** Milliseconds of reading (/proc, diagnostics at ~100 µs each) before usage gathering gives the event loop a turn. */
+const TURN_BUDGET_MS = 2;
 
 interface Usage {
   readonly process: ProcessUsage | undefined;
   readonly heap: HeapFacts | undefined;
+  /** The module's command-worker report (hsu/messaging), when it is one. */
+  readonly command: CommandWorkerReport | undefined;
 }
 
 /** Whether the worker has a process of its own (processes, hosted modules, unmanaged ones). */
@@ -30,21 +45,25 @@ function hasHeap(f: WorkerFacts): boolean {
   return f.state === 'running' && (f.deployment === 'thread' || f.deployment === 'host');
 }
 
+/** An inline module not yet known to be anything but a command worker. */
+function mayBeCommandWorker(f: WorkerFacts): boolean {
+  return f.state === 'running' && f.deployment === 'inline' && f.moduleKind !== 'other';
+}
+
 export async function gatherUsage(master: Master, facts: WorkerFactsTable): Promise<Map<string, Usage>> {
   const usage = new Map<string, Usage>();
-  let reads = 0;
+  let turnStarted = performance.now();
   for (const f of [...facts.all()]) {
     const process = hasProcess(f) ? readProcessUsage(f.pid!) : undefined;
-    let heap: HeapFacts | undefined;
-    if (hasHeap(f)) {
-      try {
-        heap = (master.getWorkerStateWithDiagnostics(f.id).details.heap ?? undefined) as HeapFacts | undefined;
-      } catch {
-        heap = undefined; // removed meanwhile
-      }
+    const heapToo = hasHeap(f);
+    const details = heapToo || mayBeCommandWorker(f) ? learn(master, f) : undefined;
+    const heap = heapToo ? ((details?.heap ?? undefined) as HeapFacts | undefined) : undefined;
+    const command = commandWorkerReport(details?.module_diagnostics);
+    if (process !== undefined || heap !== undefined || command !== undefined) usage.set(f.id, { process, heap, command });
+    if (performance.now() - turnStarted >= TURN_BUDGET_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      turnStarted = performance.now();
     }
-    if (process !== undefined || heap !== undefined) usage.set(f.id, { process, heap });
-    if (++reads % READS_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return usage;
 }
@@ -58,7 +77,8 @@ export async function writeWorkerFamilies(out: Exposition, workers: readonly Wor
     }
   };
   await each('hsu_worker_state', 'gauge', 'The worker state: 1 for the current one, 0 for the others.', (f) => {
-    for (let i = 0; i < WORKER_STATES.length; i++) out.sample('hsu_worker_state', withLabels(f.labels, STATE_LABELS[i]!), WORKER_STATES[i] === f.state ? 1 : 0);
+    const lines = setLines(f);
+    for (let i = 0; i < WORKER_STATES.length; i++) out.raw(lines[i]![WORKER_STATES[i] === f.state ? 1 : 0]);
   });
   await each('hsu_worker_up', 'gauge', '1 while the worker is running, else 0.', (f) => out.sample('hsu_worker_up', f.labels, f.state === 'running' ? 1 : 0));
   await each('hsu_worker_uptime_seconds', 'gauge', 'Seconds since the running instance started; 0 when not running.', (f) =>
@@ -69,7 +89,8 @@ export async function writeWorkerFamilies(out: Exposition, workers: readonly Wor
     out.sample('hsu_worker_crashes_total', f.labels, f.crashes),
   );
   await each('hsu_worker_health', 'gauge', 'The health status: 1 for the current one, 0 for the others.', (f) => {
-    for (const status of HEALTH) out.sample('hsu_worker_health', withLabels(f.labels, `status="${status}"`), f.health === status ? 1 : 0);
+    const lines = setLines(f);
+    for (let i = 0; i < HEALTH.length; i++) out.raw(lines[WORKER_STATES.length + i]![f.health === HEALTH[i] ? 1 : 0]);
   });
   await each('hsu_worker_last_exit_code', 'gauge', 'Exit code of the last instance (128 + n for signal n; modules: 1 failed, 0 stopped); absent before the first exit.', (f) => {
     if (f.lastExitCode !== null) out.sample('hsu_worker_last_exit_code', f.labels, f.lastExitCode);
@@ -87,4 +108,9 @@ export async function writeWorkerFamilies(out: Exposition, workers: readonly Wor
   for (const f of heaps) out.sample('hsu_worker_heap_used_bytes', f.labels, usage.get(f.id)!.heap!.used_bytes);
   out.family('hsu_worker_heap_total_bytes', 'gauge', 'V8 heap allocated by a thread or hosted module (as of its previous report).');
   for (const f of heaps) out.sample('hsu_worker_heap_total_bytes', f.labels, usage.get(f.id)!.heap!.total_bytes);
+  await out.breathe();
+  writeCommandWorkerFamilies(out, withUsage.flatMap((f) => {
+    const command = usage.get(f.id)?.command;
+    return command === undefined ? [] : [[f, command] as const];
+  }));
 }

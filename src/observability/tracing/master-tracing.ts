@@ -27,6 +27,7 @@ export interface TracingOverrides {
   readonly logger?: Logger;
 }
 
+const CLIENT = { kind: SpanKind.CLIENT } as const;
 const REMOTE_MODULE = new URL('./remote.js', import.meta.url).href;
 
 export class MasterTracing {
@@ -77,12 +78,14 @@ export class MasterTracing {
   /** The call middleware's part: a client span around the call, active while the call is made. */
   traceCall(request: CallRequest, next: CallNext): Promise<unknown> {
     const parent = context.active();
-    const span = this.tracer.startSpan(
-      `${request.target}/${request.action}`,
-      { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'hsu', 'rpc.service': request.target, 'rpc.method': request.action } },
-      parent,
-    );
-    return context.with(trace.setSpan(parent, span), () => next(request)).then(
+    // Attributes after the sampling decision: given to startSpan the SDK cleans them twice, and for a span it then drops.
+    const span = this.tracer.startSpan(`${request.target}/${request.action}`, CLIENT, parent);
+    const active = trace.setSpan(parent, span);
+    // Not sampled: the span still rides the context (its children are dropped too, in a thread or a process as well),
+    // but ending or failing it does nothing, so the call's own promise is the answer.
+    if (!span.isRecording()) return context.with(active, next, undefined, request);
+    span.setAttributes({ 'rpc.system': 'hsu', 'rpc.service': request.target, 'rpc.method': request.action });
+    return context.with(active, next, undefined, request).then(
       (value) => {
         span.end();
         return value;

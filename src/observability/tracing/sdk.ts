@@ -9,6 +9,7 @@ import type { Attributes } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type * as SdkTrace from '@opentelemetry/sdk-trace';
 import type { SpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { PooledIdGenerator } from './pooled-ids.js';
 
 export interface LoadedSdk {
   readonly provider: TracerProvider;
@@ -25,6 +26,16 @@ export interface SdkOptions {
   readonly processors: (sdk: typeof SdkTrace) => Promise<SpanProcessor[]> | SpanProcessor[];
 }
 
+/**
+ * The sampler of a root span. A ratio sampler parses the trace id for every span (~1.4 µs, a
+ * fifth of a traced inline call); at 1 and 0 the answer is known without it.
+ */
+function rootSampler(sdk: typeof SdkTrace, ratio: number): SdkTrace.Sampler {
+  if (ratio >= 1) return new sdk.AlwaysOnSampler();
+  if (ratio <= 0) return new sdk.AlwaysOffSampler();
+  return new sdk.TraceIdRatioBasedSampler(ratio);
+}
+
 export async function loadSdk(options: SdkOptions): Promise<LoadedSdk> {
   const [sdk, { AsyncLocalStorageContextManager }, { W3CTraceContextPropagator }, { resourceFromAttributes }] = await Promise.all([
     import('@opentelemetry/sdk-trace'),
@@ -34,7 +45,8 @@ export async function loadSdk(options: SdkOptions): Promise<LoadedSdk> {
   ]);
   const provider = new sdk.TracerProvider({
     resource: resourceFromAttributes(options.resource),
-    sampler: new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(options.sampleRatio) }),
+    sampler: new sdk.ParentBasedSampler({ root: rootSampler(sdk, options.sampleRatio) }),
+    idGenerator: new PooledIdGenerator(),
     spanProcessors: await options.processors(sdk),
   });
   // The API reports a second registration through diag (silent by default) and keeps the first.

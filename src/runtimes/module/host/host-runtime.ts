@@ -32,6 +32,8 @@ export interface HostRuntimeOptions {
   readonly cgroups?: ProcessRuntimeOptions['cgroups'];
   readonly limits?: ProcessRuntimeOptions['limits'];
   readonly launch?: ProcessRuntimeOptions['launch'];
+  /** The worker's `logs:` block, resolved: the host's stdout and stderr rotate like an executable's. */
+  readonly logs?: ProcessRuntimeOptions['logs'];
   /** Grace for the host after a fatal report or a failed start, before it is killed. */
   readonly stopTimeoutMs: number;
   readonly stopSignal: NodeJS.Signals;
@@ -71,6 +73,7 @@ export class HostRuntime implements Runtime {
       ...(options.cgroups === undefined ? {} : { cgroups: options.cgroups }),
       ...(options.limits === undefined ? {} : { limits: options.limits }),
       ...(options.launch === undefined ? {} : { launch: options.launch }),
+      ...(options.logs === undefined ? {} : { logs: options.logs }),
     });
   }
 

@@ -1,0 +1,136 @@
+/**
+ * Scale: one master with 1,000 inline modules and 100 process workers on this machine. Time to
+ * start all (every inline module running and every child's first stdout line seen), the master's
+ * idle CPU over 10 s (target ≤ 1 % of one core), its RSS, the event-loop delay p99 while all of it
+ * idles, and the time to shut all down. The floor, measured after hsu in the same job: a raw
+ * node:child_process supervisor (bench/fixtures/footprint-floor-supervisor.mjs) with the same 100
+ * children, its start time to the last child's first line and its idle CPU over the same 10 s.
+ */
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { Master, type WorkerOutputEvent } from '../src/index.js';
+import { fixture, note, scratchDir, sleep, verdict, type Row } from './common.js';
+import { floorSupervisor, rssOf, stopFloor, ticksOf } from './peers-pm2-sides.js';
+import { fmtMs, fmtRatio } from './stats.js';
+
+const INLINE = 1000;
+const PROCESSES = 100;
+const IDLE_MS = 10_000;
+const ELD_MS = 5_000;
+const MB = 1024 * 1024;
+const TICK_MS = 10; // USER_HZ = 100 on Linux
+
+async function idleCpuPercent(): Promise<number> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await sleep(IDLE_MS);
+  const used = process.cpuUsage(cpu0);
+  return ((used.user + used.system) / 1000 / (performance.now() - t0)) * 100;
+}
+
+async function loopDelayP99(): Promise<{ p99: number; max: number }> {
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  await sleep(ELD_MS);
+  h.disable();
+  return { p99: h.percentile(99) / 1e6, max: h.max / 1e6 };
+}
+
+interface Measured {
+  readonly startMs: number;
+  readonly cpu: number;
+  readonly rss: number;
+  readonly stopMs: number;
+}
+
+async function viaHsu(dir: string): Promise<Measured & { eld: { p99: number; max: number }; startedInlineMs: number }> {
+  const master = new Master({ logDir: dir });
+  for (let i = 0; i < INLINE; i++) master.addWorker({ id: `inline-${i}`, type: 'module', module: { module_type: 'plugin', module_path: fixture('echo-module.mjs') } });
+  for (let i = 0; i < PROCESSES; i++) master.addWorker({ id: `proc-${i}`, type: 'process', execution: { executable_path: process.execPath, args: [fixture('idle-child.mjs')] } });
+  const seen = new Set<string>();
+  const allLines = new Promise<void>((resolve) => {
+    const onLine = (e: WorkerOutputEvent): void => {
+      seen.add(e.worker_id);
+      if (seen.size === PROCESSES) {
+        master.off('output', onLine);
+        resolve();
+      }
+    };
+    master.on('output', onLine);
+  });
+  let stopMs = 0;
+  try {
+    const t0 = performance.now();
+    const results = await master.start();
+    const startedInlineMs = performance.now() - t0;
+    const failed = results.filter((r) => !r.ok);
+    if (failed.length > 0) throw new Error(`${failed.length} workers failed to start: ${JSON.stringify(failed[0])}`);
+    await allLines;
+    const startMs = performance.now() - t0;
+    await sleep(2000); // settle: start-up garbage, the children's boot
+    const cpu = await idleCpuPercent();
+    const eld = await loopDelayP99();
+    const rss = process.memoryUsage().rss;
+    const s0 = performance.now();
+    await master.shutdown();
+    stopMs = performance.now() - s0;
+    return { startMs, startedInlineMs, cpu, rss, stopMs, eld };
+  } finally {
+    if (stopMs === 0) await master.shutdown();
+  }
+}
+
+async function viaFloor(dir: string): Promise<Measured> {
+  const sock = path.join(dir, 'floor.sock');
+  let lines = 0;
+  let allUp: () => void = () => undefined;
+  const up = new Promise<void>((resolve) => (allUp = resolve));
+  const server = createServer((s) => {
+    s.resume();
+    s.on('end', () => ++lines === PROCESSES && allUp());
+  });
+  server.listen(sock);
+  await once(server, 'listening');
+  const t0 = performance.now();
+  const floor = floorSupervisor(PROCESSES, path.join(dir, 'floor'), [fixture('footprint-announce.mjs'), sock]);
+  try {
+    await up;
+    const startMs = performance.now() - t0;
+    await sleep(2000);
+    const ticks0 = ticksOf(floor.pid!);
+    const c0 = performance.now();
+    await sleep(IDLE_MS);
+    const cpu = ((ticksOf(floor.pid!) - ticks0) * TICK_MS * 100) / (performance.now() - c0);
+    const rss = rssOf(floor.pid!);
+    const s0 = performance.now();
+    await stopFloor(floor);
+    return { startMs, cpu, rss, stopMs: performance.now() - s0 };
+  } finally {
+    await stopFloor(floor);
+    server.close();
+  }
+}
+
+export async function benchScale(): Promise<Row[]> {
+  note(`scale: one master, ${INLINE} inline modules + ${PROCESSES} process workers; then the raw floor with ${PROCESSES} children...`);
+  const scratch = scratchDir('scale');
+  try {
+    const h = await viaHsu(scratch.dir);
+    const f = await viaFloor(scratch.dir);
+    note(`  hsu: start() ${fmtMs(h.startedInlineMs)}, all first lines ${fmtMs(h.startMs)}; idle CPU ${h.cpu.toFixed(2)} % of a core; ELD p99 ${h.eld.p99.toFixed(1)} ms (max ${h.eld.max.toFixed(1)}); RSS ${(h.rss / MB).toFixed(1)} MB; shutdown ${fmtMs(h.stopMs)}`);
+    note(`  floor: all first lines ${fmtMs(f.startMs)}; idle CPU ${f.cpu.toFixed(2)} %; RSS ${(f.rss / MB).toFixed(1)} MB; stop ${fmtMs(f.stopMs)}`);
+    const info = { spread: '', target: 'report', status: 'info' } as const;
+    return [
+      { ...info, name: `scale: start ${INLINE} inline + ${PROCESSES} process (all first lines)`, value: fmtMs(h.startMs), floor: `${fmtMs(f.startMs)} raw spawn ×${PROCESSES}`, ratio: fmtRatio(h.startMs / f.startMs) },
+      { ...info, name: `scale: master.start() resolved (${INLINE} inline running, processes spawned)`, value: fmtMs(h.startedInlineMs), floor: '—', ratio: '—' },
+      { name: 'scale: idle master CPU over 10 s', value: `${h.cpu.toFixed(2)} % of a core`, spread: '', floor: `${f.cpu.toFixed(2)} % raw supervisor`, ratio: '—', target: '≤ 1 %', status: verdict(h.cpu <= 1) },
+      { ...info, name: 'scale: event-loop delay p99 while idle (10 ms resolution)', value: `${h.eld.p99.toFixed(1)} ms`, spread: `max ${h.eld.max.toFixed(1)} ms`, floor: '—', ratio: '—' },
+      { ...info, name: 'scale: master RSS', value: `${(h.rss / MB).toFixed(1)} MB`, floor: `${(f.rss / MB).toFixed(1)} MB raw supervisor`, ratio: fmtRatio(h.rss / f.rss) },
+      { ...info, name: 'scale: shut all down', value: fmtMs(h.stopMs), floor: `${fmtMs(f.stopMs)} SIGKILL all`, ratio: fmtRatio(h.stopMs / f.stopMs) },
+    ];
+  } finally {
+    scratch.remove();
+  }
+}
