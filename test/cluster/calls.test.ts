@@ -9,6 +9,7 @@ import { hsuError, isHsuError } from '../../src/errors.js';
 import type { CallRequestOptions, ServiceInstance } from '../../src/mesh/index.js';
 import { clusterBlock, until } from './helpers.js';
 import { NatsServer } from './nats-server.js';
+import { forceGc } from '../helpers/gc.js';
 
 const MAX_PAYLOAD = 64 * 1024;
 
@@ -99,10 +100,10 @@ void describe('remote calls', () => {
       }));
     };
     await run(2_000);
-    global.gc?.();
+    forceGc();
     const before = process.memoryUsage().heapUsed;
     await run(20_000);
-    global.gc?.();
+    forceGc();
     const grown = process.memoryUsage().heapUsed - before;
     assert.ok(grown < 32 * 1024 * 1024, `heap grew ${Math.round(grown / 1024)} KiB over 20,000 calls`);
     assert.equal(b.invoker.inFlight, 0);

@@ -10,6 +10,7 @@ import { isHsuError } from '../../src/errors.js';
 import { Entry, ledgerCommands } from './fixtures/ledger-commands.js';
 import { until } from './helpers.js';
 import { NatsServer } from './nats-server.js';
+import { forceGc } from '../helpers/gc.js';
 
 const MAX_PAYLOAD = 32 * 1024;
 
@@ -108,11 +109,11 @@ void describe('JetStream message log', () => {
       await until('the round to be handled', () => handled >= target);
     };
     await round();
-    global.gc?.();
+    forceGc();
     const before = process.memoryUsage().heapUsed;
     await round();
     await round();
-    global.gc?.();
+    forceGc();
     const grown = process.memoryUsage().heapUsed - before;
     assert.ok(grown < 48 * 1024 * 1024, `heap grew ${Math.round(grown / 1024)} KiB over 20,000 messages`);
     assert.equal(handled, 30_000);
