@@ -140,6 +140,18 @@ void describe('module lifecycle', () => {
     }),
   );
 
+  it('a restart carries its reason into the stopping transition (a watch names the files)', T, () =>
+    withMaster(async ({ master }) => {
+      master.addWorker(pluginWorker('why', 'ok.mjs'));
+      await master.startWorker('why');
+      await master.restartWorker('why', { reason: 'watch: src/why.ts changed' });
+      await master.restartWorker('why');
+      const stops = diagnostics(master, 'why').history.filter((h) => h.to === 'stopping').map((h) => h.reason);
+      assert.deepEqual(stops, ['watch: src/why.ts changed', 'stop requested']);
+      assert.equal(master.getWorkerState('why'), 'running');
+    }),
+  );
+
   it('keeps a bounded transition history', T, () =>
     withMaster(async ({ master }) => {
       master.addWorker(pluginWorker('cycle', 'ok.mjs'));

@@ -157,8 +157,9 @@ export class WorkerController {
   /**
    * Stops whatever runs (or cancels a pending restart); resolves once the worker is stopped.
    * `detach`: the master is shutting down, and a worker the master may not stop is let go.
+   * `reason`: what the `stopping` transition says (default "stop requested"), e.g. which files a watch saw change.
    */
-  stop(options: { force?: boolean; detach?: boolean } = {}): Promise<void> {
+  stop(options: { force?: boolean; detach?: boolean; reason?: string } = {}): Promise<void> {
     const force = options.force === true;
     const detach = options.detach === true;
     if (!detach && this.current === 'running' && !this.options.runtime.capabilities.stoppable) {
@@ -177,11 +178,11 @@ export class WorkerController {
       return Promise.reject(error as Error);
     }
     const stop = newStop('requested', 'stopped', force, undefined, detach);
-    this.step(() => this.beginStop(stop, force ? 'forced stop requested' : 'stop requested'));
+    this.step(() => this.beginStop(stop, options.reason ?? (force ? 'forced stop requested' : 'stop requested')));
     return stop.done;
   }
 
-  async restart(options: { force?: boolean } = {}): Promise<void> {
+  async restart(options: { force?: boolean; reason?: string } = {}): Promise<void> {
     if (this.current === 'starting' || this.current === 'running' || this.current === 'waiting_restart' || this.current === 'stopping') {
       await this.stop(options);
     }

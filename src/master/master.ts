@@ -333,7 +333,8 @@ export class Master {
     return Promise.all(this.table.select(id).map((replica) => replica.controller.stop(options))).then(() => undefined);
   }
 
-  restartWorker(id: string, options: { force?: boolean } = {}): Promise<void> {
+  /** `reason` is what the replicas' `stopping` transitions say (default "stop requested"). */
+  restartWorker(id: string, options: { force?: boolean; reason?: string } = {}): Promise<void> {
     this.assertOpen();
     return Promise.all(this.table.select(id).map((replica) => replica.controller.restart(options))).then(() => undefined);
   }

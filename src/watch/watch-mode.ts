@@ -121,7 +121,7 @@ export class WatchMode {
     if (config.type === 'module' && config.module.isolation === 'inline' && config.module.module_type === 'plugin') bumpGeneration(config.module.module_path);
     logger.info({ worker: config.id, files, reason: 'watch' }, `watch: ${STARTABLE.has(state) ? 'starting' : 'restarting'} ${config.id}: ${changed} changed`);
     if (STARTABLE.has(state)) await master.startWorker(config.id);
-    else await master.restartWorker(config.id);
+    else await master.restartWorker(config.id, { reason: `watch: ${changed} changed` });
   }
 
   async close(): Promise<void> {
