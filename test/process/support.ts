@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { EventLog } from '../helpers/master-helpers.js';
 import { LIVENESS_MS, alivePids, killMarked, waitForMarkerGone } from '../helpers/master-helpers.js';
 import { fixture } from '../helpers/paths.js';
+import { defaultInstanceTag } from '../../src/os/cgroups/naming.js';
 
 /** Absolute path of a fixture under test/fixtures/process. */
 export function processFixture(name: string): string {
@@ -37,7 +38,9 @@ export async function readyLine(events: EventLog, id: string, nth = 1): Promise<
 /** Directories of this test process's masters' cgroups, in every hierarchy (hsu.m<our pid>s...). */
 export function ownCgroups(): string[] {
   const out: string[] = [];
-  const prefix = `hsu.m${process.pid}s`;
+  // This process's own tag (pid and start time): a leftover of an earlier test process that had the
+  // same pid (pids are recycled over a long run) is not this one's.
+  const tag = `hsu.${defaultInstanceTag()}`;
   let roots: string[];
   try {
     roots = readdirSync('/sys/fs/cgroup');
@@ -52,7 +55,7 @@ export function ownCgroups(): string[] {
     } catch {
       continue;
     }
-    for (const entry of entries) if (entry.startsWith(prefix)) out.push(path.join(parent, entry));
+    for (const entry of entries) if (entry.startsWith(`${tag}.`) || entry.startsWith(`${tag}n`)) out.push(path.join(parent, entry));
   }
   return out;
 }
