@@ -5,7 +5,8 @@
  *   - a process of the worker (or, for a module, the master that runs it) holds the file open, or
  *   - it came while the worker was starting or within the settle time after it began running
  *     (a pid file, a cache, a state file written at start).
- * Such files are remembered for the life of the current instance and logged once.
+ * Such files are remembered for the life of the current instance (and while it is down, until the
+ * next one starts) and logged once.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
@@ -98,8 +99,10 @@ export class SelfWrites {
     this.prints.set(file, after);
     if (known && before === after) return 'unchanged';
     if (!learn) return 'edit';
-    if (this.phase === 'down') return 'edit';
+    // Before the phase: a write of the last instance can be delivered after it went down (the
+    // watcher's throttle and debounce, a busy loop), and must not restart what just stopped.
     if (this.own.has(file)) return 'own';
+    if (this.phase === 'down') return 'edit';
     if (open().has(file)) {
       this.own.add(file);
       return 'open';
