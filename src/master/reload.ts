@@ -3,7 +3,7 @@
  * validated first: an invalid file changes nothing. Then the difference (config/diff.ts) is
  * applied: removed workers are stopped and removed, changed ones replaced by their new config and
  * started again if they were active, added ones added and started; unchanged ones are not touched.
- * A change of only a module's `config:` block is offered to the module first (a Reconfigurer).
+ * A change of only a module's `config:` block is offered to the module first (Master.reconfigureWorker).
  *
  * Reload manages the workers that came from the file. Workers added at run time (the API's
  * POST /workers) are left alone, unless the file now declares the same id, which adopts them.
@@ -20,19 +20,6 @@ import { assertMoveAllowed, packageMove, record, watchNewVersion, type PackageMo
 
 export type ReloadReport = ReloadReportBody;
 
-/**
- * Applies a module's new `config:` block to the running instance. 'unsupported' means "restart it
- * with the new config instead"; a rejection means the module refused the config.
- */
-export interface Reconfigurer {
-  reconfigure(id: string, config: Readonly<Record<string, unknown>>): Promise<'applied' | 'unsupported'>;
-}
-
-/** The master's own: {@link Master.reconfigureWorker} (the module's `reconfigure` action, and the stored config). */
-export function defaultReconfigurer(master: Master): Reconfigurer {
-  return { reconfigure: (id, config) => master.reconfigureWorker(id, config) };
-}
-
 /** Reads and validates the file; `warnings` are the reader's own (settings it knows cannot change live). */
 export type ReadResult = { ok: true; config: HsuConfig; warnings?: string[] } | { ok: false; issues: ConfigIssue[] };
 export type ReadConfig = () => ReadResult | Promise<ReadResult>;
@@ -45,7 +32,6 @@ export interface ReloaderOptions {
   /** The config the master was started with. */
   readonly initial: HsuConfig;
   readonly logger?: Logger;
-  readonly reconfigurer?: Reconfigurer;
   /** Hears every finished reload (the API streams it). */
   readonly onReport?: (report: ReloadReport) => void;
   /** The package store's current/previous record per worker (kept when a packaged worker changes version). */
@@ -62,14 +48,12 @@ export class ConfigReloader {
   private readonly managed = new Map<string, WorkerConfig>();
   private masterSettings: HsuConfig['master'];
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly reconfigurer: Reconfigurer;
   /** Packaged workers on a new version, inside their rollback window. */
   private readonly guards = new Map<string, () => void>();
 
   constructor(private readonly options: ReloaderOptions) {
     for (const worker of options.initial.workers) this.managed.set(worker.id, worker);
     this.masterSettings = options.initial.master;
-    this.reconfigurer = options.reconfigurer ?? defaultReconfigurer(options.master);
   }
 
   /** Ends the rollback windows still open (the master is shutting down: nothing is rolled back on the way out). */
@@ -238,7 +222,8 @@ export class ConfigReloader {
   private async tryReconfigure(change: WorkerChange, errors: ReloadError[]): Promise<boolean> {
     const config = change.after.module?.config ?? {};
     try {
-      if ((await this.reconfigurer.reconfigure(change.id, config)) !== 'applied') return false;
+      // 'unsupported': restart it with the new config instead; a rejection: the module refused it.
+      if ((await this.options.master.reconfigureWorker(change.id, config)) !== 'applied') return false;
     } catch (error) {
       // The module refused the new config: a restart with it is the fallback, and the refusal is reported.
       errors.push(errorEntry(change.id, 'reconfigure', error));

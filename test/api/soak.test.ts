@@ -5,22 +5,14 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import path from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { apiSettingsSchema, resolveApiSettings } from '../../src/api/config.js';
 import { ApiServer } from '../../src/api/server.js';
 import { createTestMaster, pluginWorker } from '../helpers/master-helpers.js';
 import { eventually, listenerCounts } from './helpers.js';
+import { heapAfterGc } from '../helpers/gc.js';
 
 const T = { timeout: 120_000 };
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 
-function heapAfterGc(): number {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
 
 function get(socketPath: string, pathname: string): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -13,3 +13,9 @@ export function forceGc(): void {
   collect();
   collect();
 }
+
+/** The heap in use once garbage is gone: what a soak's bound compares. */
+export function heapAfterGc(): number {
+  forceGc();
+  return process.memoryUsage().heapUsed;
+}

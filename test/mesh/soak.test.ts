@@ -2,21 +2,13 @@
 // retried failures, under a heap bound; nothing left behind after close.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { hsuError } from '../../src/errors.js';
 import { BALANCER_STRATEGIES, MemoryRegistry, ServiceRouter, createEventBus } from '../../src/mesh/index.js';
 import * as z from 'zod';
 import { TimerTracker, instance, settle, until } from './helpers.js';
+import { heapAfterGc } from '../helpers/gc.js';
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 
-function heapAfterGc(): number {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
 
 const CALLS = 40_000;
 const IN_FLIGHT = 64;

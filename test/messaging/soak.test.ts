@@ -2,21 +2,17 @@
 // run must not grow the heap beyond a small bound, and stopping leaves nothing active.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { test } from 'node:test';
 import { CommandWorker, Executor } from '../../src/messaging/index.js';
 import { activeResources, assertNothingActiveBeyond, openLog, Task, useScratch, waitFor } from './helpers.js';
+import { forceGc } from '../helpers/gc.js';
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 const BOUND_MB = 8;
 
 const scratch = useScratch('soak');
 
 function heapMb(): number {
-  gc();
-  gc();
+  forceGc();
   return process.memoryUsage().heapUsed / 2 ** 20;
 }
 

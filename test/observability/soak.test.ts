@@ -3,20 +3,12 @@
 // nothing is left listening or scheduled after close().
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { instrumentMaster } from '../../src/observability/index.js';
 import { withMaster } from '../helpers/master-helpers.js';
 import { tracedWorker } from './helpers.js';
+import { heapAfterGc } from '../helpers/gc.js';
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-function heap(): number {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
 
 const MiB = 1024 * 1024;
 
@@ -40,11 +32,11 @@ void describe('observability soak', () => {
         await observed.metrics!.render();
       };
       await round(2_000); // warm up: JIT, lazily built maps, first buckets
-      const before = heap();
+      const before = heapAfterGc();
       for (let r = 0; r < 20; r++) await round(2_000);
       await new Promise((resolve) => setTimeout(resolve, 50)); // the thread's last spans arrive
       exporter.reset();
-      const grown = heap() - before;
+      const grown = heapAfterGc() - before;
       assert.ok(grown < 8 * MiB, `heap grew by ${(grown / MiB).toFixed(1)} MiB over 40,000 traced calls and 20 scrapes`);
       const text = await observed.metrics!.render();
       assert.match(text, /hsu_call_duration_seconds_count\{worker_id="inl",service="inl",action="plain",outcome="ok"\} 42000/);

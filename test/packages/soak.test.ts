@@ -5,21 +5,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { PackageStore, planPackagedWorker } from '../../src/packages/index.js';
 import { buildPackage, startServer, suiteScratch } from './helpers.js';
+import { heapAfterGc } from '../helpers/gc.js';
 
-setFlagsFromString('--expose_gc');
-const gc = runInNewContext('gc') as () => void;
 const work = suiteScratch('soak');
 const MB = 2 ** 20;
 
-function heapAfterGc(): number {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
 
 function openFds(): number {
   return readdirSync('/proc/self/fd').length;

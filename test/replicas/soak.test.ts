@@ -4,24 +4,16 @@
 // released, and nothing remains after shutdown (withConfig's check).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { withConfig, type Served } from './helpers.js';
 import { replicaWorker } from './yaml.js';
+import { heapAfterGc } from '../helpers/gc.js';
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 
 const CALLS = 40_000;
 const IN_FLIGHT = 64;
 /** 75 bytes per call: a leak of one small object per call would pass it. */
 const BOUND_BYTES = 3 * 1024 * 1024;
 
-function heapAfterGc(): number {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
 
 void describe('soak', () => {
   it(`${CALLS} routed master.calls with a replica restarted mid-run stay within ${BOUND_BYTES / 2 ** 20} MB of heap; every lease is released`, { timeout: 120_000 }, async (t) => {

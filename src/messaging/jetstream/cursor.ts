@@ -90,17 +90,7 @@ export class Cursor {
   waitForData(ms: number): Promise<boolean> {
     if (this.buffered > 0) return Promise.resolve(true);
     if (this.closed) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.arrival = undefined;
-        resolve(false);
-      }, ms);
-      this.arrival = () => {
-        clearTimeout(timer);
-        this.arrival = undefined;
-        resolve(true);
-      };
-    });
+    return this.waitForMore(ms);
   }
 
   async close(): Promise<void> {
