@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { WorkerOutputEvent } from '../src/index.js';
+import { TRIM_SETTLE_MS } from '../src/master/heap-trim.js';
 import { fixture, scratchDir, sleep } from './common.js';
 
 export type MemoryMode = 'bare' | 'floor' | 'master';
@@ -23,7 +24,9 @@ export interface MemoryReport {
   readonly childrenRssBytes?: number;
 }
 
-const SETTLE_MS = 2000;
+// Longer than the master's own settle (TRIM_SETTLE_MS, then one memory-reducing GC): RSS is read the
+// way a master sits once its start is over, not in the middle of it.
+const SETTLE_MS = TRIM_SETTLE_MS + 1000;
 const INLINE_MODULES = 100;
 const PROCESS_WORKERS = 20;
 

@@ -37,11 +37,14 @@ export async function benchMemory(): Promise<Row[]> {
     `  bare node RSS ${mb(bare.rssBytes)} (after GC ${mb(bare.rssAfterGcBytes)}); floor RSS ${mb(floor.rssBytes)} (after GC ${mb(floor.rssAfterGcBytes)}); master RSS ${mb(full.rssBytes)} (after GC ${mb(full.rssAfterGcBytes)}, heap used ${mb(full.heapUsedBytes)}); ` +
       `before workers ${mb(full.rssBeforeWorkersBytes)}, with 100 inline ${mb(full.rssWithInlineBytes)}; the 20 children together ${mb(full.childrenRssBytes)}`,
   );
-  const ratio = full.rssBytes / floor.rssBytes;
+  // The issue's target: the master's RSS at most 12 MB above a bare node's, measured in the same run.
+  const budget = bare.rssBytes + 12 * MB;
+  const ratio = full.rssBytes / bare.rssBytes;
   return [
-    { name: 'memory: master RSS, 100 inline + 20 process', value: mb(full.rssBytes), spread: `after GC ${mb(full.rssAfterGcBytes)}`, floor: `${mb(floor.rssBytes)} import only`, ratio: fmtRatio(ratio), target: '≤ 40 MB', status: verdict(full.rssBytes <= 40 * MB) },
+    { name: 'memory: master RSS, 100 inline + 20 process', value: mb(full.rssBytes), spread: `after GC ${mb(full.rssAfterGcBytes)}`, floor: `${mb(bare.rssBytes)} bare node`, ratio: fmtRatio(ratio), target: '≤ bare + 12 MB', status: verdict(full.rssBytes <= budget) },
     { name: 'memory: bare node process (imports nothing)', value: mb(bare.rssBytes), spread: `after GC ${mb(bare.rssAfterGcBytes)}`, floor: '—', ratio: '—', target: 'report', status: 'info' },
-    { name: 'memory: hsu import above bare node', value: mb(floor.rssBytes - bare.rssBytes), spread: `after GC ${mb(floor.rssAfterGcBytes - bare.rssAfterGcBytes)}`, floor: '—', ratio: '—', target: 'report', status: 'info' },
-    { name: 'memory: master RSS above the import floor', value: mb(full.rssBytes - floor.rssBytes), spread: `after GC ${mb(full.rssAfterGcBytes - floor.rssAfterGcBytes)}`, floor: '—', ratio: '—', target: 'report', status: 'info' },
+    // No master runs here, so nothing trims the young generation the import grew: this is import at its worst.
+    { name: 'memory: hsu import above bare node (no master started)', value: mb(floor.rssBytes - bare.rssBytes), spread: `after GC ${mb(floor.rssAfterGcBytes - bare.rssAfterGcBytes)}`, floor: '—', ratio: '—', target: 'report', status: 'info' },
+    { name: 'memory: master RSS above bare node', value: mb(full.rssBytes - bare.rssBytes), spread: `after GC ${mb(full.rssAfterGcBytes - bare.rssAfterGcBytes)}`, floor: '—', ratio: '—', target: '≤ 12 MB', status: verdict(full.rssBytes <= budget) },
   ];
 }

@@ -91,6 +91,16 @@ export function rssOf(pid: number): number {
   return kb === undefined ? 0 : Number(kb) * 1024;
 }
 
+/**
+ * Proportional set size: RSS with every shared page divided among the processes that map it. The
+ * node binary's pages (V8, the embedded undici and built-in modules) are shared with every Node
+ * child, so PSS is what a supervisor really adds to the machine; RSS counts them whole.
+ */
+export function pssOf(pid: number): number {
+  const kb = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1];
+  return kb === undefined ? 0 : Number(kb) * 1024;
+}
+
 /** CPU ticks (user + system, 10 ms each) a process has used so far. */
 export function ticksOf(pid: number): number {
   const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');

@@ -4,9 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
-import type { Document, YAMLError } from 'yaml';
+import type { Document, LineCounter, YAMLError } from 'yaml';
 import { hsuError } from '../errors.js';
+import { yamlLib } from '../lazy-libs.js';
 import { ENV_SELECTOR, applyEnvironment, applyToWorker, selectedEnvironment } from './environments.js';
 import { dropExtensionKeys, interpolate } from './interpolate.js';
 import { configErrorMap, formatIssues, formatPath, toConfigIssues } from './issues.js';
@@ -53,6 +53,7 @@ export interface ConfigData {
 export type ConfigExpansion = (data: unknown) => Promise<{ data: unknown; issues: { path: IssuePath; message: string }[] }>;
 
 export function readConfigData(text: string, file: string | undefined, options: ValidateOptions = {}): ConfigData | { ok: false; issues: ConfigIssue[] } {
+  const { LineCounter, parseDocument } = yamlLib();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
   if (doc.errors.length > 0) {
@@ -188,6 +189,7 @@ function yamlLocator(doc: Document, lineCounter: LineCounter): Locator {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
   };
+  const { isMap, isNode, isScalar } = yamlLib();
   return (issuePath: IssuePath, key?: string) => {
     for (let depth = issuePath.length; depth >= 0; depth--) {
       const node: unknown = depth === 0 ? doc.contents : doc.getIn(issuePath.slice(0, depth), true);

@@ -2,8 +2,8 @@
  * One worker entry. `type` picks the shape: a `process` worker runs an executable (or hosts a
  * plugin module in a child process); a `module` worker runs module code inside the master.
  */
-import { Cron } from 'croner';
 import * as z from 'zod';
+import { cronLib } from '../lazy-libs.js';
 import { DEFAULTS } from './defaults.js';
 import { describeValue, fieldsOf, isRecord } from './describe.js';
 import { durationSchema, positiveDurationSchema } from './duration.js';
@@ -43,7 +43,7 @@ export const executionSchema = z.strictObject({
 /** A cron expression (5 fields, or 6 with seconds), checked by the parser that will run it. */
 const cronSchema = yamlString.superRefine((value, ctx) => {
   try {
-    new Cron(value, { paused: true }).stop();
+    new (cronLib().Cron)(value, { paused: true }).stop();
   } catch (error) {
     ctx.addIssue({ code: 'custom', message: `not a cron expression: ${(error as Error).message}` });
   }

@@ -3,7 +3,8 @@
  * cron_restart). A watchdog like the others: it exists only while an instance runs, so a stopped
  * worker is never started by its schedule, and its timer ends with the instance.
  */
-import { Cron } from 'croner';
+import type { Cron } from 'croner';
+import { cronLib } from '../lazy-libs.js';
 import type { Instance } from './runtime.js';
 import type { Watchdog, WatchdogControl } from './watchdog.js';
 
@@ -16,7 +17,7 @@ export class ScheduleWatchdog implements Watchdog {
 
   begin(_instance: Instance, control: WatchdogControl): void {
     this.end();
-    this.job = new Cron(this.expression, { unref: true, protect: true }, () => {
+    this.job = new (cronLib().Cron)(this.expression, { unref: true, protect: true }, () => {
       this.lastRestart = new Date().toISOString();
       control.request('restart', 'schedule', `restart_schedule '${this.expression}'`);
     });

@@ -4,7 +4,7 @@
  * unhealthy probe in that window puts the previous version back. The store's current/previous
  * record per worker follows, so `hsu package rm` keeps both versions while either may be needed.
  */
-import semver from 'semver';
+import { semverLib } from '../lazy-libs.js';
 import type { Logger } from 'pino';
 import type { WorkerConfig } from '../config/index.js';
 import { hsuError } from '../errors.js';
@@ -21,13 +21,13 @@ export function packageMove(before: WorkerConfig, after: WorkerConfig): PackageM
   const a = before.package;
   const b = after.package;
   if (a === undefined || b === undefined || a.name !== b.name || a.range === b.range) return undefined;
-  if (semver.valid(a.range) === null || semver.valid(b.range) === null) return undefined;
+  if (semverLib().valid(a.range) === null || semverLib().valid(b.range) === null) return undefined;
   return { name: b.name, from: a.range, to: b.range };
 }
 
 /** PACKAGE_DOWNGRADE before anything is stopped, unless the new config allows it. */
 export function assertMoveAllowed(id: string, move: PackageMove, after: WorkerConfig): void {
-  if (semver.lt(move.to, move.from) && !after.allow_downgrade) {
+  if (semverLib().lt(move.to, move.from) && !after.allow_downgrade) {
     throw hsuError('PACKAGE_DOWNGRADE', `worker '${id}': ${move.name} ${move.to} is lower than the running ${move.from}; set allow_downgrade: true on the worker to permit it`, { worker_id: id, package: move.name, from: move.from, to: move.to });
   }
 }

@@ -6,7 +6,8 @@ export { instrumentMaster, instrumentationOf } from './instrument.js';
 export type { InstrumentOptions, Instrumentation } from './instrument.js';
 export { MasterMetrics } from './metrics/master-metrics.js';
 export { PROMETHEUS_CONTENT_TYPE } from './metrics/exposition.js';
-export { traceLogMixin, traceFields } from './tracing/hook.js';
+// The lazy forms: the package root must not load @opentelemetry/api for a master that does not trace.
+export { lazyTraceLogMixin as traceLogMixin, lazyTraceFields as traceFields } from './trace-log-fields.js';
 export type { MasterTracing, TracingOverrides } from './tracing/master-tracing.js';
 export { metricsSettingsSchema, observabilitySettingsSchema, tracingSettingsSchema, TRACING_EXPORTERS } from './config.js';
 export type { MetricsSettings, MetricsSettingsInput, ObservabilitySettings, TracingSettings, TracingSettingsInput } from './config.js';

@@ -14,7 +14,13 @@ import type * as Hook from './tracing/hook.js';
 /** @opentelemetry/api's global registry key for major version 1 (see its internal/global-utils). */
 const OTEL_API_GLOBAL = Symbol.for('opentelemetry.js.api.1');
 
-let viaApi: (() => Record<string, string>) | undefined;
+let api: typeof Hook | undefined;
+
+/** The API's hook module once something registered an OpenTelemetry global; undefined before (no span can be active). */
+function apiOnceRegistered(): typeof Hook | undefined {
+  if ((globalThis as Record<symbol, unknown>)[OTEL_API_GLOBAL] === undefined) return undefined;
+  return (api ??= createRequire(import.meta.url)('./tracing/hook.js') as typeof Hook);
+}
 
 /**
  * A pino `mixin`: every record logged while a span is active carries its `trace_id` and `span_id`;
@@ -23,7 +29,10 @@ let viaApi: (() => Record<string, string>) | undefined;
 export function lazyTraceLogMixin(): Record<string, string> {
   const hook = callContextHook();
   if (hook !== undefined) return hook.logFields() ?? {};
-  if ((globalThis as Record<symbol, unknown>)[OTEL_API_GLOBAL] === undefined) return {};
-  viaApi ??= (createRequire(import.meta.url)('./tracing/hook.js') as typeof Hook).traceLogMixin;
-  return viaApi();
+  return apiOnceRegistered()?.traceLogMixin() ?? {};
+}
+
+/** `trace_id` / `span_id` of the active span, or undefined: tracing/hook.js's traceFields, without loading the API before it can answer. */
+export function lazyTraceFields(): { trace_id: string; span_id: string } | undefined {
+  return apiOnceRegistered()?.traceFields();
 }

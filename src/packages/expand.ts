@@ -10,7 +10,7 @@ import { DEFAULTS } from '../config/defaults.js';
 import type { IssuePath } from '../config/issues.js';
 import { isHsuError } from '../errors.js';
 import { packageRefSchema, packagesSettingsSchema, storeOptions } from './config-schema.js';
-import { PackageStore } from './store/store.js';
+import type { PackageStore } from './store/store.js';
 import { planPackagedWorker, type PackagedWorkerInput } from './worker-plan.js';
 
 export interface ExpandOptions {
@@ -30,6 +30,8 @@ export async function expandPackages(data: unknown, options: ExpandOptions): Pro
   const settings = packagesSettingsSchema.safeParse(root?.master?.packages ?? {});
   if (!settings.success) return { data, issues: [] }; // the schema reports the settings themselves
   const stateDir = path.resolve(options.baseDir, typeof root?.master?.state_dir === 'string' ? root.master.state_dir : DEFAULTS.master.state_dir);
+  // The store (tar, semver, signatures) loads only for a config that names a package.
+  const { PackageStore } = await import('./store/store.js');
   const store = new PackageStore(storeOptions(settings.data, stateDir, options.baseDir));
   const expanded = await Promise.all(
     workers.map(async (entry: unknown, index) => {

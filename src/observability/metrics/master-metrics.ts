@@ -3,8 +3,15 @@
  * events, call counts and latency recorded by the call middleware, the master's own Node process
  * metrics, and anything registered in {@link MasterMetrics.registry} (prom-client metrics of the
  * embedding program).
+ *
+ * prom-client (with the @opentelemetry/api it loads) costs ~17 MB of RSS at import, and hsu writes
+ * its own families itself: it is loaded when something needs it, the registry of your own metrics
+ * on first access, the Node metrics at the first scrape (their GC and event-loop collectors count
+ * from then on; process_cpu_seconds_total and the memory figures are totals and lose nothing).
  */
-import { Gauge, Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import type * as PromClient from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Master } from '../../master/master.js';
 import { metricsSettingsSchema, parseSettings, type MetricsSettings, type MetricsSettingsInput } from '../config.js';
 import { WorkerFactsTable } from '../worker-facts.js';
@@ -13,13 +20,14 @@ import { CallTargets } from './call-targets.js';
 import { ModuleKinds } from './module-kinds.js';
 import { writeServiceFamilies } from './service-families.js';
 import { Exposition, PROMETHEUS_CONTENT_TYPE, writeRegistry } from './exposition.js';
-import { nodeMetricsRegistry } from './node-metrics.js';
 import { gatherUsage, writeWorkerFamilies } from './worker-families.js';
+
+const require = createRequire(import.meta.url);
+const promClient = (): typeof PromClient => require('prom-client') as typeof PromClient;
 
 export class MasterMetrics {
   readonly contentType = PROMETHEUS_CONTENT_TYPE;
-  /** prom-client metrics of your own, rendered with hsu's. */
-  readonly registry = new Registry();
+  private ownRegistry: Registry | undefined;
   readonly settings: MetricsSettings;
   private readonly facts: WorkerFactsTable;
   private readonly calls: CallStats;
@@ -44,15 +52,11 @@ export class MasterMetrics {
       this.calls.forget(e.worker_id);
       this.removedSinceScrape = true;
     });
-    const facts = this.facts;
-    new Gauge({
-      name: 'hsu_master_workers',
-      help: 'Workers (replicas) the master supervises.',
-      registers: [this.registry],
-      collect() {
-        this.set(facts.size);
-      },
-    });
+  }
+
+  /** prom-client metrics of your own, rendered with hsu's (prom-client loads on first access). */
+  get registry(): Registry {
+    return (this.ownRegistry ??= new (promClient().Registry)());
   }
 
   /** Records one `master.call` (the call middleware does this for every call). */
@@ -68,6 +72,8 @@ export class MasterMetrics {
   /** The exposition in chunks of a few thousand lines (what GET /metrics streams, so no 2.6 MiB string is ever joined). */
   async renderChunks(): Promise<readonly string[]> {
     const out = new Exposition();
+    out.family('hsu_master_workers', 'gauge', 'Workers (replicas) the master supervises.');
+    out.sample('hsu_master_workers', '', this.facts.size);
     const usage = await gatherUsage(this.master, this.facts);
     await writeWorkerFamilies(out, [...this.facts.all()], usage, Date.now());
     if (this.removedSinceScrape) {
@@ -81,8 +87,8 @@ export class MasterMetrics {
       const served = this.targets.servedServices();
       writeServiceFamilies(out, routes.filter((r) => served(r.service)));
     }
-    await writeRegistry(out, this.registry);
-    if (this.settings.node) await writeRegistry(out, nodeMetricsRegistry());
+    if (this.ownRegistry !== undefined) await writeRegistry(out, this.ownRegistry);
+    if (this.settings.node) await writeRegistry(out, (await import('./node-metrics.js')).nodeMetricsRegistry());
     return out.chunks();
   }
 
@@ -95,6 +101,6 @@ export class MasterMetrics {
     this.kinds.close();
     this.facts.close();
     this.calls.clear();
-    this.registry.clear();
+    this.ownRegistry?.clear();
   }
 }

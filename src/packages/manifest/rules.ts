@@ -4,7 +4,7 @@
  * or version is also a directory name in the store.
  */
 import path from 'node:path';
-import semver from 'semver';
+import { semverLib } from '../../lazy-libs.js';
 
 /** 1-64 of lowercase letters, digits, `.`, `_`, `-`, starting with a letter or digit. */
 export const PACKAGE_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -15,12 +15,12 @@ export function isPackageName(value: string): boolean {
 
 /** A full semantic version as written (`1.2.3`, `2.0.0-rc.1`), not a loose one like `v1.2`. */
 export function isExactVersion(value: string): boolean {
-  return semver.valid(value) === value;
+  return semverLib().valid(value) === value;
 }
 
 /** A semver range (`^1.2.0`, `>=2.1.0 <3`, `1.x`, `*`) or an exact version. */
 export function isVersionRange(value: string): boolean {
-  return value.trim() !== '' && semver.validRange(value) !== null;
+  return value.trim() !== '' && semverLib().validRange(value) !== null;
 }
 
 /**

@@ -4,7 +4,6 @@
  * way (CommonJS exports, `export *` from other files) is said, not guessed.
  */
 import { readFileSync } from 'node:fs';
-import { init, parse } from 'es-module-lexer';
 
 export type ExportScan =
   | { readonly ok: true; readonly names: readonly string[]; readonly reexportsAll: readonly string[] }
@@ -18,6 +17,8 @@ export async function scanExports(file: string): Promise<ExportScan> {
   } catch (error) {
     return { ok: false, reason: `cannot read it: ${(error as Error).message}` };
   }
+  // Loaded here, not at import: only `hsu validate` scans exports, and no master needs the lexer.
+  const { init, parse } = await import('es-module-lexer');
   await init;
   try {
     const [, exports, , hasModuleSyntax] = parse(source, file);

@@ -18,8 +18,13 @@ import { watchSegments } from './dir-watch.js';
 import type { LogSegments } from './log-segments.js';
 import { parseSegmentName } from './segment-names.js';
 
-/** 1 MiB: under a flood each positional read is a thread-pool round trip; fewer, larger ones cost less. */
-const READ_BYTES = 1024 * 1024;
+/**
+ * Read size, from 16 KiB up to 1 MiB: under a flood each positional read is a thread-pool round trip,
+ * and fewer, larger ones cost less; but a buffer that size for each of a master's idle streams was
+ * 40 MiB of it for 20 workers. A read that fills the buffer doubles it, up to the maximum.
+ */
+const MIN_READ_BYTES = 16 * 1024;
+const MAX_READ_BYTES = 1024 * 1024;
 /** While output keeps arriving, passes are at least this far apart (the copy lags by at most this much more). */
 const COALESCE_MS = 10;
 
@@ -48,7 +53,7 @@ export class FileFollower {
   private running: Promise<void> | undefined;
   private again = false;
   private closed = false;
-  private readonly buffer = Buffer.allocUnsafe(READ_BYTES);
+  private buffer = Buffer.allocUnsafe(MIN_READ_BYTES);
   private readonly unwatch: () => Promise<void>;
   private readonly passWaiters: (() => void)[] = [];
   /** Ends the coalescing pause early. */
@@ -195,6 +200,8 @@ export class FileFollower {
       this.offset += bytesRead;
       this.bytes += bytesRead;
       this.options.onData(this.buffer.subarray(0, bytesRead));
+      // Grown after the consumer is done with it: the chunk it was handed stays valid for its call.
+      if (bytesRead === this.buffer.length && this.buffer.length < MAX_READ_BYTES) this.buffer = Buffer.allocUnsafe(this.buffer.length * 2);
     }
   }
 

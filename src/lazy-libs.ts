@@ -1,0 +1,26 @@
+/**
+ * Dependencies loaded on first use instead of at import. The master's import graph should pay for
+ * what a master runs, not for every feature it could run: measured alone (`node dist/bench/run.js
+ * import-cost`), yaml costs about 11 MB of RSS at import, semver 3.5 MB and croner 1.6 MB, and most
+ * masters never parse a cron expression, compare versions or (built from code) read YAML.
+ *
+ * require() keeps these synchronous for the synchronous paths that need them (schema checks,
+ * config parsing). yaml and semver are CommonJS, so an ESM `import` elsewhere gets the same module
+ * instance; croner ships both builds, so every user of croner goes through {@link cronLib}, to load
+ * one copy.
+ */
+import { createRequire } from 'node:module';
+import type * as Croner from 'croner';
+import type * as Semver from 'semver';
+import type * as Yaml from 'yaml';
+
+const require = createRequire(import.meta.url);
+
+function onFirstUse<T>(specifier: string): () => T {
+  let loaded: T | undefined;
+  return () => (loaded ??= require(specifier) as T);
+}
+
+export const semverLib = onFirstUse<typeof Semver>('semver');
+export const yamlLib = onFirstUse<typeof Yaml>('yaml');
+export const cronLib = onFirstUse<typeof Croner>('croner');

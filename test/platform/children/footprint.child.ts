@@ -1,0 +1,61 @@
+/**
+ * A fresh process for the footprint tests (none of the test runner's modules loaded): records every
+ * package the process loads, runs a master with an inline module and a process worker, and
+ * reports which packages were loaded, the master's heap-trim log record and whether a `gc` global
+ * was left behind. Usage: footprint.child.js <plugin> [--no-trim] [--cron].
+ */
+import { registerHooks } from 'node:module';
+import { Writable } from 'node:stream';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+const packages = new Set<string>();
+registerHooks({
+  resolve(specifier, context, nextResolve) {
+    const resolved = nextResolve(specifier, context);
+    const name = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(resolved.url)?.[1];
+    if (name !== undefined) packages.add(name);
+    return resolved;
+  },
+});
+
+const plugin = process.argv[2];
+if (plugin === undefined) throw new Error('usage: footprint.child.js <plugin> [--no-trim] [--cron]');
+const { default: pino } = await import('pino');
+const { Master } = await import('../../../src/index.js');
+const { TRIM_SETTLE_MS } = await import('../../../src/master/heap-trim.js');
+const { report, waitFor } = await import('./report.js');
+
+const records: { msg?: string; pause_ms?: unknown; rss_before?: unknown; rss_after?: unknown }[] = [];
+const sink = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    for (const line of chunk.toString().split('\n')) if (line !== '') records.push(JSON.parse(line) as (typeof records)[number]);
+    done();
+  },
+});
+const newSpace = (): number => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
+const master = new Master({ logger: pino({ level: 'debug' }, sink), trimHeapAfterStart: !process.argv.includes('--no-trim'), cgroups: 'off' });
+master.addWorker({ id: 'inline', type: 'module', module: { module_type: 'plugin', module_path: plugin } });
+master.addWorker({ id: 'proc', type: 'process', execution: { executable_path: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'] } });
+if (process.argv.includes('--cron')) master.addWorker({ id: 'cron', type: 'process', restart_schedule: '0 3 * * *', execution: { executable_path: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'] } });
+const newSpaceBefore = newSpace();
+await master.start();
+let trimmed = false;
+try {
+  await waitFor('the heap trim', () => records.some((r) => r.msg === 'heap trimmed'), TRIM_SETTLE_MS + 3000);
+  trimmed = true;
+} catch {
+  // not trimmed within the bound: reported as such
+}
+const trim = records.find((r) => r.msg === 'heap trimmed');
+const newSpaceAfter = newSpace();
+await master.shutdown();
+report({
+  packages: [...packages].sort(),
+  trimmed,
+  trim,
+  newSpaceBefore,
+  newSpaceAfter,
+  gcGlobal: typeof (globalThis as { gc?: unknown }).gc,
+  gcInNewContext: vm.runInNewContext('typeof gc') as string,
+});
