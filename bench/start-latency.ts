@@ -72,26 +72,36 @@ async function threadStarts(samples: number): Promise<{ hsu: Summary; online: Su
   return { hsu: summarize(hsu), online: summarize(online), message: summarize(message) };
 }
 
-async function hostedStarts(samples: number): Promise<{ hsu: Summary; fork: Summary }> {
+/**
+ * Hosted starts with the machine's cgroups (the default) and with `cgroups: off`: joining a cgroup
+ * before exec costs the kernel an RCU grace period on cgroup v1 (the write to cgroup.procs blocks
+ * 10-25 ms on this VM under strace), which no runtime work can win back; the second figure is what
+ * the runtime itself adds to a fork.
+ */
+async function hostedStarts(samples: number): Promise<{ hsu: Summary; noCgroups: Summary; fork: Summary }> {
   const scratch = scratchDir('hosted');
   const master = new Master({ logDir: scratch.dir });
-  master.addWorker({ id: 'hosted', type: 'process', module: { module_type: 'plugin', module_path: ECHO_MODULE } });
+  const plain = new Master({ logDir: scratch.dir, cgroups: 'off' });
+  for (const m of [master, plain]) m.addWorker({ id: 'hosted', type: 'process', module: { module_type: 'plugin', module_path: ECHO_MODULE } });
   const hsu: number[] = [];
+  const noCgroups: number[] = [];
   const forks: number[] = [];
   try {
     for (let i = 0; i < 3; i++) {
       await timeStart(master, 'hosted');
+      await timeStart(plain, 'hosted');
       await forkFloor();
     }
     for (let i = 0; i < samples; i++) {
       hsu.push(await timeStart(master, 'hosted'));
+      noCgroups.push(await timeStart(plain, 'hosted'));
       forks.push(await forkFloor());
     }
   } finally {
-    await master.shutdown();
+    await Promise.all([master.shutdown(), plain.shutdown()]);
     scratch.remove();
   }
-  return { hsu: summarize(hsu), fork: summarize(forks) };
+  return { hsu: summarize(hsu), noCgroups: summarize(noCgroups), fork: summarize(forks) };
 }
 
 async function processStarts(samples: number): Promise<{ running: Summary; ready: Summary; fork: Summary; spawnLine: Summary }> {
@@ -164,9 +174,11 @@ export async function startHosted(samples = 40): Promise<Row[]> {
   note(`start: hosted process modules (${samples} samples, interleaved with the fork floor)...`);
   const hosted = await hostedStarts(samples);
   const ratio = hosted.hsu.p50 / hosted.fork.p50;
-  note(`  hsu p50 ${fmtMs(hosted.hsu.p50)}; fork->first IPC message ${fmtMs(hosted.fork.p50)}`);
+  const plainRatio = hosted.noCgroups.p50 / hosted.fork.p50;
+  note(`  hsu p50 ${fmtMs(hosted.hsu.p50)} (cgroups off ${fmtMs(hosted.noCgroups.p50)}); fork->first IPC message ${fmtMs(hosted.fork.p50)}`);
   return [
-    { name: 'start: hosted process module', value: fmtMs(hosted.hsu.p50), spread: spread(hosted.hsu), floor: fmtMs(hosted.fork.p50), ratio: fmtRatio(ratio), target: '≤ 1.15x', status: verdict(ratio <= 1.15) },
+    { name: 'start: hosted process module (in its cgroup)', value: fmtMs(hosted.hsu.p50), spread: spread(hosted.hsu), floor: fmtMs(hosted.fork.p50), ratio: fmtRatio(ratio), target: '≤ 1.1x', status: verdict(ratio <= 1.1) },
+    { name: 'start: hosted process module, cgroups off', value: fmtMs(hosted.noCgroups.p50), spread: spread(hosted.noCgroups), floor: fmtMs(hosted.fork.p50), ratio: fmtRatio(plainRatio), target: '≤ 1.1x', status: verdict(plainRatio <= 1.1) },
   ];
 }
 

@@ -13,7 +13,10 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node22',
-  minify: false,
+  // Whitespace and syntax only: a smaller file parses faster on every start, and names stay as
+  // written, so a hosted module's stack traces still read.
+  minifyWhitespace: true,
+  minifySyntax: true,
   sourcemap: 'linked',
   logLevel: 'warning',
 });

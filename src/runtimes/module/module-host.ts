@@ -3,7 +3,6 @@
  * same ModuleDriver the inline runtime uses, and answers calls, health checks and stop. It runs in
  * a worker thread (thread-entry) or a child process (host-entry); the module author writes no main().
  */
-import { getHeapStatistics } from 'node:v8';
 import { deserializeError, hsuError, isHsuError, serializeError } from '../../errors.js';
 import { callContextHook, setCallContextHook, type CallContextHook, type RemoteTracingSetup } from '../../observability/call-context.js';
 import { PROTOCOL_VERSION, type FromHost, type ToHost } from '../../protocol/messages.js';
@@ -145,7 +144,9 @@ export function serveModule(port: HostPort, defaultEndpoint: (workerId: string) 
 
 /** This isolate's heap (the thread's own, or the host process's). */
 function heapFacts(): { used_bytes: number; total_bytes: number; limit_bytes: number } {
-  const heap = getHeapStatistics();
+  // node:v8 (with the serdes, heap-utils and promise-hook internals it loads) cost ~2 ms of every
+  // host's and thread's start; it is needed only once the master asks for facts.
+  const heap = process.getBuiltinModule('node:v8').getHeapStatistics();
   return { used_bytes: heap.used_heap_size, total_bytes: heap.total_heap_size, limit_bytes: heap.heap_size_limit };
 }
 
