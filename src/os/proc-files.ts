@@ -12,9 +12,26 @@ let shared = Buffer.allocUnsafe(8192);
  * unreadable. Reads until EOF, growing the shared buffer for the rare long file (a long cmdline).
  */
 export function readSmallFile(file: string): string | undefined {
-  let fd: number | undefined;
+  let fd: number;
   try {
     fd = openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    return preadText(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Text of a file already open on `fd`, re-read from offset 0 with pread (no open, no close; the
+ * kernel regenerates /proc and cgroupfs text on every read at 0). Undefined when the read fails:
+ * ESRCH once a /proc/PID process is reaped, ENODEV once a cgroup directory is removed.
+ */
+export function preadText(fd: number): string | undefined {
+  try {
     let length = 0;
     for (;;) {
       if (length === shared.length) {
@@ -22,15 +39,13 @@ export function readSmallFile(file: string): string | undefined {
         shared.copy(grown, 0, 0, length);
         shared = grown;
       }
-      const n = readSync(fd, shared, length, shared.length - length, null);
+      const n = readSync(fd, shared, length, shared.length - length, length);
       if (n === 0) break;
       length += n;
     }
     return shared.toString('latin1', 0, length);
   } catch {
     return undefined;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }
 

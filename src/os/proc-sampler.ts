@@ -3,18 +3,33 @@
  * of each process (which already holds ppid, cpu ticks, threads, rss and start time), plus the
  * fd count of each watched root and, for a worker with a cgroup, its usage counters. Cost grows
  * with the processes on the machine, not with the number of workers times that.
+ *
+ * The files read every tick for the same worker (its root's stat, its group's counters, v2's
+ * cgroup.procs) stay open between ticks and are re-read with pread (KeptFiles): at 100 workers
+ * that is most of a tick's syscalls saved. Every field is as fresh as the tick that reports it.
  */
 import { readdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { CLOCK_TICKS_PER_SECOND } from './proc.js';
+import type { ControlReader } from './cgroups/control-files.js';
 import type { CgroupUsage } from './cgroups/types.js';
-import { countOpenFds, PAGE_SIZE, readSmallFile } from './proc-files.js';
-import { readStat, scanAll, type Identity, type StatFields } from './proc-stat.js';
+import { defaultFileBudget, FileBudget, KeptFiles } from './kept-files.js';
+import { countOpenFds, PAGE_SIZE } from './proc-files.js';
+import { parseStatFields, readStat, scanAll, type Identity, type StatFields } from './proc-stat.js';
 
-/** What the sampler needs of a worker's cgroup (a WorkerCgroup fits). */
+/** cgroup.procs is read at least every this many passes, however its count agrees (see membershipOf). */
+const FULL_MEMBERSHIP_EVERY = 10;
+
+/**
+ * What the sampler needs of a worker's cgroup (a WorkerCgroup fits). `read` is the sampler's
+ * reader over kept descriptors; an implementation uses it only for files a re-read at offset 0
+ * regenerates (not v1's cgroup.procs).
+ */
 export interface SampledCgroup {
-  readUsage(): CgroupUsage;
-  pids(): number[];
+  readUsage(read?: ControlReader): CgroupUsage;
+  pids(read?: ControlReader): number[];
+  /** Tasks (threads) in the group (v1 pids.current): offered where pids() costs a fresh open every time. */
+  taskCount?(read?: ControlReader): number | undefined;
 }
 
 export interface WatchOptions {
@@ -43,7 +58,12 @@ export interface ResourceSample {
   readonly open_fds: number;
   readonly threads: number;
   readonly root_threads: number;
-  /** Live descendants: by ppid links, plus cgroup members that were reparented (double fork); with a cgroup on every worker, its members. */
+  /**
+   * Live descendants: by ppid links, plus cgroup members that were reparented (double fork); with a
+   * cgroup on every worker, its members. As of this pass: a v1 group's reused member list is
+   * checked against pids.current in the same pass (membershipOf says the one race that can hide a
+   * newcomer for a single pass).
+   */
   readonly descendants: number;
   readonly cgroup_memory_bytes?: number;
 }
@@ -51,11 +71,22 @@ export interface ResourceSample {
 export interface SamplerOptions {
   /** Default CPU window: 10 s. */
   readonly cpuWindowMs?: number;
+  /** Descriptors kept open between ticks (up to 4 per worker); default a quarter of RLIMIT_NOFILE, at most 1024. */
+  readonly keptFiles?: number;
 }
 
 interface Watched {
   readonly identity: Identity;
   readonly options: WatchOptions;
+  /** The root's stat and fd directory, the group's counters, open between ticks; closed by unwatch and close. */
+  readonly files: KeptFiles;
+  /** files.read, bound once (no closure per tick). */
+  readonly read: ControlReader;
+  readonly statPath: string;
+  readonly fdPath: string;
+  /** The group's members at the last cgroup.procs read, with their start times. */
+  members?: { readonly pids: readonly number[]; readonly starts: readonly number[] };
+  passesSinceListed: number;
   /** Per-process ticks at the previous pass, keyed by pid (checked against start time). */
   ticks: Map<number, { start: number; ticks: number }>;
   consumedTicks: number;
@@ -65,30 +96,50 @@ interface Watched {
 
 const USEC_PER_TICK = 1_000_000 / CLOCK_TICKS_PER_SECOND;
 
-function bootTicksNow(): number {
-  return Number((readSmallFile('/proc/uptime') ?? '0').split(' ')[0]) * CLOCK_TICKS_PER_SECOND;
+/** A process's stat from this pass's map; read and added when missing, unless the map is a full scan. */
+function statOf(all: Map<number, StatFields>, pid: number, readMissing: boolean): StatFields | undefined {
+  let found = all.get(pid);
+  if (found === undefined && readMissing) {
+    found = readStat(pid);
+    if (found !== undefined) all.set(pid, found);
+  }
+  return found;
 }
 
 export class ProcSampler {
   private readonly watched = new Map<string, Watched>();
   private readonly cpuWindowMs: number;
+  private readonly budget: FileBudget;
+  /** /proc/uptime, read once per pass. */
+  private readonly own: KeptFiles;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(options: SamplerOptions = {}) {
     this.cpuWindowMs = options.cpuWindowMs ?? 10_000;
+    this.budget = new FileBudget(options.keptFiles ?? defaultFileBudget());
+    this.own = new KeptFiles(this.budget);
   }
 
   /** Starts (or replaces) the watch of a worker's root process. */
   watch(worker: string, identity: Identity, options: WatchOptions = {}): void {
-    this.watched.set(worker, { identity, options, ticks: new Map(), consumedTicks: 0, history: [] });
+    this.watched.get(worker)?.files.close();
+    const files = new KeptFiles(this.budget);
+    const read: ControlReader = (file) => files.read(file);
+    this.watched.set(worker, { identity, options, files, read, statPath: `/proc/${identity.pid}/stat`, fdPath: `/proc/${identity.pid}/fd`, passesSinceListed: 0, ticks: new Map(), consumedTicks: 0, history: [] });
   }
 
   unwatch(worker: string): void {
+    this.watched.get(worker)?.files.close();
     this.watched.delete(worker);
   }
 
   get size(): number {
     return this.watched.size;
+  }
+
+  /** Descriptors held open between ticks, for every watched worker together. */
+  get keptFiles(): number {
+    return this.budget.used;
   }
 
   /**
@@ -97,15 +148,22 @@ export class ProcSampler {
    */
   sample(): ResourceSample[] {
     if (this.watched.size === 0) return [];
-    const members = new Map<string, number[]>();
+    let grouped = true;
+    for (const state of this.watched.values()) if (state.options.cgroup === undefined) grouped = false;
+    const all = grouped ? new Map<number, StatFields>() : scanAll();
+    const members = new Map<string, readonly number[]>();
     for (const [worker, state] of this.watched) {
-      const pids = state.options.cgroup?.pids();
-      if (pids !== undefined) members.set(worker, pids);
+      const cgroup = state.options.cgroup;
+      if (grouped) {
+        // The root through its kept descriptor, right before its group's count (membershipOf).
+        const text = state.files.read(state.statPath);
+        const stat = text === undefined ? undefined : parseStatFields(text);
+        if (stat !== undefined) all.set(stat.pid, stat);
+      }
+      if (cgroup !== undefined) members.set(worker, this.membershipOf(state, cgroup, all, grouped));
     }
-    const scan = members.size < this.watched.size;
-    const all = scan ? scanAll() : this.readMembers(members);
     const children = new Map<number, number[]>();
-    if (scan) {
+    if (!grouped) {
       for (const stat of all.values()) {
         const list = children.get(stat.ppid);
         if (list === undefined) children.set(stat.ppid, [stat.pid]);
@@ -114,25 +172,40 @@ export class ProcSampler {
     }
     const at = performance.now();
     const time = Date.now();
-    const bootTicks = bootTicksNow();
+    const bootTicks = Number((this.own.read('/proc/uptime') ?? '0').split(' ')[0]) * CLOCK_TICKS_PER_SECOND;
     const out: ResourceSample[] = [];
     for (const [worker, state] of this.watched) out.push(this.sampleOne(worker, state, all, children, members.get(worker) ?? [], at, time, bootTicks));
     return out;
   }
 
-  /** The stat of each watched root and cgroup member only. */
-  private readMembers(members: ReadonlyMap<string, readonly number[]>): Map<number, StatFields> {
-    const all = new Map<number, StatFields>();
-    const read = (pid: number): void => {
-      if (all.has(pid)) return;
-      const stat = readStat(pid);
-      if (stat !== undefined) all.set(pid, stat);
-    };
-    for (const [worker, state] of this.watched) {
-      read(state.identity.pid);
-      for (const pid of members.get(worker) ?? []) read(pid);
+  /**
+   * The group's member pids. Where cgroup.procs cannot be kept open (v1: see CgroupV1.pids) and
+   * the group counts its tasks (pids.current), the last list is reused while it provably still
+   * holds: every known member alive with its start time, and their threads summing to the group's
+   * task count (a join, a fork, an exit or a move out changes one side only). The count is read
+   * right after the members' stats, so the sides can only be fooled by a known member's thread
+   * exiting within those microseconds while a new member arrives; the list is re-read next pass
+   * then (the sum changed), and every FULL_MEMBERSHIP_EVERY passes regardless.
+   */
+  private membershipOf(state: Watched, cgroup: SampledCgroup, all: Map<number, StatFields>, readMissing: boolean): readonly number[] {
+    const known = state.members;
+    if (known !== undefined && cgroup.taskCount !== undefined && state.passesSinceListed < FULL_MEMBERSHIP_EVERY) {
+      let threads = 0;
+      let holds = true;
+      for (let i = 0; holds && i < known.pids.length; i++) {
+        const member = statOf(all, known.pids[i] ?? 0, readMissing);
+        if (member === undefined || member.state === 'Z' || member.startTimeTicks !== known.starts[i]) holds = false;
+        else threads += member.threads;
+      }
+      if (holds && cgroup.taskCount(state.read) === threads) {
+        state.passesSinceListed++;
+        return known.pids;
+      }
     }
-    return all;
+    const pids = cgroup.pids(state.read);
+    state.members = { pids, starts: pids.map((pid) => statOf(all, pid, readMissing)?.startTimeTicks ?? -1) };
+    state.passesSinceListed = 0;
+    return pids;
   }
 
   private sampleOne(worker: string, state: Watched, all: Map<number, StatFields>, children: Map<number, number[]>, members: readonly number[], at: number, time: number, bootTicks: number): ResourceSample {
@@ -160,7 +233,7 @@ export class ProcSampler {
         tree.push(stat);
       }
     }
-    const usage = alive ? state.options.cgroup?.readUsage() : undefined;
+    const usage = alive ? state.options.cgroup?.readUsage(state.read) : undefined;
     const cpuUsec = this.cpuTime(state, tree, bootTicks, usage);
     const cpu = this.cpuOverWindow(state, at, cpuUsec, root, bootTicks);
     let rss = 0;
@@ -180,12 +253,22 @@ export class ProcSampler {
       cpu_percent: cpu.percent,
       cpu_window_ms: cpu.windowMs,
       cpu_time_usec: cpuUsec,
-      open_fds: alive ? (countOpenFds(pid, readdirSync) ?? 0) : 0,
+      open_fds: alive ? this.openFds(state) : 0,
       threads,
       root_threads: alive ? root.threads : 0,
       descendants: Math.max(0, tree.length - 1),
       ...(usage?.memory_bytes === undefined ? {} : { cgroup_memory_bytes: usage.memory_bytes }),
     };
+  }
+
+  /**
+   * The root's descriptors: fstat of its kept /proc/PID/fd (the size is the count since Linux
+   * 6.2); an older kernel reports 0 and gets the listing.
+   */
+  private openFds(state: Watched): number {
+    const size = state.files.sizeOf(state.fdPath);
+    if (size !== undefined && size > 0) return size;
+    return countOpenFds(state.identity.pid, readdirSync) ?? 0;
   }
 
   /**
@@ -233,8 +316,11 @@ export class ProcSampler {
     }, intervalMs);
   }
 
+  /** Stops the timer and closes every kept descriptor; a later sample() reopens what it reads. */
   close(): void {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
+    for (const state of this.watched.values()) state.files.close();
+    this.own.close();
   }
 }

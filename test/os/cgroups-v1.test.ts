@@ -11,6 +11,7 @@ import { CgroupManager, detectCgroups, identityOf, planLaunch, ProcSampler, type
 import { kernelLimitsFor, limitsSchema, LimitsMonitor } from '../../src/limits/index.js';
 import { isHsuError } from '../../src/errors.js';
 import { Children, NODE, osFixture, readStatOf, running, sleep, waitFor } from './helpers.js';
+import { assertMembershipFollows } from './sampler-membership.js';
 
 const PARENT = `hsu-test-v1-${process.pid}`;
 const support = detectCgroups({ parent: PARENT, prefer: 'v1' });
@@ -107,6 +108,34 @@ void describe('cgroup v1', { skip }, () => {
     assert.equal(signal, 'SIGKILL');
     assert.ok((g.readStats().oom_kills ?? 0) >= 1, JSON.stringify(g.readStats()));
     sampler.close();
+  });
+
+  void it('the sampler reuses the member list only while pids.current agrees, and sees members join and leave', async () => {
+    await assertMembershipFollows(await group('members'), children);
+  });
+
+  void it('a group removed while the sampler keeps descriptors in it goes away, and the next pass reports the worker gone', async () => {
+    const g = await manager!.create('removed');
+    const plan = planLaunch({ file: NODE, args: [osFixture('idle.mjs')], cgroupProcsFiles: g.procsFiles });
+    const { child } = await children.ready(plan.file, plan.args);
+    const sampler = new ProcSampler();
+    sampler.watch('w', identityOf(child.pid!)!, { cgroup: g });
+    assert.equal(sampler.sample()[0]?.alive, true);
+    const held = sampler.keptFiles;
+    assert.ok(held >= 3, `kept ${held}`);
+    const exited = once(child, 'exit');
+    await g.remove(); // kills the member, then rmdir with our descriptors still open
+    await exited;
+    for (const dir of g.dirs) assert.equal(existsSync(dir), false, `${dir} still there`);
+    const after = sampler.sample()[0]!;
+    assert.equal(after.alive, false);
+    assert.equal(after.cgroup_memory_bytes, undefined);
+    // The dead files (ENODEV, ESRCH) were closed as they failed; the rest go with unwatch.
+    assert.ok(sampler.keptFiles < held);
+    sampler.unwatch('w');
+    assert.equal(sampler.keptFiles, 1, "only the sampler's own /proc/uptime");
+    sampler.close();
+    assert.equal(sampler.keptFiles, 0);
   });
 
   void it('kills a setsid, double-forked daemon through the cgroup', async () => {

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { CgroupManager, detectCgroups, ExitPoller, identityOf, planLaunch, readMounts, type CgroupSupport, type ExitInfo, type WorkerCgroup } from '../../src/os/index.js';
 import type { CgroupV2 } from '../../src/os/cgroups/v2.js';
 import { Children, NODE, osFixture, running, waitFor } from './helpers.js';
+import { assertMembershipFollows } from './sampler-membership.js';
 
 const PARENT = `hsu-test-v2-${process.pid}`;
 const children = new Children();
@@ -106,6 +107,10 @@ void describe('cgroup v2', { skip }, () => {
     assert.ok((usage.cpu_usage_usec ?? 0) > 50_000);
     assert.ok((g.readStats().pids ?? 0) >= 1);
     await g.kill();
+  });
+
+  void it('the sampler re-reads cgroup.procs through a kept descriptor and sees members join and leave', async () => {
+    await assertMembershipFollows(await group('members'), children);
   });
 
   void it('cgroup.events reports the group emptying without waiting for a poll', async () => {

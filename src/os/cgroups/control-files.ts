@@ -1,18 +1,23 @@
 /** Reading and writing cgroup control files, with coded errors instead of raw errnos. */
-import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { hsuError } from '../../errors.js';
+import { readSmallFile } from '../proc-files.js';
 
+/** How a control file's text is fetched: open/read/close by default, a kept descriptor for the sampler. */
+export type ControlReader = (file: string) => string | undefined;
+
+/**
+ * The text of a control file; undefined when absent (controller not enabled here) or the group is
+ * gone. Not readFileSync: cgroupfs reports size 0, so Node reads it into a fresh 64 KiB buffer
+ * every call, garbage the sampler would make per worker per tick.
+ */
 export function readControl(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'latin1');
-  } catch {
-    return undefined; // absent (controller not enabled here) or the group is gone
-  }
+  return readSmallFile(file);
 }
 
 /** A single number; "max" (v2's unlimited) is Infinity; undefined when absent or not a number. */
-export function readNumber(file: string): number | undefined {
-  const text = readControl(file)?.trim();
+export function readNumber(file: string, read: ControlReader = readControl): number | undefined {
+  const text = read(file)?.trim();
   if (text === undefined || text === '') return undefined;
   if (text === 'max') return Number.POSITIVE_INFINITY;
   const value = Number(text);
@@ -20,19 +25,30 @@ export function readNumber(file: string): number | undefined {
 }
 
 /** The value of `key` in a flat-keyed file (cpu.stat, memory.events, memory.oom_control). */
-export function readKeyed(file: string, key: string): number | undefined {
-  const text = readControl(file);
+export function readKeyed(file: string, key: string, read: ControlReader = readControl): number | undefined {
+  const text = read(file);
   if (text === undefined) return undefined;
-  const match = new RegExp(`^${key} (\\d+)$`, 'm').exec(text);
-  return match?.[1] === undefined ? undefined : Number(match[1]);
+  // A line "key N": at the start of the text or after a newline, so "usage_usec" never matches "xusage_usec".
+  for (let at = text.indexOf(`${key} `); at >= 0; at = text.indexOf(`${key} `, at + 1)) {
+    if (at > 0 && text.charCodeAt(at - 1) !== 10) continue;
+    const end = text.indexOf('\n', at);
+    const value = text.slice(at + key.length + 1, end < 0 ? undefined : end);
+    return /^\d+$/.test(value) ? Number(value) : undefined;
+  }
+  return undefined;
 }
 
 /** Member pids, from cgroup.procs (one per line). */
-export function readPids(file: string): number[] {
-  const text = readControl(file);
+export function readPids(file: string, read: ControlReader = readControl): number[] {
+  const text = read(file);
   if (text === undefined) return [];
   const out: number[] = [];
-  for (const line of text.split('\n')) if (line !== '') out.push(Number(line));
+  for (let at = 0; at < text.length; ) {
+    const end = text.indexOf('\n', at);
+    const stop = end < 0 ? text.length : end;
+    if (stop > at) out.push(Number(text.slice(at, stop)));
+    at = stop + 1;
+  }
   return out;
 }
 

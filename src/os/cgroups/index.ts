@@ -7,3 +7,4 @@ export { parseMounts, readMounts } from './mounts.js';
 export type { CgroupMounts } from './mounts.js';
 export { defaultInstanceTag, parseGroupName } from './naming.js';
 export type { AppliedLimits, CgroupLimits, CgroupStats, CgroupUsage, CgroupVersion, KillReport, WorkerCgroup } from './types.js';
+export type { ControlReader } from './control-files.js';

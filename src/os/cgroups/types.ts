@@ -1,4 +1,5 @@
 /** The shapes every cgroup implementation (v1, v2) shares. snake_case: they reach diagnostics. */
+import type { ControlReader } from './control-files.js';
 
 export type CgroupVersion = 'v1' | 'v2';
 
@@ -52,8 +53,9 @@ export interface WorkerCgroup {
   readonly eventsFile?: string;
   setLimits(limits: CgroupLimits): AppliedLimits;
   addPid(pid: number): void;
-  pids(): number[];
-  readUsage(): CgroupUsage;
+  /** `read` fetches a control file's text (the sampler passes its kept descriptors); v1 ignores it for cgroup.procs. */
+  pids(read?: ControlReader): number[];
+  readUsage(read?: ControlReader): CgroupUsage;
   readStats(): CgroupStats;
   /** Kills every member, including ones that left the process group; resolves once empty. */
   kill(timeoutMs?: number): Promise<KillReport>;

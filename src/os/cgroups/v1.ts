@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { freezeAndKill, type MemberOps } from './kill-members.js';
-import { makeGroupDir, readControl, readKeyed, readNumber, readPids, removeGroupDir, writeControl } from './control-files.js';
+import { makeGroupDir, readControl, readKeyed, readNumber, readPids, removeGroupDir, writeControl, type ControlReader } from './control-files.js';
 import type { AppliedLimits, CgroupLimits, CgroupStats, CgroupUsage, KillReport, WorkerCgroup } from './types.js';
 import { CPU_PERIOD_USEC } from './v2.js';
 
@@ -18,6 +18,11 @@ export class CgroupV1 implements WorkerCgroup {
   readonly procsFiles: readonly string[];
   /** controller -> this group's directory in that controller's hierarchy. */
   private readonly byController: ReadonlyMap<V1Controller, string>;
+  /** The files the sampler reads every tick, joined once. */
+  private readonly procsFile: string | undefined;
+  private readonly memoryUsageFile: string | undefined;
+  private readonly cpuUsageFile: string | undefined;
+  private readonly pidsCurrentFile: string | undefined;
 
   constructor(mounts: ReadonlyMap<string, string>, parent: string, readonly name: string) {
     const byController = new Map<V1Controller, string>();
@@ -28,6 +33,12 @@ export class CgroupV1 implements WorkerCgroup {
     this.byController = byController;
     this.dirs = [...new Set(byController.values())];
     this.procsFiles = this.dirs.map((dir) => path.join(dir, 'cgroup.procs'));
+    // pids (or cpu) for membership: its cgroup.procs is the cheapest (memory's and cpuacct's cost 3x more, measured).
+    const membership = byController.get('pids') ?? byController.get('cpu') ?? this.dirs[0];
+    this.procsFile = membership === undefined ? undefined : path.join(membership, 'cgroup.procs');
+    this.memoryUsageFile = this.file('memory', 'memory.usage_in_bytes');
+    this.cpuUsageFile = this.file('cpuacct', 'cpuacct.usage');
+    this.pidsCurrentFile = this.file('pids', 'pids.current');
   }
 
   /** Creates the group's directory in every controller hierarchy (parents included). */
@@ -102,19 +113,27 @@ export class CgroupV1 implements WorkerCgroup {
 
   /**
    * Members, from one hierarchy: a pid is placed in all of them at once (launcher, addPid) and a
-   * fork inherits every membership, so one list is the whole group. pids (or cpu) is read because
-   * its cgroup.procs is the cheapest (memory's and cpuacct's cost 3x more, measured).
+   * fork inherits every membership, so one list is the whole group. Always a fresh open, hence no
+   * ControlReader parameter (the sampler's kept descriptors): v1 builds the pid list when the file
+   * is opened and a re-read of the same open file returns that cached list (measured: a joined
+   * member missing, an exited one still listed), where v2's restarts its walk at offset 0.
    */
   pids(): number[] {
-    const dir = this.byController.get('pids') ?? this.byController.get('cpu') ?? this.dirs[0];
-    return dir === undefined ? [] : readPids(path.join(dir, 'cgroup.procs'));
+    return this.procsFile === undefined ? [] : readPids(this.procsFile);
   }
 
-  readUsage(): CgroupUsage {
-    const memoryFile = this.file('memory', 'memory.usage_in_bytes');
-    const cpuFile = this.file('cpuacct', 'cpuacct.usage');
-    const memory = memoryFile === undefined ? undefined : readNumber(memoryFile);
-    const cpuNs = cpuFile === undefined ? undefined : readNumber(cpuFile);
+  /**
+   * Tasks (threads, this group and below) from pids.current, which a kept descriptor re-reads
+   * fresh: the sampler compares it with its members' threads to skip re-listing cgroup.procs.
+   */
+  taskCount(read: ControlReader = readControl): number | undefined {
+    return this.pidsCurrentFile === undefined ? undefined : readNumber(this.pidsCurrentFile, read);
+  }
+
+  /** memory.usage_in_bytes and cpuacct.usage: one number each, fresh on every read at offset 0. */
+  readUsage(read: ControlReader = readControl): CgroupUsage {
+    const memory = this.memoryUsageFile === undefined ? undefined : readNumber(this.memoryUsageFile, read);
+    const cpuNs = this.cpuUsageFile === undefined ? undefined : readNumber(this.cpuUsageFile, read);
     return {
       ...(memory === undefined ? {} : { memory_bytes: memory }),
       ...(cpuNs === undefined ? {} : { cpu_usage_usec: Math.floor(cpuNs / 1000) }),

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { freezeAndKill, waitEmpty, type MemberOps } from './kill-members.js';
-import { makeGroupDir, readControl, readKeyed, readNumber, readPids, removeGroupDir, writeControl, writeIfPresent } from './control-files.js';
+import { makeGroupDir, readControl, readKeyed, readNumber, readPids, removeGroupDir, writeControl, writeIfPresent, type ControlReader } from './control-files.js';
 import type { AppliedLimits, CgroupLimits, CgroupStats, CgroupUsage, KillReport, WorkerCgroup } from './types.js';
 
 /** cpu.max's period: 100 ms, the kernel's default; a percent of one core is quota/period. */
@@ -44,6 +44,9 @@ export class CgroupV2 implements WorkerCgroup {
   readonly dirs: readonly string[];
   readonly procsFiles: readonly string[];
   readonly eventsFile: string;
+  /** The files the sampler reads every tick, joined once. */
+  private readonly memoryFile: string;
+  private readonly cpuStatFile: string;
 
   constructor(
     readonly dir: string,
@@ -52,6 +55,8 @@ export class CgroupV2 implements WorkerCgroup {
     this.dirs = [dir];
     this.procsFiles = [path.join(dir, 'cgroup.procs')];
     this.eventsFile = path.join(dir, 'cgroup.events');
+    this.memoryFile = path.join(dir, 'memory.current');
+    this.cpuStatFile = path.join(dir, 'cpu.stat');
   }
 
   /** mkdir of the group itself; an existing one (left by an earlier run) is reused. */
@@ -88,13 +93,15 @@ export class CgroupV2 implements WorkerCgroup {
     writeControl(this.file('cgroup.procs'), String(pid));
   }
 
-  pids(): number[] {
-    return readPids(this.file('cgroup.procs'));
+  /** cgroup.procs; a kept descriptor (`read`) is fine here: v2 restarts its member walk at offset 0. */
+  pids(read: ControlReader = readControl): number[] {
+    return readPids(this.procsFiles[0] ?? this.file('cgroup.procs'), read);
   }
 
-  readUsage(): CgroupUsage {
-    const memory = readNumber(this.file('memory.current'));
-    const cpu = readKeyed(this.file('cpu.stat'), 'usage_usec');
+  /** memory.current and cpu.stat's usage_usec (cpu.stat exists even without the cpu controller). */
+  readUsage(read: ControlReader = readControl): CgroupUsage {
+    const memory = readNumber(this.memoryFile, read);
+    const cpu = readKeyed(this.cpuStatFile, 'usage_usec', read);
     return { ...(memory === undefined ? {} : { memory_bytes: memory }), ...(cpu === undefined ? {} : { cpu_usage_usec: cpu }) };
   }
 
