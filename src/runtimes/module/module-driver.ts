@@ -3,25 +3,14 @@
  * calls. The same driver runs inline in the master, inside a worker thread and inside a child host,
  * which is what makes the three deployments behave alike.
  */
-import type { AsyncLocalStorage, AsyncResource as AsyncResourceClass } from 'node:async_hooks';
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import { hsuError, isHsuError } from '../../errors.js';
 import { callContextHook, type CallContextHook } from '../../observability/call-context.js';
 import type { ActionMap, CallContext, ModuleContext, ModuleLogger, WorkerEndpoint, WorkerModule } from '../../worker/contract.js';
 import { InstanceBus, NO_SERVICES, type ModuleServices } from './module-services.js';
 
-let scope: AsyncLocalStorage<ModuleDriver> | undefined;
-
-/**
- * The driver whose code is running; lets an uncaught error be attributed to its module. Made on
- * first use: only inline modules run scoped, and a thread or a host would load the storage's
- * internals for nothing (an ESM import of node:async_hooks loads them at link time, hence
- * getBuiltinModule here and below).
- */
-export function moduleScope(): AsyncLocalStorage<ModuleDriver> {
-  return (scope ??= new (process.getBuiltinModule('node:async_hooks').AsyncLocalStorage)<ModuleDriver>());
-}
-
-const AsyncResource = (): typeof AsyncResourceClass => process.getBuiltinModule('node:async_hooks').AsyncResource;
+/** The driver whose code is running; lets an uncaught error be attributed to its module. */
+export const moduleScope = new AsyncLocalStorage<ModuleDriver>();
 
 export interface ModuleDriverOptions {
   readonly workerId: string;
@@ -47,9 +36,9 @@ export interface ModuleDriverOptions {
  * function bound to it once (measured on Node 24; BENCHMARKS.md).
  */
 function bindToScope(driver: ModuleDriver, actions: ActionMap): ActionMap {
-  return moduleScope().run(driver, () => {
+  return moduleScope.run(driver, () => {
     const bound = ownActions(actions);
-    for (const [name, fn] of Object.entries(bound)) bound[name] = AsyncResource().bind(fn, 'hsu.action', actions);
+    for (const [name, fn] of Object.entries(bound)) bound[name] = AsyncResource.bind(fn, 'hsu.action', actions);
     return bound;
   });
 }
@@ -113,7 +102,7 @@ export class ModuleDriver {
       (this.context as { config: Record<string, unknown> }).config = config;
     });
     this.callable = options.scoped ? bindToScope(this, this.actions) : ownActions(this.actions);
-    this.traced = options.scoped ? { run: moduleScope().run(this, () => AsyncResource().bind(<T>(thunk: () => T): T => thunk())), actions: ownActions(this.actions) } : undefined;
+    this.traced = options.scoped ? { run: moduleScope.run(this, () => AsyncResource.bind(<T>(thunk: () => T): T => thunk())), actions: ownActions(this.actions) } : undefined;
     this.currentEndpoint = options.defaultEndpoint;
     this.callContext = { signal: this.callsAbort.signal, workerId: options.workerId };
     const services = options.services ?? NO_SERVICES;
@@ -268,7 +257,7 @@ export class ModuleDriver {
   }
 
   private inScope<T>(fn: () => T): T {
-    return this.options.scoped ? moduleScope().run(this, fn) : fn();
+    return this.options.scoped ? moduleScope.run(this, fn) : fn();
   }
 
   /** Entry point for fatal reports from ctx.fail(), ctx.run() and uncaught-error attribution. */

@@ -33,7 +33,7 @@ export function acquireAttribution(): AttributionScope {
 }
 
 function onUncaught(error: Error): void {
-  const driver = moduleScope().getStore();
+  const driver = moduleScope.getStore();
   if (driver !== undefined) {
     driver.reportFatal(error, 'MODULE_UNCAUGHT');
     return;
@@ -45,7 +45,7 @@ function onUncaught(error: Error): void {
 }
 
 function onUnhandledRejection(reason: unknown): void {
-  const driver = moduleScope().getStore();
+  const driver = moduleScope.getStore();
   if (driver !== undefined) {
     driver.reportFatal(reason, 'MODULE_UNCAUGHT');
     return;
