@@ -1,8 +1,9 @@
 /**
  * Dependencies loaded on first use instead of at import. The master's import graph should pay for
  * what a master runs, not for every feature it could run: measured alone (`node dist/bench/run.js
- * import-cost`), yaml costs about 11 MB of RSS at import, semver 3.5 MB and croner 1.6 MB, and most
- * masters never parse a cron expression, compare versions or (built from code) read YAML.
+ * import-cost`), yaml costs about 11 MB of RSS at import, semver 3.5 MB, cockatiel 3 MB and croner
+ * 1.6 MB, and most masters never parse a cron expression, compare versions, (built from code) read
+ * YAML or configure a circuit breaker.
  *
  * require() keeps these synchronous for the synchronous paths that need them (schema checks,
  * config parsing). yaml and semver are CommonJS, so an ESM `import` elsewhere gets the same module
@@ -10,6 +11,7 @@
  * one copy.
  */
 import { createRequire } from 'node:module';
+import type * as Cockatiel from 'cockatiel';
 import type * as Croner from 'croner';
 import type * as Semver from 'semver';
 import type * as Yaml from 'yaml';
@@ -24,3 +26,5 @@ function onFirstUse<T>(specifier: string): () => T {
 export const semverLib = onFirstUse<typeof Semver>('semver');
 export const yamlLib = onFirstUse<typeof Yaml>('yaml');
 export const cronLib = onFirstUse<typeof Croner>('croner');
+/** ESM only: require(esm) returns the same namespace an `import` elsewhere gets. Loaded by a service with a breaker, bulkhead, attempt timeout or a retry that happens. */
+export const cockatielLib = onFirstUse<typeof Cockatiel>('cockatiel');

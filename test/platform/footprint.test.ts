@@ -19,8 +19,8 @@ interface FootprintReport {
 
 const T = { timeout: 60_000 };
 const PLUGIN = fixture('plugins/ok.mjs');
-/** Loaded only by a feature that needs it: YAML files, cron schedules, packages, the lexer of `hsu validate`, Prometheus registries, tracing. */
-const LAZY = ['yaml', 'croner', 'semver', 'tar', 'es-module-lexer', 'prom-client', '@opentelemetry/api', 'pino-pretty'];
+/** Loaded only by a feature that needs it: YAML files, cron schedules, resilience policies, packages, the lexer of `hsu validate`, Prometheus registries, tracing. */
+const LAZY = ['yaml', 'croner', 'cockatiel', 'semver', 'tar', 'es-module-lexer', 'prom-client', '@opentelemetry/api', 'pino-pretty'];
 
 async function footprint(...flags: string[]): Promise<FootprintReport> {
   // No --expose-gc: the trim must work for a master started the way users start theirs.

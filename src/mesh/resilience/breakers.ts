@@ -5,8 +5,9 @@
  * probe call decides. `generation` changes with every state change so the router can cache the
  * eligible list and check it with one integer comparison per call.
  */
-import { CircuitState, ConsecutiveBreaker, SamplingBreaker, circuitBreaker, handleWhen, isBrokenCircuitError, type CircuitBreakerPolicy, type IDisposable } from 'cockatiel';
+import type { CircuitBreakerPolicy, CircuitState, IDisposable, Policy } from 'cockatiel';
 import { hsuError } from '../../errors.js';
+import { cockatielLib } from '../../lazy-libs.js';
 import { countsAgainstInstance } from './classify.js';
 import type { CircuitBreakerConfig } from './schema.js';
 
@@ -27,12 +28,14 @@ export interface BreakerDiagnostics {
   readonly reopen_at?: number;
 }
 
-const STATE_NAMES: Record<CircuitState, BreakerState> = {
-  [CircuitState.Closed]: 'closed',
-  [CircuitState.Open]: 'open',
-  [CircuitState.HalfOpen]: 'half_open',
-  [CircuitState.Isolated]: 'isolated',
-};
+let stateNames: Record<CircuitState, BreakerState> | undefined;
+
+/** cockatiel's state enum in our words; made with the first breaker (cockatiel loads only for a service that has one). */
+function stateName(state: CircuitState): BreakerState {
+  const { CircuitState: S } = cockatielLib();
+  stateNames ??= { [S.Closed]: 'closed', [S.Open]: 'open', [S.HalfOpen]: 'half_open', [S.Isolated]: 'isolated' };
+  return stateNames[state];
+}
 
 interface Entry {
   readonly policy: CircuitBreakerPolicy;
@@ -45,7 +48,7 @@ export class BreakerSet {
   /** Bumped on every state change of any breaker in the set. */
   generation = 0;
   private readonly entries = new Map<string, Entry>();
-  private readonly policyFilter = handleWhen(countsAgainstInstance);
+  private readonly policyFilter: Policy = cockatielLib().handleWhen(countsAgainstInstance);
 
   constructor(
     private readonly service: string,
@@ -59,7 +62,7 @@ export class BreakerSet {
     try {
       return await entry.policy.execute(fn, signal);
     } catch (error) {
-      if (!isBrokenCircuitError(error)) throw error;
+      if (!cockatielLib().isBrokenCircuitError(error)) throw error;
       throw hsuError('CIRCUIT_OPEN', `the circuit breaker of ${this.service} instance '${key}' is ${entry.state}`, {
         service: this.service,
         instance_id: key,
@@ -118,18 +121,18 @@ export class BreakerSet {
   private create(key: string): Entry {
     const breaker =
       this.config.consecutive !== undefined
-        ? new ConsecutiveBreaker(this.config.consecutive)
-        : new SamplingBreaker({
+        ? new (cockatielLib().ConsecutiveBreaker)(this.config.consecutive)
+        : new (cockatielLib().SamplingBreaker)({
             threshold: this.config.sampled?.threshold ?? 0.5,
             duration: this.config.sampled?.window ?? 10_000,
             // cockatiel counts throughput per second; the config says calls per window.
             minimumRps: (this.config.sampled?.min_throughput ?? 10) / ((this.config.sampled?.window ?? 10_000) / 1_000),
           });
-    const policy = circuitBreaker(this.policyFilter, { breaker, halfOpenAfter: this.config.half_open_after });
+    const policy = cockatielLib().circuitBreaker(this.policyFilter, { breaker, halfOpenAfter: this.config.half_open_after });
     const entry: Entry = { policy, state: 'closed', openedAt: 0, listener: undefined };
     entry.listener = policy.onStateChange((next) => {
       const from = entry.state;
-      entry.state = STATE_NAMES[next];
+      entry.state = stateName(next);
       if (entry.state === 'open') entry.openedAt = Date.now();
       this.generation++;
       this.emit({ type: 'circuit_state', service: this.service, instance_id: key, from, to: entry.state, at: Date.now() });

@@ -17,21 +17,9 @@
  * fixed at construction, while retryability depends on the call (idempotent or not). The delays
  * themselves come from cockatiel's ExponentialBackoff.
  */
-import {
-  BulkheadPolicy,
-  ExponentialBackoff,
-  TimeoutStrategy,
-  decorrelatedJitterGenerator,
-  fullJitterGenerator,
-  isBulkheadRejectedError,
-  isTaskCancelledError,
-  noJitterGenerator,
-  timeout as timeoutPolicy,
-  type IBackoff,
-  type IBackoffFactory,
-  type TimeoutPolicy,
-} from 'cockatiel';
+import type { BulkheadPolicy, IBackoff, IBackoffFactory, TimeoutPolicy } from 'cockatiel';
 import { hsuError } from '../../errors.js';
+import { cockatielLib } from '../../lazy-libs.js';
 import type { CallRequest } from '../call.js';
 import { parseBlock } from '../config.js';
 import { failedInstanceOf } from '../failed-instance.js';
@@ -66,14 +54,19 @@ export interface ResiliencePolicyOptions {
   readonly where?: string;
 }
 
-const GENERATORS = { none: noJitterGenerator, full: fullJitterGenerator, decorrelated: decorrelatedJitterGenerator } as const;
+/** cockatiel's jitter generator for the config's name (cockatiel loads with the first policy that needs it). */
+function jitterGenerator(name: 'none' | 'full' | 'decorrelated'): unknown {
+  const c = cockatielLib();
+  return { none: c.noJitterGenerator, full: c.fullJitterGenerator, decorrelated: c.decorrelatedJitterGenerator }[name];
+}
 
 export class ResiliencePolicy {
   readonly config: ResilienceConfig;
   readonly breakers: BreakerSet | undefined;
   private readonly bulkhead: BulkheadPolicy | undefined;
   private readonly attemptTimeout: TimeoutPolicy | undefined;
-  private readonly backoff: IBackoffFactory<unknown>;
+  /** Made at the first retry: most services never retry, and then need no cockatiel at all. */
+  private backoff: IBackoffFactory<unknown> | undefined;
   private readonly codes: ReadonlySet<string>;
   private readonly idempotent: ReadonlySet<string>;
   private readonly maxAttempts: number;
@@ -94,10 +87,9 @@ export class ResiliencePolicy {
     this.maxAttempts = retry.max_attempts;
     this.codes = new Set(retry.on);
     this.idempotent = new Set(this.config.idempotent_actions);
-    this.backoff = new ExponentialBackoff({ initialDelay: retry.backoff.initial, maxDelay: retry.backoff.max, generator: GENERATORS[retry.jitter] as never });
-    this.bulkhead = bulkhead === undefined ? undefined : new BulkheadPolicy(bulkhead.max_concurrent, bulkhead.queue);
+    this.bulkhead = bulkhead === undefined ? undefined : new (cockatielLib().BulkheadPolicy)(bulkhead.max_concurrent, bulkhead.queue);
     // Not aborted on return: an aborted inner signal then means exactly "timed out or caller aborted".
-    this.attemptTimeout = this.config.timeout === undefined ? undefined : timeoutPolicy(this.config.timeout, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false });
+    this.attemptTimeout = this.config.timeout === undefined ? undefined : cockatielLib().timeout(this.config.timeout, { strategy: cockatielLib().TimeoutStrategy.Aggressive, abortOnReturn: false });
     this.breakers = breaker === undefined ? undefined : new BreakerSet(service, breaker, (event) => this.emit(event));
   }
 
@@ -202,7 +194,11 @@ export class ResiliencePolicy {
         if (n > 1) this.gaveUp++;
         throw error;
       }
-      backoff = backoff === undefined ? this.backoff.next(undefined) : backoff.next(undefined);
+      if (backoff === undefined) {
+        const { initial, max } = this.config.retry.backoff;
+        this.backoff ??= new (cockatielLib().ExponentialBackoff)({ initialDelay: initial, maxDelay: max, generator: jitterGenerator(this.config.retry.jitter) as never });
+        backoff = this.backoff.next(undefined);
+      } else backoff = backoff.next(undefined);
       this.retries++;
       this.emit({ type: 'retry', service: this.service, action: request.action, attempt: n + 1, delay_ms: backoff.duration, code: codeOf(error), failed_instance: failed });
       await abortableDelay(backoff.duration, signal);
@@ -224,7 +220,7 @@ export class ResiliencePolicy {
       }, signal);
     } catch (error) {
       // The invoked replica may reject with the abort reason before cockatiel's own TaskCancelledError wins the race.
-      if (!isTaskCancelledError(error) && attemptSignal?.aborted !== true) throw error;
+      if (!cockatielLib().isTaskCancelledError(error) && attemptSignal?.aborted !== true) throw error;
       // The caller's deadline fired (its signal is the parent): report that, not an attempt timeout.
       if (signal?.aborted === true) throw signal.reason as Error;
       throw hsuError('CALL_TIMEOUT', `${this.service} instance '${key}' did not answer within ${this.config.timeout} ms`, {
@@ -237,7 +233,7 @@ export class ResiliencePolicy {
   }
 
   private bulkheadError(error: unknown, request: CallRequest): unknown {
-    if (isBulkheadRejectedError(error)) {
+    if (cockatielLib().isBulkheadRejectedError(error)) {
       const { max_concurrent, queue } = this.config.bulkhead ?? { max_concurrent: 0, queue: 0 };
       this.rejected++;
       this.emit({ type: 'bulkhead_rejected', service: this.service, action: request.action, max_concurrent, queue });
@@ -249,7 +245,7 @@ export class ResiliencePolicy {
       });
     }
     // Cancelled while queued: by the caller's deadline or by close().
-    if (isTaskCancelledError(error)) return (request.options.signal?.reason as Error | undefined) ?? this.closedError();
+    if (cockatielLib().isTaskCancelledError(error)) return (request.options.signal?.reason as Error | undefined) ?? this.closedError();
     return error;
   }
 
