@@ -1,5 +1,5 @@
 /** What every benchmark file shares: fixture paths, a scratch log dir, the result row, small waits. */
-import type { Master, MasterEvents } from '../src/index.js';
+import type { Master, MasterEvents, WorkerOutputEvent } from '../src/index.js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -64,4 +64,18 @@ export function note(text: string): void {
 /** Resolves with the next event `name` of `emitter` that satisfies `match`, then stops listening. */
 export function nextEvent<K extends keyof MasterEvents>(master: Master, name: K, match: (event: MasterEvents[K]) => boolean): Promise<MasterEvents[K]> {
   return master.once(name, match);
+}
+
+/** Resolves once `count` different workers have written an output line (each child's first line), then stops listening. */
+export function firstLineFromEach(master: Master, count: number): Promise<void> {
+  const seen = new Set<string>();
+  return new Promise<void>((resolve) => {
+    const onLine = (e: WorkerOutputEvent): void => {
+      seen.add(e.worker_id);
+      if (seen.size < count) return;
+      master.off('output', onLine);
+      resolve();
+    };
+    master.on('output', onLine);
+  });
 }

@@ -4,9 +4,8 @@
  * inline modules and 20 idle Node children. All settle the same time, then report RSS over IPC.
  */
 import { readFileSync } from 'node:fs';
-import type { WorkerOutputEvent } from '../src/index.js';
 import { TRIM_SETTLE_MS } from '../src/master/heap-trim.js';
-import { fixture, scratchDir, sleep } from './common.js';
+import { firstLineFromEach, fixture, scratchDir, sleep } from './common.js';
 
 export type MemoryMode = 'bare' | 'floor' | 'master';
 
@@ -74,17 +73,7 @@ async function main(): Promise<void> {
     }
     await master.start();
     const rssWithInlineBytes = process.memoryUsage().rss;
-    const ready = new Set<string>();
-    const allReady = new Promise<void>((resolve) => {
-      const onLine = (e: WorkerOutputEvent): void => {
-        ready.add(e.worker_id);
-        if (ready.size === PROCESS_WORKERS) {
-          master.off('output', onLine);
-          resolve();
-        }
-      };
-      master.on('output', onLine);
-    });
+    const allReady = firstLineFromEach(master, PROCESS_WORKERS);
     for (let i = 0; i < PROCESS_WORKERS; i++) {
       const id = `proc-${i}`;
       master.addWorker({ id, type: 'process', execution: { executable_path: process.execPath, args: [fixture('idle-child.mjs')] } });

@@ -13,9 +13,9 @@ import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { Master, type WorkerOutputEvent } from '../src/index.js';
+import { Master } from '../src/index.js';
 import { TRIM_SETTLE_MS } from '../src/master/heap-trim.js';
-import { fixture, note, scratchDir, sleep, verdict, type Row } from './common.js';
+import { firstLineFromEach, fixture, note, scratchDir, sleep, verdict, type Row } from './common.js';
 import { floorSupervisor, rssOf, stopFloor, ticksOf } from './peers-pm2-sides.js';
 import { fmtMs, fmtRatio } from './stats.js';
 
@@ -74,17 +74,7 @@ async function viaHsu(dir: string): Promise<Measured & { eld: { p99: number; max
   const master = new Master({ logDir: dir, logger: watch.logger });
   for (let i = 0; i < INLINE; i++) master.addWorker({ id: `inline-${i}`, type: 'module', module: { module_type: 'plugin', module_path: fixture('echo-module.mjs') } });
   for (let i = 0; i < PROCESSES; i++) master.addWorker({ id: `proc-${i}`, type: 'process', execution: { executable_path: process.execPath, args: [fixture('idle-child.mjs')] } });
-  const seen = new Set<string>();
-  const allLines = new Promise<void>((resolve) => {
-    const onLine = (e: WorkerOutputEvent): void => {
-      seen.add(e.worker_id);
-      if (seen.size === PROCESSES) {
-        master.off('output', onLine);
-        resolve();
-      }
-    };
-    master.on('output', onLine);
-  });
+  const allLines = firstLineFromEach(master, PROCESSES);
   let stopMs = 0;
   try {
     const t0 = performance.now();

@@ -13,6 +13,7 @@
 import { createRequire } from 'node:module';
 import type * as Cockatiel from 'cockatiel';
 import type * as Croner from 'croner';
+import type * as PromClient from 'prom-client';
 import type * as Semver from 'semver';
 import type * as Yaml from 'yaml';
 
@@ -26,5 +27,7 @@ function onFirstUse<T>(specifier: string): () => T {
 export const semverLib = onFirstUse<typeof Semver>('semver');
 export const yamlLib = onFirstUse<typeof Yaml>('yaml');
 export const cronLib = onFirstUse<typeof Croner>('croner');
+/** CommonJS: a user's own `import { Counter } from 'prom-client'` gets the same registry classes. */
+export const promClientLib = onFirstUse<typeof PromClient>('prom-client');
 /** ESM only: require(esm) returns the same namespace an `import` elsewhere gets. Loaded by a service with a breaker, bulkhead, attempt timeout or a retry that happens. */
 export const cockatielLib = onFirstUse<typeof Cockatiel>('cockatiel');

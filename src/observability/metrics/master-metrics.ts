@@ -9,9 +9,8 @@
  * on first access, the Node metrics at the first scrape (their GC and event-loop collectors count
  * from then on; process_cpu_seconds_total and the memory figures are totals and lose nothing).
  */
-import { createRequire } from 'node:module';
-import type * as PromClient from 'prom-client';
 import type { Registry } from 'prom-client';
+import { promClientLib } from '../../lazy-libs.js';
 import type { Master } from '../../master/master.js';
 import { metricsSettingsSchema, parseSettings, type MetricsSettings, type MetricsSettingsInput } from '../config.js';
 import { WorkerFactsTable } from '../worker-facts.js';
@@ -21,9 +20,6 @@ import { ModuleKinds } from './module-kinds.js';
 import { writeServiceFamilies } from './service-families.js';
 import { Exposition, PROMETHEUS_CONTENT_TYPE, writeRegistry } from './exposition.js';
 import { gatherUsage, writeWorkerFamilies } from './worker-families.js';
-
-const require = createRequire(import.meta.url);
-const promClient = (): typeof PromClient => require('prom-client') as typeof PromClient;
 
 export class MasterMetrics {
   readonly contentType = PROMETHEUS_CONTENT_TYPE;
@@ -56,7 +52,7 @@ export class MasterMetrics {
 
   /** prom-client metrics of your own, rendered with hsu's (prom-client loads on first access). */
   get registry(): Registry {
-    return (this.ownRegistry ??= new (promClient().Registry)());
+    return (this.ownRegistry ??= new (promClientLib().Registry)());
   }
 
   /** Records one `master.call` (the call middleware does this for every call). */
