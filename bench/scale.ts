@@ -50,16 +50,21 @@ interface HeapTrimRecord {
 
 /** A debug logger that keeps only the master's "heap trimmed" record (its one trim after the start). */
 function trimWatch(): { logger: pino.Logger; trimmed: Promise<HeapTrimRecord | undefined> } {
-  let resolve: (record: HeapTrimRecord) => void = () => undefined;
-  const trimmed = new Promise<HeapTrimRecord>((r) => (resolve = r));
+  let settle: (record: HeapTrimRecord | undefined) => void = () => undefined;
+  const trimmed = new Promise<HeapTrimRecord | undefined>((resolve) => (settle = resolve));
+  // Bounded: a master that never trims is reported as such, and the timer ends with the record.
+  const bound = setTimeout(() => settle(undefined), TRIM_SETTLE_MS + 10_000);
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line.includes('"heap trimmed"')) resolve(JSON.parse(line) as HeapTrimRecord);
+      for (const line of chunk.toString().split('\n')) {
+        if (!line.includes('"heap trimmed"')) continue;
+        clearTimeout(bound);
+        settle(JSON.parse(line) as HeapTrimRecord);
+      }
       done();
     },
   });
-  const bound = sleep(TRIM_SETTLE_MS + 10_000).then(() => undefined);
-  return { logger: pino({ level: 'debug' }, sink), trimmed: Promise.race([trimmed, bound]) };
+  return { logger: pino({ level: 'debug' }, sink), trimmed };
 }
 
 interface Measured {
