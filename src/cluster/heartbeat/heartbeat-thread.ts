@@ -79,7 +79,9 @@ async function join(): Promise<void> {
     }
     setLease('acquired', { took_over: outcome.took_over });
     await dropStaleRecords(registry);
-  } else if (!(await lease.refresh())) {
+  } else if (await lease.refresh()) {
+    setLease('acquired'); // still ours: whatever a tick concluded meanwhile, say so again
+  } else {
     setLease('lost');
     return;
   }
@@ -108,6 +110,7 @@ async function tick(): Promise<void> {
     lastPingAt = Date.now();
     post({ t: 'ping', at: lastPingAt });
     if (connection.nc === undefined) return;
+    if (joining !== undefined) return; // the join refreshes the lease and publishes every record
     if (leaseState === 'acquired' && lease !== undefined) {
       if (!(await lease.refresh())) {
         setLease('lost');

@@ -3,6 +3,10 @@
  * by this master's session and refreshed by compare-and-set on its revision. The bucket's max age
  * is the TTL, so a lease that stops being refreshed is gone within it. A lease held by a dead
  * process on this same host (a master restarted after `kill -9`) is taken over at once.
+ *
+ * One operation runs at a time: a refresh that finds the key expired clears its revision while it
+ * claims the name again, and a second refresh started in that window (the heartbeat's tick racing
+ * a rejoin after a reconnect) would read "not held" and report the lease lost for good.
  */
 import type { KV } from '@nats-io/kv';
 import { isWrongSequence, processAlive as alive } from '../buckets.js';
@@ -10,9 +14,10 @@ import { nodeRecordSchema, parseRecord, type NodeRecord } from '../records.js';
 
 export type LeaseOutcome = { readonly state: 'acquired'; readonly took_over: boolean } | { readonly state: 'refused'; readonly holder: NodeRecord };
 
-
 export class NodeLease {
   private revision: number | undefined;
+  /** The operation in flight; the next one starts after it settles. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly kv: KV,
@@ -24,7 +29,32 @@ export class NodeLease {
     return this.revision !== undefined;
   }
 
-  async acquire(): Promise<LeaseOutcome> {
+  acquire(): Promise<LeaseOutcome> {
+    return this.serial(() => this.claim());
+  }
+
+  /** Refreshes the lease; false when it was lost (expired and taken by another session). */
+  refresh(): Promise<boolean> {
+    return this.serial(() => this.renew());
+  }
+
+  /** Gives the name back (only if still ours), so a successor need not wait for the TTL. */
+  release(): Promise<void> {
+    return this.serial(async () => {
+      const revision = this.revision;
+      this.revision = undefined;
+      if (revision === undefined) return;
+      await this.kv.delete(this.key, { previousSeq: revision });
+    });
+  }
+
+  private serial<T>(operation: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(operation, operation);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async claim(): Promise<LeaseOutcome> {
     const mine = this.record();
     for (let tries = 0; tries < 5; tries++) {
       try {
@@ -50,8 +80,7 @@ export class NodeLease {
     throw new Error(`the lease ${this.key} kept changing while it was being acquired`);
   }
 
-  /** Refreshes the lease; false when it was lost (expired and taken by another session). */
-  async refresh(): Promise<boolean> {
+  private async renew(): Promise<boolean> {
     if (this.revision === undefined) return false;
     const mine = this.record();
     try {
@@ -65,18 +94,10 @@ export class NodeLease {
     const holder = entry?.operation === 'PUT' ? parseRecord(nodeRecordSchema, entry.value) : undefined;
     if (entry !== null && holder?.session === mine.session) {
       this.revision = entry.revision;
-      return this.refresh();
+      return this.renew();
     }
     this.revision = undefined;
-    if (entry === null || entry.operation !== 'PUT') return (await this.acquire()).state === 'acquired';
+    if (entry === null || entry.operation !== 'PUT') return (await this.claim()).state === 'acquired';
     return false;
-  }
-
-  /** Gives the name back (only if still ours), so a successor need not wait for the TTL. */
-  async release(): Promise<void> {
-    const revision = this.revision;
-    this.revision = undefined;
-    if (revision === undefined) return;
-    await this.kv.delete(this.key, { previousSeq: revision });
   }
 }
