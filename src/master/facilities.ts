@@ -53,8 +53,25 @@ export class Facilities {
   /** The cgroup manager, made (and the hierarchy detected) when the first process worker needs it; undefined when off. */
   cgroups(): CgroupManager | undefined {
     if (this.options.cgroups === 'off') return undefined;
-    this.cgroupManager ??= new CgroupManager({ prefer: this.options.cgroups === 'auto' ? 'auto' : this.options.cgroups, instanceTag: defaultInstanceTag(this.serial) });
+    if (this.cgroupManager === undefined) {
+      this.cgroupManager = new CgroupManager({ prefer: this.options.cgroups === 'auto' ? 'auto' : this.options.cgroups, instanceTag: defaultInstanceTag(this.serial) });
+      this.removeEmptyCgroups(this.cgroupManager);
+    }
     return this.cgroupManager;
+  }
+
+  /**
+   * Once per master, with the manager: any dead master's empty groups go (a master killed with -9
+   * whose state directory no master starts from again would leave them for ever). Non-empty ones
+   * wait for their own master's successor to adopt or sweep them.
+   */
+  private removeEmptyCgroups(manager: CgroupManager): void {
+    try {
+      const removed = manager.removeEmptyOfDeadMasters();
+      if (removed.length > 0) this.options.logger.info({ removed }, 'removed the empty cgroups of dead masters');
+    } catch (err) {
+      this.options.logger.warn({ err }, 'removing the empty cgroups of dead masters failed');
+    }
   }
 
   /** The attribution hooks, installed on first use by an inline module; undefined when attribution is off. */

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CgroupManager, detectCgroups, ExitPoller, identityOf, planLaunch, readMounts, type CgroupSupport, type ExitInfo, type WorkerCgroup } from '../../src/os/index.js';
 import type { CgroupV2 } from '../../src/os/cgroups/v2.js';
-import { Children, NODE, osFixture, running, waitFor } from './helpers.js';
+import { Children, deadMastersManager, NODE, osFixture, running, waitFor } from './helpers.js';
 import { assertMembershipFollows } from './sampler-membership.js';
 
 const PARENT = `hsu-test-v2-${process.pid}`;
@@ -127,11 +127,7 @@ void describe('cgroup v2', { skip }, () => {
   });
 
   void it('sweeps a dead master’s v2 groups', async () => {
-    const { child: ghost } = await children.ready(NODE, [osFixture('idle.mjs')]);
-    const id = identityOf(ghost.pid!)!;
-    ghost.kill('SIGKILL');
-    await once(ghost, 'exit');
-    const dead = new CgroupManager({ support: support!, instanceTag: `m${id.pid}s${id.startTimeTicks}` });
+    const dead = await deadMastersManager(children, support!);
     const orphan = await dead.create('orphan');
     const { child: left } = await children.ready(NODE, [osFixture('idle.mjs')]);
     orphan.addPid(left.pid!);
@@ -140,5 +136,20 @@ void describe('cgroup v2', { skip }, () => {
     assert.deepEqual(report.removed, [orphan.name]);
     await exited;
     assert.equal(existsSync(orphan.dirs[0]!), false);
+  });
+
+  void it("removes any dead master's empty v2 groups, never one with a member", async () => {
+    const dead = await deadMastersManager(children, support!);
+    const empty = await dead.create('empty');
+    const occupied = await dead.create('occupied');
+    const { child: member } = await children.ready(NODE, [osFixture('idle.mjs')]);
+    occupied.addPid(member.pid!);
+    const mine = await group('mine-empty');
+    assert.deepEqual(manager!.removeEmptyOfDeadMasters(), [empty.name]);
+    assert.equal(existsSync(empty.dirs[0]!), false);
+    assert.deepEqual(occupied.pids(), [member.pid]);
+    assert.ok(running(member.pid!));
+    assert.ok(existsSync(mine.dirs[0]!));
+    await occupied.remove();
   });
 });

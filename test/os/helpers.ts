@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { listDescendants } from '../../src/os/index.js';
+import { CgroupManager, identityOf, listDescendants, type CgroupSupport } from '../../src/os/index.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -133,4 +133,14 @@ export function readStatOf(pid: number): { ppid: number; pgid: number; sid: numb
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return { ppid: Number(rest[1]), pgid: Number(rest[2]), sid: Number(rest[3]) };
+}
+
+/** The cgroup manager of a master that has died: its tag names a process that ran and was killed. */
+export async function deadMastersManager(children: Children, support: CgroupSupport): Promise<CgroupManager> {
+  const { child: ghost } = await children.ready(NODE, [osFixture('idle.mjs')]);
+  const id = identityOf(ghost.pid as number);
+  if (id === undefined) throw new Error('no identity for the ghost master');
+  ghost.kill('SIGKILL');
+  await once(ghost, 'exit');
+  return new CgroupManager({ support, instanceTag: `m${id.pid}s${id.startTimeTicks}` });
 }

@@ -154,6 +154,29 @@ export class CgroupManager {
     return { removed, spared, failed };
   }
 
+  /**
+   * Removes the empty groups of every dead master, not only this master's predecessor: leftovers
+   * of masters killed with -9 whose state directory no master starts from again. An empty group
+   * holds nothing to adopt or kill, so this is safe whoever owned it. Never kills: a group that
+   * has a member (or gains one meanwhile) stays, since the kernel refuses to remove it.
+   */
+  removeEmptyOfDeadMasters(): string[] {
+    const removed: string[] = [];
+    for (const info of this.list()) {
+      if (info.owner_alive || info.instance === this.instanceTag || info.pids.length > 0) continue;
+      let gone = true;
+      for (const parent of this.parentDirs()) {
+        try {
+          rmdirSync(path.join(parent, info.name));
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') gone = false; // EBUSY: a member after all
+        }
+      }
+      if (gone) removed.push(info.name);
+    }
+    return removed;
+  }
+
   /** Removes the hsu parent directories when no group is left in them (tests, uninstall). */
   removeParentIfEmpty(): void {
     for (const dir of this.parentDirs()) {
