@@ -112,9 +112,10 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
 export const USAGE = `Usage: hsu <command> [options]
 
 Run a master:
-  run <config.yaml>            run the master in the foreground (Ctrl-C stops it gracefully; twice forces; SIGHUP reloads)
-  run -d <config.yaml>         run it as a daemon: returns once it is running, its log in <state_dir>/master.log
-  validate <config.yaml>...    check configuration files: every problem at once, and what \`hsu run\` could not start
+  run [config.yaml]            run the master in the foreground (Ctrl-C stops it gracefully; twice forces; SIGHUP reloads)
+                               (without a file: ./hsu.yaml, as for every command below)
+  run -d [config.yaml]         run it as a daemon: returns once it is running, its log in <state_dir>/master.log
+  validate [config.yaml]...    check configuration files: every problem at once, and what \`hsu run\` could not start
   startup [config.yaml]        print a systemd unit for this config (--install writes it, as root)
   run --watch <config.yaml>    restart a worker when its files change (module file and imports, script, working dir, watch.paths)
   run|validate --env <name>    select the environment overlay <name> (workers' env.<name>; sets HSU_ENV)

@@ -53,8 +53,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     if (CLIENT_COMMANDS.has(args.command)) return await client(args, io);
     switch (args.command) {
       case 'run': {
-        const target = args.positionals[0];
-        if (target === undefined) return usageError(io, 'run needs a config file: hsu run hsu.yaml');
+        const target = args.positionals[0] ?? defaultConfig();
+        if (target === undefined) return usageError(io, `run needs a config file: hsu run hsu.yaml (there is no ${DEFAULT_CONFIG} in ${process.cwd()})`);
         // Watch mode is for a terminal you edit beside; a daemon would restart unseen.
         if (args.daemon && args.watch) return usageError(io, 'run --watch is a foreground development mode; drop -d');
         if (args.daemon) {
@@ -65,14 +65,15 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         return await runMaster(target, { json: args.json, watch: args.watch, ...(args.logLevel === undefined ? {} : { logLevel: args.logLevel as never }) });
       }
       case 'validate': {
-        if (args.positionals.length === 0) return usageError(io, 'validate needs a config file: hsu validate hsu.yaml');
+        const files = args.positionals.length > 0 ? args.positionals : [defaultConfig()].filter((file) => file !== undefined);
+        if (files.length === 0) return usageError(io, `validate needs a config file: hsu validate hsu.yaml (there is no ${DEFAULT_CONFIG} in ${process.cwd()})`);
         const { validateCommand } = await import('./validate.js');
-        return await validateCommand(args.positionals, { json: args.json, natives: args.natives }, io);
+        return await validateCommand(files, { json: args.json, natives: args.natives }, io);
       }
       case 'startup': {
         const { startupCommand } = await import('../daemon/startup.js');
         const options = { install: args.install, json: args.json, ...(args.name === undefined ? {} : { name: args.name }), ...(args.user === undefined ? {} : { user: args.user }) };
-        return await startupCommand(args.positionals[0] ?? 'hsu.yaml', options, io);
+        return await startupCommand(args.positionals[0] ?? DEFAULT_CONFIG, options, io);
       }
       case 'new': {
         const { newCommand } = await import('./new.js');
@@ -103,6 +104,14 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     io.err(`hsu: unexpected error\n${(error as Error).stack ?? String(error)}\n`);
     return 1;
   }
+}
+
+/** The file `run`, `validate` and `startup` use when given none, as the client commands find their master through it. */
+const DEFAULT_CONFIG = 'hsu.yaml';
+
+function defaultConfig(): string | undefined {
+  // getBuiltinModule: the client commands' path stays free of the node:fs ESM facade.
+  return process.getBuiltinModule('node:fs').existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined;
 }
 
 async function client(args: CliArgs, io: CliIo): Promise<number> {

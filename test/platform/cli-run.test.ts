@@ -4,7 +4,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Master } from '../../src/index.js';
 import { diagnostics, pluginWorker, tempDir, withMaster } from '../helpers/master-helpers.js';
@@ -18,7 +18,11 @@ const BIN = path.join(repoRoot, 'dist', 'src', 'cli', 'bin.js');
 const VERSION = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
 function hsu(...argv: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [BIN, ...argv], { encoding: 'utf8', cwd: scratch.dir, timeout: 20_000 });
+  return hsuIn(scratch.dir, ...argv);
+}
+
+function hsuIn(cwd: string, ...argv: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [BIN, ...argv], { encoding: 'utf8', cwd, timeout: 20_000 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -32,6 +36,29 @@ void describe('hsu --version', () => {
       assert.equal(binary.status, 0, binary.stderr);
       assert.ok(binary.stdout.startsWith(`hsu ${VERSION} `), binary.stdout);
     }
+  });
+});
+
+void describe('run and validate without a file', () => {
+  it('use ./hsu.yaml, and say so when there is none', T, () => {
+    const dir = path.join(scratch.dir, 'default-config');
+    mkdirSync(dir);
+    for (const command of ['run', 'validate']) {
+      const none = hsuIn(dir, command);
+      assert.equal(none.status, 1);
+      assert.match(none.stderr, new RegExp(`${command} needs a config file: .*there is no hsu\\.yaml in ${dir.replaceAll('/', '\\/')}`), none.stderr);
+    }
+    writeFileSync(path.join(dir, 'hsu.yaml'), 'workers:\n  - { id: p, type: process, stop_timeout: soon }\n');
+    const invalid = hsuIn(dir, 'validate');
+    assert.equal(invalid.status, 1);
+    assert.match(invalid.stdout + invalid.stderr, /hsu\.yaml:2:\d+ +workers\[0\]\.stop_timeout/);
+    const refused = hsuIn(dir, 'run');
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /invalid configuration in .*hsu\.yaml/);
+    writeFileSync(path.join(dir, 'hsu.yaml'), `workers:\n  - { id: p, type: process, execution: { executable_path: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(fixture('forever.mjs'))}] } }\n`);
+    const valid = hsuIn(dir, 'validate');
+    assert.equal(valid.status, 0, valid.stdout + valid.stderr);
+    assert.match(valid.stdout, /hsu\.yaml/);
   });
 });
 
