@@ -20,6 +20,8 @@ const FACTS_EVERY_MS = 1_000;
 interface Pending {
   resolve(value: unknown): void;
   reject(error: unknown): void;
+  /** A module call (what a drain waits for), not a health probe or a facts request. */
+  readonly call?: true;
 }
 
 export interface StartedFacts {
@@ -42,6 +44,8 @@ export class RemoteModule {
   private heapFacts: HeapFacts | undefined;
   /** The module's subscriptions on the master's bus, by topic. */
   private readonly subscriptions = new Map<string, () => void>();
+  /** Waiting for the calls in flight to settle (a graceful stop's drain); empty the rest of the time. */
+  private drainWaiters: (() => void)[] = [];
   /** The fatal error the host reported before ending, if any. */
   fatal: SerializedError | undefined;
   /** Told when the host reports a fatal error. */
@@ -102,6 +106,7 @@ export class RemoteModule {
         this.pending.delete(message.id);
         if (message.ok) pending.resolve(message.value);
         else pending.reject(deserializeError(message.error));
+        if (this.drainWaiters.length > 0) this.settled();
         return;
       }
       case 'health':
@@ -199,7 +204,7 @@ export class RemoteModule {
     let message: ToHost = needsDeadline(options) ? { t: 'call', id, a: action, i: input, s: 1 } : { t: 'call', id, a: action, i: input };
     const carrier = callContextHook()?.inject();
     if (carrier !== undefined) message = { ...message, c: carrier };
-    const result = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    const result = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject, call: true }));
     try {
       this.transport.send(message);
     } catch (error) {
@@ -213,6 +218,7 @@ export class RemoteModule {
     return Promise.race([result, deadline.expired])
       .catch((error: unknown) => {
         if (this.pending.delete(id) && !this.closed) this.send({ t: 'cancel', id, reason: serializeError(error) });
+        if (this.drainWaiters.length > 0) this.settled();
         throw error;
       })
       .finally(() => deadline.dispose());
@@ -241,6 +247,33 @@ export class RemoteModule {
     if (!this.closed) this.send({ t: 'stop' });
   }
 
+  /**
+   * Resolves once no call is in flight (health probes and facts requests do not count), or after
+   * `maxMs`: a graceful stop lets the calls already sent finish before the module is told to stop.
+   */
+  drain(maxMs: number): Promise<void> {
+    if (this.closed || !this.callsInFlight()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.drainWaiters = this.drainWaiters.filter((waiter) => waiter !== done);
+        resolve();
+      };
+      const timer = setTimeout(done, maxMs);
+      this.drainWaiters.push(done);
+    });
+  }
+
+  private callsInFlight(): boolean {
+    for (const pending of this.pending.values()) if (pending.call === true) return true;
+    return false;
+  }
+
+  private settled(): void {
+    if (this.callsInFlight()) return;
+    for (const waiter of [...this.drainWaiters]) waiter();
+  }
+
   /** The thread or process is gone: nothing in flight can complete. */
   close(reason: string): void {
     if (this.closed) return;
@@ -256,6 +289,7 @@ export class RemoteModule {
       this.pending.delete(id);
       pending.reject(this.interrupted(undefined, reason));
     }
+    this.settled();
   }
 
   /** Control messages carry no user payload; a failure to send means the host is going, which its exit reports. */

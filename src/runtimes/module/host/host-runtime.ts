@@ -149,7 +149,7 @@ class HostInstance extends RemoteInstance implements Instance {
   }
 
   stop(request: StopRequest): Promise<void> {
-    return this.proc.stop(request);
+    return this.stopAfterDrain(request, (r) => this.proc.stop(r));
   }
 
   diagnostics(): Readonly<Record<string, unknown>> {

@@ -144,8 +144,10 @@ class ThreadInstance extends RemoteInstance implements Instance {
   }
 
   stop(request: StopRequest): Promise<void> {
-    this.termination.request(request);
-    return this.released;
+    return this.stopAfterDrain(request, (r) => {
+      this.termination.request(r);
+      return this.released;
+    });
   }
 
   diagnostics(): Readonly<Record<string, unknown>> {
