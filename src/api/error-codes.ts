@@ -14,6 +14,7 @@ export const API_ERROR_CODES = {
   API_LOG_REFUSED: { status: 403, summary: 'a log path that is not a regular file (a symlink, a FIFO) is not read' },
   API_RELOAD_UNAVAILABLE: { status: 409, summary: 'this master has no config file to reload' },
   API_SHUTDOWN_UNAVAILABLE: { status: 409, summary: 'this master cannot be shut down through the API' },
+  API_SCALE_UNSUPPORTED: { status: 409, summary: 'this worker\'s replica count cannot be changed in place' },
   // API settings and listening
   API_CONFIG_INVALID: { status: 400, summary: 'the master.api settings are invalid' },
   API_INSECURE_LISTEN: { status: 400, summary: 'a non-loopback address needs a configured token and TLS' },

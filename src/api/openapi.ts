@@ -29,6 +29,7 @@ const RESPONSES: Readonly<Record<string, z.ZodType>> = {
 const REQUESTS: Readonly<Record<string, z.ZodType>> = {
   ControlRequest: s.controlBodySchema,
   ShutdownRequest: s.shutdownBodySchema,
+  ScaleRequest: s.scaleBodySchema,
   WorkerConfig: workerConfigSchema,
 };
 
@@ -137,6 +138,15 @@ export function openApiDocument(): object {
       '/workers/{id}/start': control('start', false),
       '/workers/{id}/stop': control('stop', true),
       '/workers/{id}/restart': control('restart', true),
+      '/workers/{id}/scale': {
+        post: {
+          summary: 'run this many replicas of a worker that has replicas (new ones start if it runs; the highest-numbered stop first, draining their calls); until the master restarts or the file’s instances change',
+          parameters: [idParam],
+          requestBody: { required: true, content: { 'application/json': { schema: ref('ScaleRequest') } } },
+          ...secured,
+          responses: { '200': json('ControlResult', 'the worker after scaling (changed: false when it already ran that many)'), ...errors(400, 401, 404, 409) },
+        },
+      },
       '/events': {
         get: {
           summary: 'lifecycle events as SSE: state, exit, restart, health, added, removed, reload (and output when asked)',

@@ -6,6 +6,7 @@
 import * as z from 'zod';
 import type { SerializedError } from '../errors.js';
 import { WORKER_STATES } from '../lifecycle/states.js';
+import { MAX_REPLICAS } from '../mesh/autoscaler/schema.js';
 
 const iso = z.string().describe('ISO 8601 time');
 const stopCause = z.enum(['requested', 'unhealthy', 'fatal', 'limit']);
@@ -150,6 +151,7 @@ export const logTailSchema = z.strictObject({ worker_id: z.string(), stdout: log
 
 export const controlBodySchema = z.strictObject({ force: z.boolean().default(false) });
 export const shutdownBodySchema = z.strictObject({ force: z.boolean().default(false) });
+export const scaleBodySchema = z.strictObject({ instances: z.number().int().min(1).max(MAX_REPLICAS).describe('the replica count to run') });
 export const controlResultSchema = z
   .strictObject({
     changed: z.boolean().describe('false when the worker already was in the requested state'),

@@ -129,6 +129,7 @@ Talk to a running master (found through ./hsu.yaml or ./.hsu, --state-dir or HSU
   ls                           every worker: state, health, pid, uptime, restarts, CPU, memory
   status <id>                  one worker's diagnostics and recent transitions
   start|stop|restart <id>...   or \`all\`; --force skips the grace period of stop and restart
+  scale <id> <n>               run n replicas of a worker with replicas (the highest-numbered stop first, finishing their calls)
   logs <id> [-n N] [-f]        the last N lines of its stdout/stderr files; -f follows them
   events [id]                  lifecycle events as they happen
   reload                       re-read the config file and apply the difference (same as SIGHUP)

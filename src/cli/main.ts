@@ -20,7 +20,7 @@ const defaultIo: CliIo = { out: (t) => process.stdout.write(t), err: (t) => proc
 /** Codes that mean "the configuration is the problem": only for these is `hsu validate` a useful hint. */
 const CONFIG_CODES = new Set(['HSU_ERR_CONFIG_INVALID', 'HSU_ERR_CONFIG_NOT_FOUND']);
 /** Commands that talk to a running master. */
-const CLIENT_COMMANDS = new Set(['ls', 'list', 'status', 'start', 'stop', 'restart', 'logs', 'events', 'reload', 'shutdown', 'cluster', 'monit', 'dashboard']);
+const CLIENT_COMMANDS = new Set(['ls', 'list', 'status', 'start', 'stop', 'restart', 'scale', 'logs', 'events', 'reload', 'shutdown', 'cluster', 'monit', 'dashboard']);
 
 /** Commands with options of their own: the rest of argv is theirs to parse. */
 const SUBCOMMANDS: Readonly<Record<string, (argv: readonly string[], io: CliIo) => Promise<number>>> = {
@@ -119,6 +119,7 @@ async function client(args: CliArgs, io: CliIo): Promise<number> {
   const needs: Readonly<Record<string, string>> = { status: 'status needs a worker id: hsu status <id>', logs: 'logs needs a worker id: hsu logs <id>' };
   if ((command === 'start' || command === 'stop' || command === 'restart') && args.positionals.length === 0) return usageError(io, `${command} needs worker ids or all: hsu ${command} <id>... | all`);
   if (needs[command] !== undefined && args.positionals.length === 0) return usageError(io, needs[command]);
+  if (command === 'scale' && (args.positionals.length !== 2 || !/^[1-9]\d*$/.test(args.positionals[1] ?? ''))) return usageError(io, 'scale needs a worker id and a replica count: hsu scale <id> <n>');
   const clientArgs: ClientArgs = { positionals: args.positionals, json: args.json, stateDir: args.stateDir, force: args.force, lines: args.lines, follow: args.follow };
   switch (command) {
     case 'ls':
@@ -129,6 +130,8 @@ async function client(args: CliArgs, io: CliIo): Promise<number> {
     case 'stop':
     case 'restart':
       return (await import('./client/control.js')).controlCommand(command, clientArgs, io);
+    case 'scale':
+      return (await import('./client/scale.js')).scaleCommand(clientArgs, io);
     case 'logs':
       return (await import('./client/logs.js')).logsCommand(clientArgs, io);
     case 'events':

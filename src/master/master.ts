@@ -34,7 +34,7 @@ import { resolveOrphans } from './orphans.js';
 import { reconfigureGroup } from './reconfigure.js';
 import { buildReplica, numbered, type ReplicaDeps, type WatchdogFactory } from './replicas.js';
 import { MasterServices, routed, serviceOf } from './services.js';
-import { WorkerTable, type Replica, type WorkerGroup } from './worker-table.js';
+import { freeIndex, WorkerTable, type Replica, type WorkerGroup } from './worker-table.js';
 
 export type { WatchdogFactory } from './replicas.js';
 
@@ -298,8 +298,8 @@ export class Master {
     if (this.table.hasGroup(config.id) || this.table.replica(config.id) !== undefined) {
       throw hsuError('WORKER_EXISTS', `a worker with id '${config.id}' already exists`, { worker_id: config.id });
     }
-    const group: WorkerGroup = { id: config.id, config, replicas: [], nextIndex: 0, numbered: numbered(config) };
-    const replicas = Array.from({ length: config.instances }, () => buildReplica(group, group.nextIndex++, this.deps));
+    const group: WorkerGroup = { id: config.id, config, replicas: [], numbered: numbered(config) };
+    const replicas = Array.from({ length: config.instances }, (_, index) => buildReplica(group, index, this.deps));
     this.table.addGroup(group);
     for (const replica of replicas) this.table.addReplica(replica);
     this.services.configure(config);
@@ -392,26 +392,26 @@ export class Master {
 
   /**
    * Runs `instances` replicas of a worker whose replicas are numbered (as `pm2 scale` does): new
-   * ones are started if the worker is active, the newest are stopped and removed first, the
-   * others are not touched. 'unsupported' when the count cannot change in place: from or to a
+   * ones are started if the worker is active (at the lowest free numbers), the highest-numbered
+   * are stopped (draining their calls) and removed first, the others are not touched. 'unsupported' when the count cannot change in place: from or to a
    * single unnumbered instance, or a count its autoscaler manages.
    */
   async scaleWorker(id: string, instances: number): Promise<'applied' | 'unsupported'> {
     this.assertOpen();
     const group = this.table.group(id);
     if (group === undefined) throw this.table.notFound(id);
-    if (!group.numbered || instances < 2 || group.config.autoscale !== undefined) return 'unsupported';
+    if (this.scalingRefusal(id, instances) !== undefined) return 'unsupported';
     const active = group.replicas.some((r) => (['starting', 'running', 'waiting_restart'] as readonly WorkerState[]).includes(r.controller.state));
     group.config = { ...group.config, instances };
     while (group.replicas.length > instances) {
-      const newest = group.replicas.at(-1)!;
-      if (this.services.registry.get(newest.id) !== undefined) this.services.registry.setHealth(newest.id, 'unhealthy');
-      await stopQuietly(newest, false);
-      await this.dropReplica(newest);
+      const last = group.replicas.at(-1)!;
+      if (this.services.registry.get(last.id) !== undefined) this.services.registry.setHealth(last.id, 'unhealthy');
+      await stopQuietly(last, false);
+      await this.dropReplica(last);
     }
     const added: Replica[] = [];
     while (group.replicas.length < instances) {
-      const replica = buildReplica(group, group.nextIndex++, this.deps);
+      const replica = buildReplica(group, freeIndex(group), this.deps);
       this.table.addReplica(replica);
       this.events.emit('added', { worker_id: replica.id, type: group.config.type, runtime: replica.runtime.kind });
       added.push(replica);
@@ -419,6 +419,16 @@ export class Master {
     this.logger.info({ worker: id, instances }, 'worker scaled');
     if (active) await startAll(added);
     return 'applied';
+  }
+
+  /** Why {@link scaleWorker} would answer 'unsupported' for this count, in words for an operator; undefined when it would not. */
+  scalingRefusal(id: string, instances: number): string | undefined {
+    const group = this.table.group(id);
+    if (group === undefined) throw this.table.notFound(id);
+    if (group.config.autoscale !== undefined) return `worker '${id}' is autoscaled (${group.config.autoscale.min}..${group.config.autoscale.max} replicas): its autoscaler sets the count`;
+    if (!group.numbered) return `worker '${id}' runs one unnumbered instance: give it \`instances:\` (2 or more) in the config file and reload`;
+    if (instances < 2) return `a worker with replicas keeps at least 2 (asked for ${instances}); for one, set \`instances: 1\` in the config file and reload`;
+    return undefined;
   }
 
   /**
@@ -606,13 +616,13 @@ export class Master {
       logger: this.logger,
       inFlight: (name) => this.services.router.load(name).in_flight,
       addReplica: async (g) => {
-        const replica = buildReplica(g, g.nextIndex++, this.deps);
+        const replica = buildReplica(g, freeIndex(g), this.deps);
         this.table.addReplica(replica);
         this.events.emit('added', { worker_id: replica.id, type: g.config.type, runtime: replica.runtime.kind });
         await replica.controller.start();
       },
       removeOne: async (g) => {
-        // A replica that is not serving (failed, waiting to restart, unhealthy) goes first; else the newest.
+        // A replica that is not serving (failed, waiting to restart, unhealthy) goes first; else the highest-numbered.
         const victim = g.replicas.findLast((r) => r.controller.state !== 'running' || r.controller.diagnostics().health.status === 'unhealthy') ?? g.replicas.at(-1);
         if (victim === undefined) return;
         // Taken out of the balancer first: the router stops picking it before it is told to stop.

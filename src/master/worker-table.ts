@@ -25,9 +25,20 @@ export interface WorkerGroup {
   config: WorkerConfig;
   /** In index order. */
   readonly replicas: Replica[];
-  nextIndex: number;
   /** Replicas are `<id>#<n>` (several, or autoscaled). */
   readonly numbered: boolean;
+}
+
+/**
+ * The lowest index no replica of the group holds: after a scale-down and up again the replicas
+ * are `#0..#n-1` again (a fixed integrated port stays within base..base+n-1), as a StatefulSet's
+ * ordinals are. A replica still stopping holds its index until it is gone.
+ */
+export function freeIndex(group: WorkerGroup): number {
+  const taken = new Set(group.replicas.map((replica) => replica.index));
+  let index = 0;
+  while (taken.has(index)) index++;
+  return index;
 }
 
 export class WorkerTable {
@@ -50,8 +61,12 @@ export class WorkerTable {
     this.groups.set(group.id, group);
   }
 
+  /** Keeps the group's list in index order. */
   addReplica(replica: Replica): void {
-    replica.group.replicas.push(replica);
+    const list = replica.group.replicas;
+    const at = list.findIndex((other) => other.index > replica.index);
+    if (at < 0) list.push(replica);
+    else list.splice(at, 0, replica);
     this.replicas.set(replica.id, replica);
   }
 

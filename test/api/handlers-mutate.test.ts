@@ -17,6 +17,7 @@ const MUTATIONS: [string, string, unknown?][] = [
   ['POST', '/workers/echo/start'],
   ['POST', '/workers/echo/stop', { force: true }],
   ['POST', '/workers/echo/restart'],
+  ['POST', '/workers/echo/scale', { instances: 3 }],
   ['POST', '/workers', { id: 'intruder', type: 'module', module: { module_type: 'native', module_name: 'x' } }],
   ['DELETE', '/workers/echo'],
   ['POST', '/reload'],
@@ -53,6 +54,40 @@ void describe('control API mutations', () => {
       },
       { shutdown: () => void (shutdowns += 1), reload: () => Promise.resolve((reloads += 1) as never) },
     );
+  });
+
+  it('scale: up and down in place (the newest go first), idempotent; refused with the reason where the count cannot change', T, async () => {
+    await withHarness(async (h) => {
+      h.master.addWorker(pluginWorker('pool', 'ok.mjs', {}, { instances: 2 }));
+      h.master.addWorker(pluginWorker('single', 'ok.mjs'));
+      h.master.addWorker(pluginWorker('auto', 'ok.mjs', {}, { autoscale: { min: 2, max: 4, metric: 'inflight_per_replica', scale_up_at: 8, scale_down_at: 2 } }));
+      await h.master.start();
+      type Scaled = ControlReply & { replicas: { id: string; state: string }[] };
+      const up = await h.json<Scaled>('POST', '/workers/pool/scale', { body: { instances: 4 } });
+      assert.equal(up.status, 200);
+      assert.equal(up.body.changed, true);
+      assert.deepEqual(up.body.replicas.map((r) => [r.id, r.state]), [['pool#0', 'running'], ['pool#1', 'running'], ['pool#2', 'running'], ['pool#3', 'running']]);
+      const same = await h.json<Scaled>('POST', '/workers/pool/scale', { body: { instances: 4 } });
+      assert.deepEqual([same.status, same.body.changed], [200, false]);
+      const down = await h.json<Scaled>('POST', '/workers/pool/scale', { body: { instances: 2 } });
+      assert.deepEqual(down.body.replicas.map((r) => r.id), ['pool#0', 'pool#1']);
+      assert.deepEqual(h.master.listReplicas('pool'), ['pool#0', 'pool#1']);
+      const refusals: [string, unknown, number, string, RegExp][] = [
+        ['single', { instances: 3 }, 409, 'HSU_ERR_API_SCALE_UNSUPPORTED', /one unnumbered instance.*instances:/],
+        ['auto', { instances: 3 }, 409, 'HSU_ERR_API_SCALE_UNSUPPORTED', /autoscaled \(2\.\.4 replicas\)/],
+        ['pool', { instances: 1 }, 409, 'HSU_ERR_API_SCALE_UNSUPPORTED', /at least 2/],
+        ['pool', { instances: 0 }, 400, 'HSU_ERR_API_BAD_REQUEST', /instances/],
+        ['pool', { instances: 2.5 }, 400, 'HSU_ERR_API_BAD_REQUEST', /instances/],
+        ['pool', {}, 400, 'HSU_ERR_API_BAD_REQUEST', /instances/],
+        ['ghost', { instances: 2 }, 404, 'HSU_ERR_WORKER_NOT_FOUND', /ghost/],
+      ];
+      for (const [id, body, status, code, message] of refusals) {
+        const reply = await h.json<{ code: string; message: string; details?: unknown }>('POST', `/workers/${id}/scale`, { body });
+        assert.deepEqual([reply.status, reply.body.code], [status, code], `${id} ${JSON.stringify(body)}`);
+        assert.match(`${reply.body.message} ${JSON.stringify(reply.body.details ?? {})}`, message);
+      }
+      assert.deepEqual(h.master.listReplicas('pool'), ['pool#0', 'pool#1'], 'a refused scale changes nothing');
+    });
   });
 
   it('start, stop and restart, idempotent like systemctl; restart changes the pid; --force', T, async () => {

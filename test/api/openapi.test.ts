@@ -36,6 +36,7 @@ async function scenario(h: Harness): Promise<{ method: string; path: string; sta
   };
   h.master.addWorker(echoWorker(h, 'echo'));
   h.master.addWorker(pluginWorker('plug', 'ok.mjs'));
+  h.master.addWorker(pluginWorker('pool', 'ok.mjs', {}, { instances: 2 }));
   await h.master.start();
   await ping(h, 'echo');
   await hit('GET', '/');
@@ -49,6 +50,7 @@ async function scenario(h: Harness): Promise<{ method: string; path: string; sta
   await hit('POST', '/workers', { body: echoWorker(h, 'added', { restart: { policy: 'never' }, stop_timeout: '2s' }) });
   await hit('POST', '/workers?start=false', { body: { id: 'hc', type: 'process', execution: { executable_path: 'node' }, health_check: { type: 'tcp', port: 1 } } });
   await hit('DELETE', '/workers/added');
+  await hit('POST', '/workers/pool/scale', { body: { instances: 3 } });
   await hit('POST', '/reload');
   await hit('POST', '/shutdown', { body: { force: false } });
   // Errors.
@@ -58,6 +60,8 @@ async function scenario(h: Harness): Promise<{ method: string; path: string; sta
   await hit('POST', '/workers/echo/stop', { raw: '{"force": nope}' });
   await hit('POST', '/workers/echo/restart', { token: false });
   await hit('POST', '/workers/plug/start');
+  await hit('POST', '/workers/plug/scale', { body: { instances: 2 } });
+  await hit('POST', '/workers/pool/scale', { body: { instances: 0 } });
   await hit('DELETE', '/workers/echo');
   await hit('POST', '/workers', { body: { id: 'hc', type: 'process', execution: { executable_path: 'node' } } });
   await hit('POST', '/workers', { body: { id: 1 } });

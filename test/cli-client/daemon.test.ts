@@ -1,5 +1,5 @@
 // Every client command of the real `hsu` binary against a real daemon started by `hsu run -d`:
-// ls, status, start/stop/restart, logs (-n, -f), events, reload (add, change, remove, an invalid
+// ls, status, start/stop/restart, scale, logs (-n, -f), events, reload (add, change, remove, an invalid
 // file, SIGHUP), shutdown, with and without --json; no master; a wrong token.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -168,6 +168,40 @@ void describe('hsu client commands', () => {
       const wrongToken = await hsu(['restart', 'a'], { cwd: p.dir, env: { HSU_TOKEN: 'not-the-token-at-all' } });
       assert.equal(wrongToken.code, 1);
       assert.match(wrongToken.err, /HSU_ERR_API_UNAUTHORIZED/);
+    });
+  });
+
+  it('scale: a worker with replicas grows and shrinks, the highest-numbered first, numbers reused; refused with the reason; kept by a reload until the file’s count changes', T, async () => {
+    await withProject(async (p) => {
+      p.write(`${echoEntry('pool', p.marker)}    instances: 2\n${echoEntry('solo', p.marker)}`);
+      await started(p);
+      const up = await p.hsu('scale', 'pool', '4');
+      assert.equal(up.code, 0, up.err);
+      assert.match(up.out, /^pool: 4 replicas\n {2}pool#0: running \(pid \d+\)\n(?: {2}pool#\d: running \(pid \d+\)\n){3}$/);
+      const ids = async (): Promise<string[]> => (await workers(p)).map((w) => w.id).filter((id) => id.startsWith('pool'));
+      assert.deepEqual(await ids(), ['pool#0', 'pool#1', 'pool#2', 'pool#3']);
+      const down = await p.hsu('scale', 'pool', '3', '--json');
+      assert.equal(down.code, 0, down.err);
+      const reply = JSON.parse(down.out) as { ok: boolean; changed: boolean; instances: number; replicas: { id: string }[] };
+      assert.deepEqual([reply.ok, reply.changed, reply.instances, reply.replicas.map((r) => r.id)], [true, true, 3, ['pool#0', 'pool#1', 'pool#2']]);
+      const same = await p.hsu('scale', 'pool', '3');
+      assert.match(same.out, /^pool: already 3 replicas\n/);
+      const solo = await p.hsu('scale', 'solo', '2');
+      assert.equal(solo.code, 1);
+      assert.match(solo.err, /one unnumbered instance.*\(HSU_ERR_API_SCALE_UNSUPPORTED\)/);
+      for (const bad of [['scale', 'pool'], ['scale', 'pool', 'x'], ['scale', 'pool', '0'], ['scale', 'pool', '2', '3']]) {
+        const usage = await p.hsu(...bad);
+        assert.equal(usage.code, 1, bad.join(' '));
+        assert.match(usage.err, /scale needs a worker id and a replica count/);
+      }
+      // A reload applies what changed in the file: the count set at run time stays until the file's does.
+      const reload = await p.hsu('reload');
+      assert.equal(reload.code, 0, reload.err);
+      assert.deepEqual(await ids(), ['pool#0', 'pool#1', 'pool#2']);
+      p.write(`${echoEntry('pool', p.marker)}    instances: 5\n${echoEntry('solo', p.marker)}`);
+      const grown = await p.hsu('reload');
+      assert.equal(grown.code, 0, grown.err);
+      assert.deepEqual(await ids(), ['pool#0', 'pool#1', 'pool#2', 'pool#3', 'pool#4']);
     });
   });
 

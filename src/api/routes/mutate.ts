@@ -1,5 +1,5 @@
 /**
- * The mutations: start, stop, restart (optionally forced), add and remove a worker at run time,
+ * The mutations: start, stop, restart (optionally forced), scale, add and remove a worker at run time,
  * reload the config file, shut down. Start and stop are idempotent like `systemctl`: asking for
  * the state a worker is already in answers 200 with `changed: false` instead of an error.
  */
@@ -8,7 +8,7 @@ import * as z from 'zod';
 import { hsuError } from '../../errors.js';
 import { OPERATIONS, type WorkerState } from '../../lifecycle/states.js';
 import type { Master } from '../../master/master.js';
-import { controlBodySchema, shutdownBodySchema } from '../schemas.js';
+import { controlBodySchema, scaleBodySchema, shutdownBodySchema } from '../schemas.js';
 import { queryOf, readBody, readJson, summary, workerId, type RouteContext } from './context.js';
 
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -50,6 +50,17 @@ export function mutateRoutes(ctx: RouteContext): Hono {
     const { force } = await readBody(ctx, c, controlBodySchema, 'restart request');
     await master.restartWorker(id, { force });
     return result(id, true);
+  });
+
+  // Like `pm2 scale`: until the master restarts, or a reload finds the file's `instances:` changed.
+  app.post('/workers/:id/scale', async (c) => {
+    const id = workerId(c);
+    const { instances } = await readBody(ctx, c, scaleBodySchema, 'scale request');
+    const refusal = master.scalingRefusal(id, instances);
+    if (refusal !== undefined) throw hsuError('API_SCALE_UNSUPPORTED', refusal, { worker_id: id, instances });
+    const before = master.listReplicas(id).length;
+    await master.scaleWorker(id, instances);
+    return result(id, before !== instances);
   });
 
   app.post('/workers', async (c) => {
