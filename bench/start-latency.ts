@@ -165,8 +165,9 @@ export async function startThread(samples = 60): Promise<Row[]> {
   const vsMessage = thread.hsu.p50 / thread.message.p50;
   note(`  hsu p50 ${fmtMs(thread.hsu.p50)}; new Worker->online ${fmtMs(thread.online.p50)}; ->first message ${fmtMs(thread.message.p50)}`);
   return [
-    { name: 'start: thread module (vs Worker→online)', value: fmtMs(thread.hsu.p50), spread: spread(thread.hsu), floor: fmtMs(thread.online.p50), ratio: fmtRatio(vsOnline), target: '≤ 1.25x', status: verdict(vsOnline <= 1.25) },
-    { name: 'start: thread module (vs Worker→1st message)', value: fmtMs(thread.hsu.p50), spread: spread(thread.hsu), floor: fmtMs(thread.message.p50), ratio: fmtRatio(vsMessage), target: '≤ 1.25x', status: verdict(vsMessage <= 1.25) },
+    // The issue's target is against the first message (what a module's start is); `online` is shown beside it.
+    { name: 'start: thread module (vs Worker→online)', value: fmtMs(thread.hsu.p50), spread: spread(thread.hsu), floor: fmtMs(thread.online.p50), ratio: fmtRatio(vsOnline), target: 'report', status: 'info' },
+    { name: 'start: thread module (vs Worker→1st message)', value: fmtMs(thread.hsu.p50), spread: spread(thread.hsu), floor: fmtMs(thread.message.p50), ratio: fmtRatio(vsMessage), target: '≤ 1.1x', status: verdict(vsMessage <= 1.1) },
   ];
 }
 
