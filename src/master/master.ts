@@ -393,8 +393,9 @@ export class Master {
   /**
    * Runs `instances` replicas of a worker whose replicas are numbered (as `pm2 scale` does): new
    * ones are started if the worker is active (at the lowest free numbers), the highest-numbered
-   * are stopped (draining their calls) and removed first, the others are not touched. 'unsupported' when the count cannot change in place: from or to a
-   * single unnumbered instance, or a count its autoscaler manages.
+   * are stopped together (draining their calls) and removed, the others are not touched.
+   * 'unsupported' when the count cannot change in place: from or to a single unnumbered instance,
+   * or a count its autoscaler manages ({@link scalingRefusal} says why).
    */
   async scaleWorker(id: string, instances: number): Promise<'applied' | 'unsupported'> {
     this.assertOpen();
@@ -403,12 +404,15 @@ export class Master {
     if (this.scalingRefusal(id, instances) !== undefined) return 'unsupported';
     const active = group.replicas.some((r) => (['starting', 'running', 'waiting_restart'] as readonly WorkerState[]).includes(r.controller.state));
     group.config = { ...group.config, instances };
-    while (group.replicas.length > instances) {
-      const last = group.replicas.at(-1)!;
-      if (this.services.registry.get(last.id) !== undefined) this.services.registry.setHealth(last.id, 'unhealthy');
-      await stopQuietly(last, false);
-      await this.dropReplica(last);
-    }
+    // Every victim leaves the balancer first, then all drain and stop at once (not one grace period after another).
+    const victims = group.replicas.slice(instances);
+    for (const victim of victims) if (this.services.registry.get(victim.id) !== undefined) this.services.registry.setHealth(victim.id, 'unhealthy');
+    await Promise.all(
+      victims.map(async (victim) => {
+        await stopQuietly(victim, false);
+        await this.dropReplica(victim);
+      }),
+    );
     const added: Replica[] = [];
     while (group.replicas.length < instances) {
       const replica = buildReplica(group, freeIndex(group), this.deps);

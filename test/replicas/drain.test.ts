@@ -2,6 +2,7 @@
 // flight finish those calls instead of failing them with HSU_ERR_CALL_INTERRUPTED; a call that
 // outlives its share of the grace period (DRAIN_SHARE of stop_timeout) is interrupted when the
 // module is told to stop, and the stop still ends within stop_timeout; a forced stop does not wait.
+// The victims of one scale-down drain together, not one grace period after another.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DRAIN_SHARE } from '../../src/runtimes/module/remote-instance.js';
@@ -27,6 +28,10 @@ for (const deployment of ['thread', 'process'] as const satisfies readonly Deplo
         (p) => replicaWorker(p, { id: 'pool', deployment, extra: '    instances: 4\n    stop_timeout: 10s' }),
         async ({ master }) => {
           await master.start();
+          const transitions: string[] = [];
+          master.on('state', (event) => {
+            if (event.to === 'stopping' || event.to === 'stopped') transitions.push(`${event.worker_id} ${event.to}`);
+          });
           // Round robin: 16 calls put 4 on each replica, the two that go among them.
           const calls = Array.from({ length: 16 }, () => settle(master.call('pool', 'work', { ms: CALL_MS })));
           await new Promise((resolve) => setTimeout(resolve, 50));
@@ -39,8 +44,10 @@ for (const deployment of ['thread', 'process'] as const satisfies readonly Deplo
           for (const o of outcomes) if (o.ok) served.set(o.worker, (served.get(o.worker) ?? 0) + 1);
           assert.deepEqual([...served.entries()].sort(), [['pool#0', 4], ['pool#1', 4], ['pool#2', 4], ['pool#3', 4]]);
           assert.deepEqual(master.listReplicas('pool'), ['pool#0', 'pool#1']);
-          // The scale-down waited for the calls (not the whole grace period).
+          // The scale-down waited for the calls (not the whole grace period), draining both victims at once.
           assert.ok(took >= CALL_MS / 2 && took < 5_000, `scale-down took ${took} ms`);
+          assert.deepEqual(transitions.slice(0, 2).sort(), ['pool#2 stopping', 'pool#3 stopping'], transitions.join(', '));
+          assert.deepEqual(transitions.slice(2).sort(), ['pool#2 stopped', 'pool#3 stopped']);
         },
       );
     });
