@@ -355,6 +355,34 @@ workers:
   assert.deepEqual(issueAt(issuesOf('workers: []\nversion: 2\n'), 'version').choices, ['master', 'workers']);
 });
 
+void test("another supervisor's keys say where hsu has them (PM2's script, compose's command, cwd)", () => {
+  const yaml = `workers:
+  - id: a
+    type: process
+    command: sleep
+    args: ['1']
+    cwd: /tmp
+    script: app.js
+  - id: m
+    type: module
+    script: ./m.js
+    module: { module_type: plugin, module_path: ./m.js }
+`;
+  const issues = issuesOf(yaml);
+  const expected: [string, number, RegExp][] = [
+    ['workers[0].command', 4, /unknown key "command": the program goes in `execution: \{ executable_path/],
+    ['workers[0].args', 5, /arguments go in `execution\.args`/],
+    ['workers[0].cwd', 6, /`execution\.working_directory`/],
+    ['workers[0].script', 7, /`execution\.executable_path`.*hsu import pm2/],
+    ['workers[1].script', 10, /a module worker runs the code its `module:` block names/],
+  ];
+  for (const [path, line, message] of expected) {
+    const issue = issueAt(issues, path);
+    assert.match(issue.message, message);
+    assert.equal(issue.line, line, path);
+  }
+});
+
 void test('enums list their choices and the bad value', () => {
   const yaml = `master:
   log_level: loud

@@ -103,60 +103,72 @@ export const integrationSchema = z.strictObject({
   port_env: yamlString.regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default(DEFAULTS.integration.port_env),
 });
 
-export const processWorkerSchema = z
-  .strictObject({
-    id: workerIdSchema,
-    type: z.literal('process'),
-    ...commonShape,
-    management: managementSchema.default(DEFAULTS.worker.management),
-    integration: integrationSchema.optional(),
-    /** A Node child announces readiness with process.send('ready') (PM2's wait_ready); it gets an IPC channel. */
-    wait_ready: z.boolean().default(false),
-    execution: executionSchema.optional(),
-    /** Environment overlays by name (PM2's env_<name>), merged over execution.environment for the selected one. */
-    env: envOverlaysSchema.optional(),
-    module: hostedModuleSchema.optional(),
-    ...processExtrasShape,
-  })
-  .superRefine(
-    (parsed, ctx) => {
-      const worker = fieldsOf(parsed);
-      const hasExecution = worker.execution !== undefined;
-      const hasModule = worker.module !== undefined;
-      if (worker.management === 'unmanaged') {
-        checkUnmanaged(worker, ctx);
-        return;
-      }
-      if (worker.unmanaged !== undefined) ctx.addIssue({ code: 'custom', path: ['unmanaged'], message: 'unmanaged is only for management: unmanaged' });
-      if (!hasExecution && !hasModule && worker.package !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['package'], message: 'a packaged worker is expanded from the package store when its config file is loaded (hsu run, Master.fromConfigFile); this config was not' });
-      } else if (!hasExecution && !hasModule) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [],
-          message: 'a process worker needs exactly one of `execution` (run an executable) or `module` (host a plugin module in a child process)',
-        });
-      } else if (hasExecution && hasModule) {
-        ctx.addIssue({ code: 'custom', path: ['module'], message: 'a process worker takes exactly one of `execution` or `module`, not both' });
-      }
-      const integrated = worker.management === 'integrated';
-      if (worker.integration !== undefined && !integrated) {
-        ctx.addIssue({ code: 'custom', path: ['integration'], message: 'integration is only for management: integrated' });
-      }
-      if (integrated && !hasExecution && hasModule) {
-        ctx.addIssue({ code: 'custom', path: ['management'], message: 'a hosted module is reached through the master (its actions); integrated is for an executable that serves a port' });
-      }
-      if (worker.wait_ready === true && !hasExecution) {
-        ctx.addIssue({ code: 'custom', path: ['wait_ready'], message: 'wait_ready is for an executable (a hosted module always reports when it has started)' });
-      }
-      checkProbePorts(worker, integrated, ctx);
-      checkInstances(worker, ctx);
-      checkEnvOverlays(worker, ctx);
-    },
-    // Runs even when a sibling field failed, so every problem is reported in one pass.
-    { when: (payload) => isRecord(payload.value) },
-  )
-  .transform(withInstances);
+/** Keys of other supervisors' configs (PM2, compose, systemd), answered with where hsu has them. */
+const PROCESS_KEY_HINTS: Readonly<Record<string, string>> = {
+  command: 'the program goes in `execution: { executable_path: ..., args: [...] }`',
+  args: 'arguments go in `execution.args`',
+  script: 'the program goes in `execution.executable_path` (a plugin module in `module:`); `hsu import pm2` converts an ecosystem file',
+  cwd: 'the working directory is `execution.working_directory`',
+  environment: 'environment variables go in `execution.environment`',
+  exec: 'the program goes in `execution.executable_path`',
+};
+
+export const processWorkerSchema = withKeyHints(
+  z
+    .strictObject({
+      id: workerIdSchema,
+      type: z.literal('process'),
+      ...commonShape,
+      management: managementSchema.default(DEFAULTS.worker.management),
+      integration: integrationSchema.optional(),
+      /** A Node child announces readiness with process.send('ready') (PM2's wait_ready); it gets an IPC channel. */
+      wait_ready: z.boolean().default(false),
+      execution: executionSchema.optional(),
+      /** Environment overlays by name (PM2's env_<name>), merged over execution.environment for the selected one. */
+      env: envOverlaysSchema.optional(),
+      module: hostedModuleSchema.optional(),
+      ...processExtrasShape,
+    })
+    .superRefine(
+      (parsed, ctx) => {
+        const worker = fieldsOf(parsed);
+        const hasExecution = worker.execution !== undefined;
+        const hasModule = worker.module !== undefined;
+        if (worker.management === 'unmanaged') {
+          checkUnmanaged(worker, ctx);
+          return;
+        }
+        if (worker.unmanaged !== undefined) ctx.addIssue({ code: 'custom', path: ['unmanaged'], message: 'unmanaged is only for management: unmanaged' });
+        if (!hasExecution && !hasModule && worker.package !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['package'], message: 'a packaged worker is expanded from the package store when its config file is loaded (hsu run, Master.fromConfigFile); this config was not' });
+        } else if (!hasExecution && !hasModule) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [],
+            message: 'a process worker needs exactly one of `execution` (run an executable) or `module` (host a plugin module in a child process)',
+          });
+        } else if (hasExecution && hasModule) {
+          ctx.addIssue({ code: 'custom', path: ['module'], message: 'a process worker takes exactly one of `execution` or `module`, not both' });
+        }
+        const integrated = worker.management === 'integrated';
+        if (worker.integration !== undefined && !integrated) {
+          ctx.addIssue({ code: 'custom', path: ['integration'], message: 'integration is only for management: integrated' });
+        }
+        if (integrated && !hasExecution && hasModule) {
+          ctx.addIssue({ code: 'custom', path: ['management'], message: 'a hosted module is reached through the master (its actions); integrated is for an executable that serves a port' });
+        }
+        if (worker.wait_ready === true && !hasExecution) {
+          ctx.addIssue({ code: 'custom', path: ['wait_ready'], message: 'wait_ready is for an executable (a hosted module always reports when it has started)' });
+        }
+        checkProbePorts(worker, integrated, ctx);
+        checkInstances(worker, ctx);
+        checkEnvOverlays(worker, ctx);
+      },
+      // Runs even when a sibling field failed, so every problem is reported in one pass.
+      { when: (payload) => isRecord(payload.value) },
+    ),
+  PROCESS_KEY_HINTS,
+).transform(withInstances);
 
 export const moduleWorkerSchema = withKeyHints(
   z
@@ -187,6 +199,8 @@ export const moduleWorkerSchema = withKeyHints(
     on_master_restart: 'on_master_restart is only for type: process (a module is always started afresh with the master)',
     unmanaged: 'unmanaged is only for type: process with management: unmanaged',
     env: "env overlays set a process's environment variables; a module in the master has none of its own (use module.config)",
+    command: 'a module worker runs the code its `module:` block names; a program is `type: process` with `execution:`',
+    script: 'a module worker runs the code its `module:` block names (`module_path`); a program is `type: process` with `execution:`',
   },
 ).transform(withInstances);
 
