@@ -11,6 +11,7 @@ import { CgroupManager, detectCgroups, identityOf, planLaunch, ProcSampler, type
 import { kernelLimitsFor, limitsSchema, LimitsMonitor } from '../../src/limits/index.js';
 import { isHsuError } from '../../src/errors.js';
 import { Children, deadMastersManager, NODE, osFixture, readStatOf, running, sleep, waitFor } from './helpers.js';
+import { assertEmptyGroupsRemoved } from './empty-groups.js';
 import { assertMembershipFollows } from './sampler-membership.js';
 
 const PARENT = `hsu-test-v1-${process.pid}`;
@@ -182,21 +183,7 @@ void describe('cgroup v1', { skip }, () => {
   });
 
   void it("removes any dead master's empty groups, never one with a member, never a live master's", async () => {
-    const dead = await deadMastersManager(children, support);
-    const empty = await dead.create('empty');
-    const occupied = await dead.create('occupied');
-    const { child: member } = await children.ready(NODE, [osFixture('idle.mjs')]);
-    occupied.addPid(member.pid!);
-    const mineEmpty = await group('mine-empty');
-
-    assert.deepEqual(manager!.removeEmptyOfDeadMasters(), [empty.name]);
-    assert.ok(empty.dirs.every((d) => !existsSync(d)), 'the empty group is gone from every hierarchy');
-    assert.ok(occupied.dirs.every((d) => existsSync(d)), 'a group with a member waits for its own master');
-    assert.deepEqual(occupied.pids(), [member.pid], 'and its member was not touched');
-    assert.ok(running(member.pid!));
-    assert.ok(mineEmpty.dirs.every((d) => existsSync(d)), "a live master's empty group stays");
-    assert.deepEqual(manager!.removeEmptyOfDeadMasters(), [], 'nothing more to remove');
-    await occupied.remove();
+    await assertEmptyGroupsRemoved(manager!, support, children, await group('mine-empty'));
   });
 
   void it('a directory that cannot be created is a coded error and the worker falls back to polling', async () => {

@@ -73,6 +73,22 @@ for (const deployment of ['thread', 'process'] as const satisfies readonly Deplo
       );
     });
 
+    it('a call whose own deadline passes during the drain ends it: the stop does not wait out the share', T, async () => {
+      await withConfig(
+        (p) => replicaWorker(p, { id: 'deadline', deployment, extra: '    stop_timeout: 20s' }),
+        async ({ master }) => {
+          await master.start();
+          const call = settle(master.call('deadline', 'work', { ms: 30_000 }, { timeout: 300 }));
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          const began = Date.now();
+          await master.stopWorker('deadline');
+          const took = Date.now() - began;
+          assert.equal(((await call) as { code?: string }).code, 'HSU_ERR_CALL_TIMEOUT');
+          assert.ok(took < 5_000, `the drain ended with the call's deadline, not after half of 20 s (${took} ms)`);
+        },
+      );
+    });
+
     it('a forced stop does not drain', T, async () => {
       await withConfig(
         (p) => replicaWorker(p, { id: 'forced', deployment, extra: '    stop_timeout: 20s' }),

@@ -11,6 +11,13 @@ import { openSession, workerPath, type ClientArgs, type Session } from './sessio
 
 export type ControlVerb = 'start' | 'stop' | 'restart';
 
+/** What the control API answers to start, stop, restart and scale (`replicas` for a worker with several). */
+export interface ControlReply {
+  readonly changed: boolean;
+  readonly worker: WorkerDiagnostics;
+  readonly replicas?: readonly { id: string; state: WorkerDiagnostics['state']; pid: number | null }[];
+}
+
 export async function controlCommand(verb: ControlVerb, args: ClientArgs, io: CliIo): Promise<number> {
   const session = await openSession(args, io);
   const ids = await targets(session, args.positionals, verb);
@@ -18,7 +25,7 @@ export async function controlCommand(verb: ControlVerb, args: ClientArgs, io: Cl
   for (const id of ids) {
     try {
       const body = verb === 'start' ? {} : { force: args.force };
-      const { changed, worker, replicas } = await call<{ changed: boolean; worker: WorkerDiagnostics; replicas?: { id: string; state: WorkerDiagnostics['state']; pid: number | null }[] }>(session.endpoint, 'POST', workerPath(id, `/${verb}`), body);
+      const { changed, worker, replicas } = await call<ControlReply>(session.endpoint, 'POST', workerPath(id, `/${verb}`), body);
       for (const w of replicas ?? [worker]) {
         if (session.json) session.emit({ id: replicas === undefined ? id : w.id, ok: true, changed, state: w.state, pid: w.pid });
         else io.out(`${replicas === undefined ? id : w.id}: ${changed ? '' : 'already '}${paint(session.style, stateColor(w.state), w.state)}${w.pid === null ? '' : ` (pid ${w.pid})`}\n`);

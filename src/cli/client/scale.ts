@@ -3,20 +3,18 @@
  * start if the worker runs (at the lowest free numbers); the highest-numbered stop first, each finishing its calls in flight. The count
  * holds until the master restarts, or until a reload finds the file's `instances:` changed.
  */
-import type { WorkerDiagnostics } from '../../lifecycle/diagnostics.js';
 import type { CliIo } from '../main.js';
 import { call } from './connection.js';
+import type { ControlReply } from './control.js';
 import { paint, stateColor } from './render.js';
 import { openSession, workerPath, type ClientArgs } from './session.js';
-
-type Replica = { id: string; state: WorkerDiagnostics['state']; pid: number | null };
 
 export async function scaleCommand(args: ClientArgs, io: CliIo): Promise<number> {
   const [id, count] = args.positionals as [string, string];
   const instances = Number(count);
   const session = await openSession(args, io);
-  const { changed, worker, replicas } = await call<{ changed: boolean; worker: WorkerDiagnostics; replicas?: Replica[] }>(session.endpoint, 'POST', workerPath(id, '/scale'), { instances });
-  const all: Replica[] = replicas ?? [{ id: worker.id, state: worker.state, pid: worker.pid }];
+  const { changed, worker, replicas } = await call<ControlReply>(session.endpoint, 'POST', workerPath(id, '/scale'), { instances });
+  const all = replicas ?? [{ id: worker.id, state: worker.state, pid: worker.pid }];
   if (session.json) {
     session.emit({ id, ok: true, changed, instances: all.length, replicas: all.map((r) => ({ id: r.id, state: r.state, pid: r.pid })) });
     return 0;

@@ -44,8 +44,11 @@ export class RemoteModule {
   private heapFacts: HeapFacts | undefined;
   /** The module's subscriptions on the master's bus, by topic. */
   private readonly subscriptions = new Map<string, () => void>();
-  /** Waiting for the calls in flight to settle (a graceful stop's drain); empty the rest of the time. */
-  private drainWaiters: (() => void)[] = [];
+  /**
+   * Only while a graceful stop drains: how many calls are still in flight (counted once when the
+   * drain begins, then kept by each call's settling, so a reply costs O(1)) and who waits for none.
+   */
+  private draining: { left: number; readonly waiters: Set<() => void> } | undefined;
   /** The fatal error the host reported before ending, if any. */
   fatal: SerializedError | undefined;
   /** Told when the host reports a fatal error. */
@@ -106,7 +109,7 @@ export class RemoteModule {
         this.pending.delete(message.id);
         if (message.ok) pending.resolve(message.value);
         else pending.reject(deserializeError(message.error));
-        if (this.drainWaiters.length > 0) this.settled();
+        if (this.draining !== undefined && pending.call === true) this.callSettled();
         return;
       }
       case 'health':
@@ -213,12 +216,15 @@ export class RemoteModule {
         hsuError('CALL_PAYLOAD', `call ${this.workerId}.${action}: input cannot cross to the worker: ${(error as Error).message} (payloads cross by structured clone: no functions, symbols or class prototypes)`, { worker_id: this.workerId, action }, error),
       );
     }
+    if (this.draining !== undefined) this.draining.left++;
     if (!needsDeadline(options)) return result;
     const deadline = createDeadline(this.workerId, action, options);
     return Promise.race([result, deadline.expired])
       .catch((error: unknown) => {
-        if (this.pending.delete(id) && !this.closed) this.send({ t: 'cancel', id, reason: serializeError(error) });
-        if (this.drainWaiters.length > 0) this.settled();
+        if (this.pending.delete(id)) {
+          if (!this.closed) this.send({ t: 'cancel', id, reason: serializeError(error) });
+          if (this.draining !== undefined) this.callSettled();
+        }
         throw error;
       })
       .finally(() => deadline.dispose());
@@ -252,26 +258,35 @@ export class RemoteModule {
    * `maxMs`: a graceful stop lets the calls already sent finish before the module is told to stop.
    */
   drain(maxMs: number): Promise<void> {
-    if (this.closed || !this.callsInFlight()) return Promise.resolve();
+    if (this.closed) return Promise.resolve();
+    if (this.draining === undefined) {
+      let left = 0;
+      for (const pending of this.pending.values()) if (pending.call === true) left++;
+      if (left === 0) return Promise.resolve();
+      this.draining = { left, waiters: new Set() };
+    }
+    const { waiters } = this.draining;
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
-        this.drainWaiters = this.drainWaiters.filter((waiter) => waiter !== done);
+        waiters.delete(done);
         resolve();
       };
       const timer = setTimeout(done, maxMs);
-      this.drainWaiters.push(done);
+      waiters.add(done);
     });
   }
 
-  private callsInFlight(): boolean {
-    for (const pending of this.pending.values()) if (pending.call === true) return true;
-    return false;
+  private callSettled(): void {
+    const draining = this.draining;
+    if (draining === undefined || --draining.left > 0) return;
+    this.endDrain();
   }
 
-  private settled(): void {
-    if (this.callsInFlight()) return;
-    for (const waiter of [...this.drainWaiters]) waiter();
+  private endDrain(): void {
+    const waiters = this.draining?.waiters;
+    this.draining = undefined;
+    for (const waiter of [...(waiters ?? [])]) waiter();
   }
 
   /** The thread or process is gone: nothing in flight can complete. */
@@ -289,7 +304,7 @@ export class RemoteModule {
       this.pending.delete(id);
       pending.reject(this.interrupted(undefined, reason));
     }
-    this.settled();
+    this.endDrain();
   }
 
   /** Control messages carry no user payload; a failure to send means the host is going, which its exit reports. */
