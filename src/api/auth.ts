@@ -5,8 +5,8 @@
  * On a loopback TCP listener the Host header must name that listener: a web page that rebinds its
  * own host name to 127.0.0.1 (DNS rebinding) is refused before it can read anything.
  */
-import type { MiddlewareHandler } from 'hono';
 import { hsuError } from '../errors.js';
+import type { Middleware } from './http/router.js';
 import { errorResponse } from './respond.js';
 import { bearerToken, tokenMatches } from './token.js';
 
@@ -19,23 +19,23 @@ export interface AuthOptions {
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-export function authMiddleware(options: AuthOptions): MiddlewareHandler {
-  return async (c, next) => {
+export function authMiddleware(options: AuthOptions): Middleware {
+  return (request) => {
     if (options.allowedHosts !== undefined) {
-      const hostHeader = (c.req.header('host') ?? '').toLowerCase();
+      const hostHeader = (request.header('host') ?? '').toLowerCase();
       if (!options.allowedHosts.has(hostHeader)) {
         return errorResponse(hsuError('API_BAD_REQUEST', `Host ${JSON.stringify(hostHeader)} is not this API's address`, { host: hostHeader }));
       }
     }
-    const needsToken = options.readsNeedToken || !READ_METHODS.has(c.req.method);
-    if (needsToken && !tokenMatches(options.token, bearerToken(c.req.header('authorization')))) {
-      const given = c.req.header('authorization') !== undefined;
+    const needsToken = options.readsNeedToken || !READ_METHODS.has(request.method);
+    if (needsToken && !tokenMatches(options.token, bearerToken(request.header('authorization')))) {
+      const given = request.header('authorization') !== undefined;
       return errorResponse(
         hsuError('API_UNAUTHORIZED', given ? 'wrong API token' : 'this request needs the API token: Authorization: Bearer <token> (hsu reads it from the state directory)', {}),
         undefined,
         { 'www-authenticate': 'Bearer realm="hsu"' },
       );
     }
-    await next();
+    return undefined;
   };
 }

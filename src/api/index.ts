@@ -1,4 +1,4 @@
-// Public face of the control API: the app (a function of a Request), the server, the settings.
+// Public face of the control API: the app (a node:http request listener), the server, the settings.
 export { createApiApp } from './app.js';
 export type { ApiApp, ApiAppOptions } from './app.js';
 export { ApiServer, ENDPOINT_FILE_NAME } from './server.js';

@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { isHsuError, statusOf } from '../errors.js';
+import { json, type Headers, type Reply } from './http/reply.js';
 import type { ErrorBody } from './schemas.js';
 
 export interface ErrorReply {
@@ -21,9 +22,10 @@ export function errorReply(error: unknown, logger?: Logger): ErrorReply {
   return { status: 500, body: { code: 'HSU_ERR_UNKNOWN', message: 'internal error (see the master log)', details: {} } };
 }
 
-export function errorResponse(error: unknown, logger?: Logger, headers: Record<string, string> = {}): Response {
+/** The error as a reply on the wire. */
+export function errorResponse(error: unknown, logger?: Logger, headers: Headers = {}): Reply {
   const { status, body } = errorReply(error, logger);
-  return Response.json(body, { status, headers });
+  return json(body, status, headers);
 }
 
 /** Contexts are plain data by convention; anything that is not (a cycle, a bigint) is described instead of failing the reply. */

@@ -6,14 +6,14 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { lstat, unlink, writeFile } from 'node:fs/promises';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import { connect, type AddressInfo } from 'node:net';
 import path from 'node:path';
-import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { hsuError } from '../errors.js';
 import { createApiApp, newRouteContext } from './app.js';
+import type { RequestListener } from './http/listener.js';
 import { isLoopbackHost, type ResolvedApiSettings } from './config.js';
 import type { ControlHost } from './host.js';
 import type { RouteContext } from './routes/context.js';
@@ -22,6 +22,17 @@ import { obtainToken, type ApiToken } from './token.js';
 export const ENDPOINT_FILE_NAME = 'api.json';
 
 type Server = HttpServer | HttpsServer;
+
+// Through getBuiltinModule, not ESM imports: an ESM import of node:http builds its whole namespace,
+// whose WebSocket getter loads undici (about 13 MB of RSS in a master that never uses it), and
+// node:https (TLS, another 5 MB) loads only for a TLS listener.
+function createHttpServer(listener: RequestListener): HttpServer {
+  return process.getBuiltinModule('node:http').createServer(listener);
+}
+
+function createHttpsServer(tls: { cert: Buffer; key: Buffer }, listener: RequestListener): HttpsServer {
+  return process.getBuiltinModule('node:https').createServer(tls, listener);
+}
 
 /** What `<state_dir>/api.json` says: how a client on this machine reaches the API. */
 export interface EndpointRecord {
@@ -62,28 +73,28 @@ export class ApiServer {
     let url: string | null = null;
     try {
       if (settings.socketPath !== undefined) {
-        const { app } = createApiApp(host, { token: token.value, maxBodyBytes: settings.maxBodyBytes, ...(logger ? { logger } : {}) }, context);
-        const server = createHttpServer(getRequestListener(app.fetch, { overrideGlobalObjects: false }));
+        const { listener } = createApiApp(host, { token: token.value, maxBodyBytes: settings.maxBodyBytes, ...(logger ? { logger } : {}) }, context);
+        const server = createHttpServer(listener);
         servers.push(server);
         await listenSocket(server, settings.socketPath);
         socket = settings.socketPath;
       }
       if (settings.tcp !== undefined) {
         const loopback = isLoopbackHost(settings.tcp.host);
-        let fetch: (request: Request) => Response | Promise<Response> = () => new Response(null, { status: 503 });
-        const listener = getRequestListener((request) => fetch(request), { overrideGlobalObjects: false });
+        // Bound once the port is known (the Host check needs it); nothing is accepted before that.
+        let bound: RequestListener = (_request, response) => response.writeHead(503).end();
+        const listener: RequestListener = (request, response) => bound(request, response);
         const server = settings.tls === undefined ? createHttpServer(listener) : createHttpsServer(readTls(settings.tls), listener);
         servers.push(server);
         const port = await listenTcp(server, settings.tcp.host, settings.tcp.port);
         const hostPart = settings.tcp.host.includes(':') ? `[${settings.tcp.host}]` : settings.tcp.host;
         url = `${settings.tls === undefined ? 'http' : 'https'}://${hostPart}:${port}`;
         const allowedHosts = loopback ? [`${hostPart}:${port}`, `localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`] : undefined;
-        const { app } = createApiApp(
+        bound = createApiApp(
           host,
           { token: token.value, readsNeedToken: !loopback, maxBodyBytes: settings.maxBodyBytes, ...(allowedHosts ? { allowedHosts } : {}), ...(logger ? { logger } : {}) },
           context,
-        );
-        fetch = (request) => app.fetch(request);
+        ).listener;
       }
     } catch (error) {
       await Promise.all(servers.map(closeServer));

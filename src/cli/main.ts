@@ -1,7 +1,7 @@
 /**
  * The `hsu` command, as a function of argv so it can be tested without spawning. Each command's
  * code is imported only when that command runs: `hsu --version` loads no config stack, and the
- * client commands (`hsu ls`...) load node:http and a few small files, no zod, yaml, pino or hono.
+ * client commands (`hsu ls`...) load node:http and a few small files, no zod, yaml or pino.
  */
 import { isHsuError } from '../errors.js';
 import { USAGE, parseCliArgs, type CliArgs } from './args.js';

@@ -5,8 +5,7 @@
  * the port asks for more than the socket does: the token on every API request, reads included,
  * and a Host header naming the port itself (a page rebinding its name to 127.0.0.1 gets nothing).
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { bearerToken, tokenMatches } from '../api/token.js';
 import type { Endpoint } from '../cli/client/connection.js';
@@ -22,7 +21,7 @@ export interface DashboardProxy {
 export async function startDashboardProxy(endpoint: Endpoint, token: string, port = 0, host = '127.0.0.1'): Promise<DashboardProxy> {
   const sockets = new Set<Socket>();
   let allowed = new Set<string>();
-  const server: Server = createServer((req, res) => handle(endpoint, token, allowed, req, res));
+  const server: Server = process.getBuiltinModule('node:http').createServer((req, res) => handle(endpoint, token, allowed, req, res));
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
@@ -69,11 +68,11 @@ function forward(endpoint: Endpoint, req: IncomingMessage, res: ServerResponse):
   delete headers.connection;
   let upstream;
   if (endpoint.socket !== null) {
-    upstream = httpRequest({ socketPath: endpoint.socket, method: req.method, path: req.url, headers: { ...headers, host: 'localhost' } });
+    upstream = process.getBuiltinModule('node:http').request({ socketPath: endpoint.socket, method: req.method, path: req.url, headers: { ...headers, host: 'localhost' } });
   } else {
     const target = new URL(endpoint.url ?? 'http://127.0.0.1');
     const options = { host: target.hostname.replace(/^\[|\]$/g, ''), port: target.port, method: req.method, path: req.url, headers: { ...headers, host: target.host } };
-    upstream = target.protocol === 'https:' ? httpsRequest({ ...options, ...(endpoint.ca === undefined ? {} : { ca: endpoint.ca }) }) : httpRequest(options);
+    upstream = target.protocol === 'https:' ? process.getBuiltinModule('node:https').request({ ...options, ...(endpoint.ca === undefined ? {} : { ca: endpoint.ca }) }) : process.getBuiltinModule('node:http').request(options);
   }
   upstream.once('response', (answer) => {
     res.writeHead(answer.statusCode ?? 502, answer.headers);

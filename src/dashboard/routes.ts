@@ -4,16 +4,15 @@
  * data and a browser cannot send a token when it navigates; every request the page makes is an
  * API request like any other, with the token.
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Middleware } from '../api/http/router.js';
 import { DASHBOARD_HEADERS, assetForPath, dashboardAsset } from './assets.js';
 
-export function dashboardMiddleware(): MiddlewareHandler {
-  return async (c, next) => {
-    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return next();
-    const name = assetForPath(c.req.path, c.req.header('accept'));
-    if (name === undefined) return next();
+export function dashboardMiddleware(): Middleware {
+  return (request) => {
+    if (request.method !== 'GET') return undefined; // HEAD too: node:http sends its headers without the body
+    const name = assetForPath(request.path, request.header('accept'));
+    if (name === undefined) return undefined;
     const asset = dashboardAsset(name);
-    const headers = { ...DASHBOARD_HEADERS, 'content-type': asset.contentType, vary: 'Accept' };
-    return c.req.method === 'HEAD' ? c.body(null, 200, headers) : c.body(new Uint8Array(asset.body), 200, headers);
+    return { status: 200, headers: { ...DASHBOARD_HEADERS, 'content-type': asset.contentType, vary: 'Accept' }, body: asset.body };
   };
 }

@@ -3,8 +3,6 @@
  * timeout. node:http with no agent: one connection per probe, closed with it, so no pooled
  * keep-alive socket outlives the worker (fetch's global pool would keep one open).
  */
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import type { HealthCheckConfig } from '../config/index.js';
 import type { ProbeDefinition, ProbeResult } from './probe.js';
 import { abortReason, errorText, fillPlaceholders } from './probe.js';
@@ -26,7 +24,8 @@ export const httpProbe: ProbeDefinition<HttpCheck> = {
         req.destroy();
         resolve(result);
       };
-      const request = url.startsWith('https:') ? httpsRequest : httpRequest;
+      // getBuiltinModule, not ESM imports: see api/server.ts (an ESM import of node:http loads undici).
+      const request = url.startsWith('https:') ? process.getBuiltinModule('node:https').request : process.getBuiltinModule('node:http').request;
       const req = request(url, { method: 'GET', agent: false, signal, headers: { connection: 'close', 'user-agent': 'hsu-health-probe' } }, (res) => {
         const status = res.statusCode ?? 0;
         if (status < 200 || status > 299) {

@@ -185,7 +185,8 @@ void describe('control API mutations', () => {
         });
         const streamed = await h.request('POST', '/workers', { raw: endless });
         assert.equal(streamed.status, 413);
-        assert.ok(pulled < 64, `the body was read no further than the limit (${pulled} chunks)`);
+        // Over a real socket the kernel's buffers take a few megabytes before the refusal cuts the connection; unread, the body would go on forever.
+        assert.ok(pulled < 32_768, `the upload was cut off after the limit (${pulled} chunks of 1 KiB)`);
         assert.deepEqual(h.master.listWorkers(), []);
       },
       {},
@@ -239,11 +240,11 @@ void describe('control API mutations', () => {
     );
     await withHarness(
       async (h) => {
-        const good = await h.request('GET', '/', { token: false, headers: { host: '127.0.0.1:9900' } });
+        const good = await h.getWithHost('/', '127.0.0.1:9900');
         assert.equal(good.status, 200);
-        const rebound = await h.request('GET', '/workers', { token: false, headers: { host: 'evil.example:9900' } });
+        const rebound = await h.getWithHost('/workers', 'evil.example:9900');
         assert.equal(rebound.status, 400);
-        assert.equal(((await rebound.json()) as { code: string }).code, 'HSU_ERR_API_BAD_REQUEST');
+        assert.equal(rebound.body.code, 'HSU_ERR_API_BAD_REQUEST');
       },
       {},
       { allowedHosts: ['127.0.0.1:9900', 'localhost:9900'] },

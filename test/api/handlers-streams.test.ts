@@ -1,12 +1,14 @@
-// The SSE streams through app.request(): lifecycle events, a worker's live log lines from its
+// The SSE streams over loopback: lifecycle events, a worker's live log lines from its
 // files and from the master's output events, and that a stream that ends (the client cancels, the
 // server closes, a reader stalls) leaves no listener and no open file behind.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { ControlEvents } from '../../src/api/host.js';
 import type { ReloadReportBody } from '../../src/api/schemas.js';
-import { sseResponse } from '../../src/api/sse.js';
+import { sseReply } from '../../src/api/sse.js';
 import { EventBus } from '../../src/events/bus.js';
 import { openFilesUnder, pluginWorker } from '../helpers/master-helpers.js';
 import { SseReader, echoWorker, eventually, listenerCounts, ping, withHarness, type SseEvent } from './helpers.js';
@@ -39,6 +41,7 @@ void describe('control API streams', () => {
       assert.ok(plugOnly.every((e) => e.event === 'state' && (e.data as { worker_id: string }).worker_id === 'plug'));
       await all.cancel();
       await filtered.cancel();
+      await h.streamsClosed();
       assert.deepEqual(listenerCounts(h), baseline);
     });
   });
@@ -54,6 +57,7 @@ void describe('control API streams', () => {
         const [event] = await stream.until('the reload', (events) => (events.length > 0 ? events : undefined));
         assert.deepEqual(event, { event: 'reload', data: report });
         await stream.cancel();
+        await h.streamsClosed();
         assert.equal(controlEvents.listenerCount('reload'), 0);
         const refused = await h.json('GET', '/events?types=state,gossip');
         assert.deepEqual([refused.status, refused.body.code], [400, 'HSU_ERR_API_BAD_REQUEST']);
@@ -84,6 +88,7 @@ void describe('control API streams', () => {
       assert.deepEqual(live, ['stderr:pong 3', 'stdout:ping 3']);
       assert.ok(openFilesUnder(logs).length >= before + 2, 'the followers hold the two files open');
       await stream.cancel();
+      await h.streamsClosed();
       await Promise.all([...h.api.context.background]);
       assert.equal(openFilesUnder(logs).length, before, 'the followers closed their files');
     });
@@ -107,6 +112,7 @@ void describe('control API streams', () => {
         ['stdout', 'ping 1', pid],
       ]);
       await stream.cancel();
+      await h.streamsClosed();
       assert.deepEqual(listenerCounts(h), baseline);
       const inline = await h.json('GET', '/workers/nope/logs/stream');
       assert.equal(inline.status, 404);
@@ -128,22 +134,41 @@ void describe('control API streams', () => {
 
   it('a client that stops reading is cut off once its queue passes the bound, and its subscription ends', T, async () => {
     let tornDown = 0;
-    let sent = 0;
     let send: ((n: number) => boolean) | undefined;
-    const response = sseResponse(
+    const reply = sseReply(
       (sse) => {
         send = (n) => sse.send('tick', { n, pad: 'x'.repeat(1000) });
         return () => void (tornDown += 1);
       },
       { maxQueueBytes: 64 * 1024 },
     );
-    assert.ok(response.body !== null);
-    const reader = response.body.getReader(); // never read: a stalled client
-    while (send!(sent)) sent += 1;
-    assert.ok(sent > 50 && sent < 200, `cut off after ~64 kB (${sent} events of ~1 kB)`);
-    assert.equal(tornDown, 1);
-    assert.equal(send!(sent), false, 'nothing more is queued');
-    await reader.cancel();
-    assert.equal(tornDown, 1, 'torn down exactly once');
+    assert.ok('stream' in reply);
+    const server = createServer((_request, response) => {
+      response.writeHead(reply.status, reply.headers);
+      reply.stream(response);
+    });
+    const opened = new Promise<void>((resolve) => server.once('request', () => setImmediate(resolve)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    // A client that sends its request and then never reads a byte.
+    const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    client.pause();
+    const clientClosed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    client.write('GET / HTTP/1.1\r\nhost: x\r\n\r\n');
+    try {
+      await opened;
+      let sent = 0;
+      // The kernel's socket buffers take the first megabytes; past them the bound applies.
+      const LIMIT = 100_000;
+      while (sent < LIMIT && send!(sent)) sent += 1;
+      assert.ok(sent < LIMIT, `never cut off (${sent} events of ~1 kB)`);
+      assert.equal(tornDown, 1);
+      assert.equal(send!(sent), false, 'nothing more is queued');
+      client.resume();
+      await clientClosed; // its connection was cut: the client reads what the kernel held, then the end
+      assert.equal(tornDown, 1, 'torn down exactly once');
+    } finally {
+      client.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

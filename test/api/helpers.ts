@@ -1,6 +1,8 @@
 // Shared by the control API tests: a real master behind the app (no socket), requests with and
 // without the token, and a reader for SSE response bodies.
 import assert from 'node:assert/strict';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createApiApp, type ApiApp, type ApiAppOptions } from '../../src/api/app.js';
 import type { ControlHost } from '../../src/api/host.js';
@@ -33,12 +35,53 @@ export async function ping(t: TestMaster, id: string, times = 1): Promise<void> 
   }
 }
 
+/** An app served on a real loopback port, asked with fetch: the listener, headers and streams as a client meets them. */
+export interface ServedApi {
+  /** `http://127.0.0.1:<port>`, once it listens. */
+  readonly base: Promise<string>;
+  /** Like fetch, with a path on the served app. */
+  request(pathname: string, init?: RequestInit): Promise<Response>;
+  /** Ends the app's streams and every connection, then the server. */
+  close(): Promise<void>;
+}
+
+export function serveApi(api: ApiApp): ServedApi {
+  const server = createServer(api.listener);
+  const base = new Promise<string>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
+  });
+  return {
+    base,
+    request: async (pathname, init) => fetch(`${await base}${pathname}`, init),
+    close: async () => {
+      await base.catch(() => undefined);
+      for (const end of [...api.context.streams]) end();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export async function withServedApi<T>(api: ApiApp, body: (served: ServedApi) => Promise<T>): Promise<T> {
+  const served = serveApi(api);
+  try {
+    return await body(served);
+  } finally {
+    await served.close();
+  }
+}
+
 export interface Harness extends TestMaster {
   readonly api: ApiApp;
   readonly host: ControlHost;
-  /** A request through app.request(); `token: false` sends none. */
+  /** A request over loopback (see serveApi); `token: false` sends none. */
   request(method: string, pathname: string, init?: { body?: unknown; raw?: string | Uint8Array | ReadableStream<Uint8Array>; token?: string | false; headers?: Record<string, string> }): Promise<Response>;
   json<T = Record<string, unknown>>(method: string, pathname: string, init?: { body?: unknown; token?: string | false }): Promise<{ status: number; body: T }>;
+  /** A GET with a Host header of the caller's choosing (fetch never sends one but its own): status and parsed body. */
+  getWithHost(pathname: string, host: string): Promise<{ status: number; body: Record<string, unknown> }>;
+  /** Resolves once the server has ended every stream (a client's cancel reaches it over the socket). */
+  streamsClosed(): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -46,13 +89,14 @@ export function createHarness(hostExtras: Partial<ControlHost> = {}, appOptions:
   const t = createTestMaster();
   const host: ControlHost = { master: t.master, logDir: path.join(t.dir, 'logs'), ...hostExtras };
   const api = createApiApp(host, { token: TOKEN, ...appOptions });
+  const served = serveApi(api);
   const request: Harness['request'] = async (method, pathname, init = {}) => {
     const headers: Record<string, string> = { ...init.headers };
     const token = init.token === undefined ? TOKEN : init.token;
     if (token !== false) headers.authorization = `Bearer ${token}`;
     const body = init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body));
     if (body !== undefined && typeof body === 'string') headers['content-type'] = 'application/json';
-    return api.app.request(pathname, { method, headers, ...(body === undefined ? {} : { body, duplex: 'half' }) } as RequestInit);
+    return served.request(pathname, { method, headers, ...(body === undefined ? {} : { body, duplex: 'half' }) } as RequestInit);
   };
   return {
     ...t,
@@ -64,7 +108,22 @@ export function createHarness(hostExtras: Partial<ControlHost> = {}, appOptions:
       const text = await response.text();
       return { status: response.status, body: (text === '' ? {} : JSON.parse(text)) as T };
     },
-    dispose: () => t.dispose(),
+    getWithHost: async (pathname, hostHeader) => {
+      const url = new URL(pathname, await served.base);
+      return new Promise((resolve, reject) => {
+        const req = httpRequest(url, { headers: { host: hostHeader }, agent: false }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+          res.once('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
+        });
+        req.once('error', reject).end();
+      });
+    },
+    streamsClosed: () => eventually('the server to end every stream', () => (api.context.streams.size === 0 ? true : undefined)).then(() => undefined),
+    dispose: async () => {
+      await served.close();
+      await t.dispose();
+    },
   };
 }
 

@@ -15,7 +15,7 @@ import { echoWorker } from '../api/helpers.js';
 import { BIN } from './helpers.js';
 
 const T = { timeout: 30_000 };
-const HEAVY = ['/node_modules/zod/', '/node_modules/pino/', '/node_modules/pino-pretty/', '/node_modules/yaml/', '/node_modules/hono/', '/node_modules/@hono/', '/src/config/schema'];
+const HEAVY = ['/node_modules/zod/', '/node_modules/pino/', '/node_modules/pino-pretty/', '/node_modules/yaml/', '/src/config/schema'];
 
 let t: TestMaster & { dispose: () => Promise<void> };
 let server: ApiServer;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createApiApp } from '../../src/api/app.js';
 import { usageHubOf } from '../../src/observability/index.js';
-import { SseReader } from '../api/helpers.js';
+import { SseReader, withServedApi } from '../api/helpers.js';
 import { nodeWorker, withMaster } from '../helpers/master-helpers.js';
 import { tracedWorker } from './helpers.js';
 
@@ -15,7 +15,7 @@ const TOKEN = 'api-test-token-0123456789';
 void describe('dashboard and usage on the control API', () => {
   it('serves the page to a browser at / and JSON to everyone else', T, async () => {
     await withMaster(async (t) => {
-      const { app } = createApiApp({ master: t.master, logDir: t.dir }, { token: TOKEN, readsNeedToken: true });
+      await withServedApi(createApiApp({ master: t.master, logDir: t.dir }, { token: TOKEN, readsNeedToken: true }), async (app) => {
       const page = await app.request('/', { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
       assert.equal(page.status, 200, 'the page needs no token, even where reads do');
       assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
@@ -37,6 +37,7 @@ void describe('dashboard and usage on the control API', () => {
         assert.equal(response.status, 404, bad);
         assert.equal(((await response.json()) as { code: string }).code, 'HSU_ERR_API_ROUTE_NOT_FOUND');
       }
+      });
     });
   });
 
@@ -47,7 +48,9 @@ void describe('dashboard and usage on the control API', () => {
       await t.master.start();
       await t.events.line('sleeper', (l) => l === 'ready');
       t.master.getWorkerStateWithDiagnostics('threaded'); // asks for the thread's heap
-      const { app, context } = createApiApp({ master: t.master, logDir: t.dir }, { token: TOKEN });
+      const api = createApiApp({ master: t.master, logDir: t.dir }, { token: TOKEN });
+      const { context } = api;
+      await withServedApi(api, async (app) => {
       const timersBefore = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
       const controller = new AbortController();
       const reader = new SseReader(await app.request('/usage', { signal: controller.signal }));
@@ -69,6 +72,7 @@ void describe('dashboard and usage on the control API', () => {
       await t.events.waitFor('the stream to end', () => (usageHubOf(t.master).watching === 0 ? true : undefined), 10_000, 20);
       assert.equal(context.streams.size, 0);
       assert.ok(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length <= timersBefore, 'the sampling timer is gone');
+      });
     });
   });
 });

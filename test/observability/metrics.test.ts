@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { instrumentMaster } from '../../src/observability/index.js';
 import { createApiApp } from '../../src/api/app.js';
+import { withServedApi } from '../api/helpers.js';
 import { nodeWorker, withMaster, type TestMaster } from '../helpers/master-helpers.js';
 import { sampleValue, startTcpApi, tracedWorker } from './helpers.js';
 import { hsuPromtoolProblems, PrometheusServer, prometheusMissing } from './prometheus.js';
@@ -134,7 +135,7 @@ void describe('metrics', () => {
 
   it('answers 404 METRICS_DISABLED without metrics, and close() gives back every listener', T, async () => {
     await withMaster(async (t) => {
-      const { app } = createApiApp({ master: t.master, logDir: t.dir }, { token: 'tok-0123456789abcdef' });
+      await withServedApi(createApiApp({ master: t.master, logDir: t.dir }, { token: 'tok-0123456789abcdef' }), async (app) => {
       const before = (['state', 'exit', 'restart', 'health', 'added', 'removed'] as const).map((e) => t.master.events.listenerCount(e));
       let response = await app.request('/metrics');
       assert.equal(response.status, 404);
@@ -151,6 +152,7 @@ void describe('metrics', () => {
       // The middleware stays in the chain but passes calls through untouched.
       assert.equal(await t.master.call('mod', 'plain'), process.pid);
       await assert.rejects(instrumentMaster(t.master, { metrics: { max_actions_per_worker: 0 } }), { code: 'HSU_ERR_CONFIG_INVALID' });
+      });
     });
   });
 });

@@ -15,6 +15,8 @@ interface FootprintReport {
   newSpaceAfter: number;
   gcGlobal: string;
   gcInNewContext: string;
+  builtins: string[];
+  apiStatus?: number;
 }
 
 const T = { timeout: 60_000 };
@@ -33,6 +35,15 @@ describe('master footprint', () => {
     assert.ok(r.packages.includes('zod') && r.packages.includes('pino'), `the probe saw the master's own dependencies: ${r.packages.join(', ')}`);
     const loaded = LAZY.filter((name) => r.packages.includes(name));
     assert.deepEqual(loaded, [], `loaded although nothing used them: ${loaded.join(', ')}`);
+  });
+
+  it('a master serving its control API loads neither undici nor TLS, HTTP/2 or web streams', T, async () => {
+    const r = await footprint('--api');
+    assert.equal(r.apiStatus, 200, 'the API answered on its socket');
+    assert.ok(r.builtins.includes('_http_server'), 'the probe saw the HTTP server load');
+    // An ESM import of node:http builds its namespace, whose WebSocket getter loads undici, and with it tls, http2, zlib and web streams (~13 MB).
+    const heavy = r.builtins.filter((m) => /undici|^tls$|^http2$|^https$|^internal\/webstreams\//.test(m));
+    assert.deepEqual(heavy, [], `loaded although no feature used them: ${heavy.join(', ')}`);
   });
 
   it('a feature that needs one loads it then: a restart_schedule loads croner (and the schedule runs)', T, async () => {

@@ -1,5 +1,4 @@
 /** What every route file shares: the host, the logger, the registry of open streams, small helpers. */
-import type { Context } from 'hono';
 import type { Logger } from 'pino';
 import type * as z from 'zod';
 import type { WorkerDiagnostics } from '../../lifecycle/diagnostics.js';
@@ -7,6 +6,7 @@ import { hsuError } from '../../errors.js';
 import { parseJsonBody, validateBody } from '../json-body.js';
 import type { EventHub } from '../event-hub.js';
 import type { ControlHost } from '../host.js';
+import type { ApiRequest } from '../http/request.js';
 
 export interface RouteContext {
   readonly host: ControlHost;
@@ -29,39 +29,55 @@ export function track(ctx: RouteContext, promise: Promise<unknown>): void {
 }
 
 /** The worker id of a `/workers/:id...` route (already checked against the id pattern). */
-export function workerId(c: Context): string {
-  return c.req.param('id') ?? '';
+export function workerId(request: ApiRequest): string {
+  return request.param('id') ?? '';
 }
 
-export async function readBody<S extends z.ZodType>(ctx: RouteContext, c: Context, schema: S, what: string): Promise<z.output<S>> {
-  return validateBody(schema, await readJson(ctx, c), what);
+export async function readBody<S extends z.ZodType>(ctx: RouteContext, request: ApiRequest, schema: S, what: string): Promise<z.output<S>> {
+  return validateBody(schema, await readJson(ctx, request), what);
 }
 
 /** The parsed JSON body, read no further than the limit (a huge body is cut off, not buffered). */
-export async function readJson(ctx: RouteContext, c: Context): Promise<unknown> {
+export async function readJson(ctx: RouteContext, request: ApiRequest): Promise<unknown> {
   const max = ctx.maxBodyBytes;
   const tooLarge = (): Error => hsuError('API_BODY_TOO_LARGE', `request body is larger than ${max} bytes`, { max_bytes: max });
-  if (Number(c.req.header('content-length') ?? 0) > max) throw tooLarge();
-  const body = c.req.raw.body;
-  if (body === null) return {};
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return parseJsonBody(Buffer.concat(chunks).toString('utf8'));
+  if (Number(request.header('content-length') ?? 0) > max) throw tooLarge();
+  const raw = request.raw;
+  if (raw.readableEnded) return {};
+  // Listeners, not for-await: leaving a for-await early destroys the request, and its socket with
+  // it, before the 413 could be sent.
+  const text = await new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (): void => {
+      raw.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.byteLength;
+      if (size <= max) return void chunks.push(chunk);
+      done();
+      raw.pause();
+      reject(tooLarge());
+    };
+    const onEnd = (): void => {
+      done();
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    };
+    const onError = (error: Error): void => {
+      done();
+      reject(error);
+    };
+    const onClose = (): void => {
+      done();
+      reject(hsuError('API_BAD_REQUEST', 'the client went away before its request body ended', {}));
+    };
+    raw.on('data', onData).once('end', onEnd).once('error', onError).once('close', onClose);
+  });
+  return parseJsonBody(text);
 }
 
-export function queryOf<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
-  return validateBody(schema, c.req.query(), 'query parameters');
+export function queryOf<S extends z.ZodType>(request: ApiRequest, schema: S): z.output<S> {
+  return validateBody(schema, request.query(), 'query parameters');
 }
 
 /** A worker's diagnostics without the transition history (the list view). */

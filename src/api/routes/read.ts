@@ -1,10 +1,11 @@
 /** The read endpoints: master info, workers, one worker, its history, the tail of its logs. */
-import { Hono } from 'hono';
 import * as z from 'zod';
 import { hsuError } from '../../errors.js';
 import { hsuVersion } from '../../cli/version.js';
 import { LOG_STREAMS, logFilePath } from '../logs/files.js';
 import { MAX_TAIL_LINES, tailLog } from '../logs/tail.js';
+import type { Router } from '../http/router.js';
+import { json } from '../http/reply.js';
 import type { LogTail, MasterInfo } from '../schemas.js';
 import { queryOf, summary, workerId, type RouteContext } from './context.js';
 
@@ -12,13 +13,12 @@ export const tailQuerySchema = z.strictObject({
   lines: z.coerce.number().int().min(0).max(MAX_TAIL_LINES).default(50),
 });
 
-export function readRoutes(ctx: RouteContext): Hono {
+export function readRoutes(app: Router, ctx: RouteContext): void {
   const { host } = ctx;
   const { master } = host;
-  const app = new Hono();
   let version: string | undefined;
 
-  app.get('/', (c) => {
+  app.get('/', () => {
     const info: MasterInfo = {
       name: 'hsu',
       version: (version ??= hsuVersion()),
@@ -33,43 +33,42 @@ export function readRoutes(ctx: RouteContext): Hono {
       workers: master.listWorkers().length,
       shutdown_timeout_ms: host.shutdownTimeoutMs ?? null,
     };
-    return c.json(info);
+    return json(info);
   });
 
-  app.get('/services', (c) => {
+  app.get('/services', () => {
     const { registry, router } = master.services;
     const routes = new Map(router.diagnostics().map((d) => [d.service, d]));
     const services = registry
       .services()
       .sort()
       .map((service) => ({ service, instances: registry.instances(service).map((i) => ({ ...i })), route: (routes.get(service) as Record<string, unknown> | undefined) ?? null }));
-    return c.json({ services });
+    return json({ services });
   });
 
-  app.get('/cluster', (c) => {
+  app.get('/cluster', () => {
     const view = master.clusterView();
     if (view === undefined) throw hsuError('CLUSTER_NOT_JOINED', 'this master is not part of a cluster (no master.cluster block in its config)');
-    return c.json(view);
+    return json(view);
   });
 
-  app.get('/workers', (c) => c.json({ workers: master.listWorkers().map((id) => summary(master.getWorkerStateWithDiagnostics(id))) }));
-  app.get('/workers/:id', (c) => c.json(master.getWorkerStateWithDiagnostics(workerId(c))));
-  app.get('/workers/:id/history', (c) => {
-    const id = workerId(c);
-    return c.json({ worker_id: id, history: master.getWorkerStateWithDiagnostics(id).history });
+  app.get('/workers', () => json({ workers: master.listWorkers().map((id) => summary(master.getWorkerStateWithDiagnostics(id))) }));
+  app.get('/workers/:id', (request) => json(master.getWorkerStateWithDiagnostics(workerId(request))));
+  app.get('/workers/:id/history', (request) => {
+    const id = workerId(request);
+    return json({ worker_id: id, history: master.getWorkerStateWithDiagnostics(id).history });
   });
 
-  app.get('/workers/:id/logs', async (c) => {
-    const id = workerId(c);
-    const { lines } = queryOf(c, tailQuerySchema);
+  app.get('/workers/:id/logs', async (request) => {
+    const id = workerId(request);
+    const { lines } = queryOf(request, tailQuerySchema);
     assertHasLogFiles(ctx, id);
     const [stdout, stderr] = await Promise.all(LOG_STREAMS.map((stream) => tailLog(logFilePath(host.logDir, id, stream), lines)));
     const view = (t: NonNullable<typeof stdout>): LogTail['stdout'] => ({ file: t.file, exists: t.exists, size: t.size, lines: t.lines, truncated: t.truncated });
     const body: LogTail = { worker_id: id, stdout: view(stdout!), stderr: view(stderr!) };
-    return c.json(body);
+    return json(body);
   });
 
-  return app;
 }
 
 /** Inline modules log through the master's logger; only runtimes that capture output have files. */

@@ -3,14 +3,14 @@
  * Each stream subscribes when it opens and unsubscribes when it ends (see sse.ts), so the bus has
  * as many listeners after a client went away as before it came.
  */
-import { Hono } from 'hono';
 import * as z from 'zod';
 import type { MasterEvents } from '../../master/events.js';
 import { EVENT_TYPES, type EventType } from '../event-hub.js';
 import { LogFollower } from '../logs/follow.js';
 import { LOG_STREAMS, logFilePath, type LogStream } from '../logs/files.js';
 import { tailLog } from '../logs/tail.js';
-import { sseResponse, type SseSender } from '../sse.js';
+import type { Router } from '../http/router.js';
+import { sseReply, type SseSender } from '../sse.js';
 import { queryOf, track, workerId, type RouteContext } from './context.js';
 import { assertHasLogFiles, tailQuerySchema } from './read.js';
 
@@ -32,23 +32,20 @@ const logStreamQuerySchema = tailQuerySchema.extend({
   lines: tailQuerySchema.shape.lines.default(10),
 });
 
-export function streamRoutes(ctx: RouteContext): Hono {
-  const app = new Hono();
-
-  app.get('/events', (c) => {
-    const { types, worker } = queryOf(c, eventsQuerySchema);
+export function streamRoutes(app: Router, ctx: RouteContext): void {
+  app.get('/events', (request) => {
+    const { types, worker } = queryOf(request, eventsQuerySchema);
     const wanted = new Set<EventType>(types ?? DEFAULT_TYPES);
-    return sseResponse((sse) => ctx.hub.subscribe(wanted, worker, (frame) => void sse.sendFrame(frame)), { signal: c.req.raw.signal, registry: ctx.streams });
+    return sseReply((sse) => ctx.hub.subscribe(wanted, worker, (frame) => void sse.sendFrame(frame)), { registry: ctx.streams });
   });
 
-  app.get('/workers/:id/logs/stream', (c) => {
-    const id = workerId(c);
-    const { lines, source } = queryOf(c, logStreamQuerySchema);
+  app.get('/workers/:id/logs/stream', (request) => {
+    const id = workerId(request);
+    const { lines, source } = queryOf(request, logStreamQuerySchema);
     assertHasLogFiles(ctx, id);
-    return sseResponse((sse) => (source === 'file' ? followFiles(ctx, id, lines, sse) : followEvents(ctx, id, lines, sse)), { signal: c.req.raw.signal, registry: ctx.streams });
+    return sseReply((sse) => (source === 'file' ? followFiles(ctx, id, lines, sse) : followEvents(ctx, id, lines, sse)), { registry: ctx.streams });
   });
 
-  return app;
 }
 
 function followFiles(ctx: RouteContext, id: string, lines: number, sse: SseSender): () => void {

@@ -4,9 +4,7 @@
  * the caller's signal; a body that ends before its Content-Length is a truncated download.
  */
 import { createWriteStream } from 'node:fs';
-import http from 'node:http';
 import type { IncomingMessage } from 'node:http';
-import https from 'node:https';
 import { pipeline } from 'node:stream/promises';
 import { hsuError, isHsuError } from '../../errors.js';
 import type { HsuError } from '../../errors.js';
@@ -97,7 +95,8 @@ async function open(url: URL, options: HttpOptions): Promise<IncomingMessage> {
 
 function request(url: URL, options: HttpOptions): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const get = url.protocol === 'https:' ? https.get : http.get;
+    // getBuiltinModule, not ESM imports: see api/server.ts (an ESM import of node:http loads undici).
+    const get = url.protocol === 'https:' ? process.getBuiltinModule('node:https').get : process.getBuiltinModule('node:http').get;
     let response: IncomingMessage | undefined;
     const tls = options.ca === undefined ? {} : { ca: options.ca };
     const req = get(url, { agent: false, signal: options.signal, timeout: options.idleTimeoutMs, ...tls, headers: { 'user-agent': 'hsu-package' } }, (res) => {

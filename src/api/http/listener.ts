@@ -1,0 +1,58 @@
+/**
+ * Puts the control API on node:http: each request becomes an ApiRequest, the handler's Reply is
+ * written back. A body the handler did not read to its end (refused before reading, or cut off at
+ * the size limit) is not drained: the connection closes after the reply instead.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApiRequest } from './request.js';
+import type { Reply } from './reply.js';
+
+/** Answers every request; it must not reject (errors are replies too). */
+export type Handle = (request: ApiRequest) => Promise<Reply>;
+
+export type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
+
+export function requestListener(handle: Handle): RequestListener {
+  return (raw, response) => {
+    const request = new ApiRequest(raw, response);
+    handle(request).then(
+      (reply) => send(raw, response, reply),
+      (error: unknown) => response.destroy(error as Error), // a defect in the handler: never leave the client hanging
+    );
+  };
+}
+
+function send(raw: IncomingMessage, response: ServerResponse, reply: Reply): void {
+  if (response.headersSent || response.destroyed) return;
+  const headers: Record<string, string> = { ...reply.headers };
+  if (!raw.complete) headers.connection = 'close';
+  if ('stream' in reply) {
+    response.writeHead(reply.status, headers);
+    reply.stream(response);
+    return;
+  }
+  if ('chunks' in reply) {
+    response.writeHead(reply.status, headers);
+    writeChunks(response, reply.chunks);
+    return;
+  }
+  const body = reply.body ?? '';
+  headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
+  response.writeHead(reply.status, headers);
+  response.end(body);
+}
+
+/** One chunk at a time, waiting for the socket to drain: a large body is never copied into one piece. */
+function writeChunks(response: ServerResponse, chunks: readonly string[]): void {
+  let next = 0;
+  const write = (): void => {
+    while (next < chunks.length) {
+      if (!response.write(chunks[next++]!)) {
+        response.once('drain', write);
+        return;
+      }
+    }
+    response.end();
+  };
+  write();
+}
