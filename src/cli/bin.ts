@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import type * as MainModule from './main.js';
 // Executable entry for the `hsu` bin. It checks the Node version before anything else loads:
 // the rest of hsu uses Node >= 22.18 APIs, and a stack trace from deep inside is no way to say so.
 const REQUIRED = [22, 18] as const;
@@ -17,6 +18,10 @@ process.getBuiltinModule('node:module').enableCompileCache?.();
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE' && process.stdout.listenerCount('error') === 1) process.exit(0);
 });
-const { main } = await import('./main.js');
+// The bundle of main.js and its graph (scripts/bundle-cli.mjs) when the build made one: fewer,
+// smaller files, so a master holds several MB less. HSU_UNBUNDLED=1 runs tsc's files instead.
+const bundle = new URL('./bundle/main.js', import.meta.url);
+const useBundle = process.env.HSU_UNBUNDLED !== '1' && process.getBuiltinModule('node:fs').existsSync(bundle);
+const { main } = (await import(useBundle ? bundle.href : './main.js')) as typeof MainModule;
 // Exit explicitly once main() has decided: the code is the master's verdict, whatever else is pending.
 process.exit(await main(process.argv.slice(2)));

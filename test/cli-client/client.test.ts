@@ -1,10 +1,11 @@
 // The client side without a daemon process: which files a command loads (the `hsu ls` promise: no
-// zod, pino, yaml or hono), how it finds the master, and what a terminal sees.
+// zod, pino or yaml), how it finds the master, and what a terminal sees.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { apiSettingsSchema, resolveApiSettings } from '../../src/api/config.js';
 import { ApiServer } from '../../src/api/server.js';
 import { locateStateDir } from '../../src/cli/client/locate.js';
@@ -13,6 +14,7 @@ import { main, type CliIo } from '../../src/cli/main.js';
 import { createTestMaster, pluginWorker, type TestMaster } from '../helpers/master-helpers.js';
 import { echoWorker } from '../api/helpers.js';
 import { BIN } from './helpers.js';
+import { repoRoot } from '../helpers/paths.js';
 
 const T = { timeout: 30_000 };
 const HEAVY = ['/node_modules/zod/', '/node_modules/pino/', '/node_modules/pino-pretty/', '/node_modules/yaml/', '/src/config/schema'];
@@ -35,29 +37,50 @@ after(async () => {
   await t.dispose();
 });
 
+const BUNDLE_DIR = path.join(repoRoot, 'dist', 'src', 'cli', 'bundle');
+
+/** A chunk of the binary's bundle stands for the files it holds (scripts/bundle-cli.mjs writes which, in meta.json). */
+function sourcesOf(urls: string[]): string[] {
+  const outputs = JSON.parse(readFileSync(path.join(BUNDLE_DIR, 'meta.json'), 'utf8')) as Record<string, { inputs: Record<string, unknown> }>;
+  return urls.flatMap((url) => {
+    const file = url.startsWith('file:') ? fileURLToPath(url) : '';
+    const chunk = outputs[path.relative(repoRoot, file)];
+    return chunk === undefined ? [url] : Object.keys(chunk.inputs).map((input) => pathToFileURL(path.join(repoRoot, input)).href);
+  });
+}
+
 /** The module URLs `hsu args...` loads, through a load hook that records each one. */
-async function loadsOf(args: string[]): Promise<{ urls: string[]; code: number | null }> {
+async function loadsOf(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ urls: string[]; code: number | null }> {
   const hook = path.join(t.dir, 'trace-loads.mjs');
   const trace = path.join(t.dir, `loads-${args[0]}.txt`);
   writeFileSync(hook, `import { registerHooks } from 'node:module';\nimport { appendFileSync } from 'node:fs';\nregisterHooks({ load(url, context, next) { appendFileSync(${JSON.stringify(trace)}, url + '\\n'); return next(url, context); } });\n`);
   writeFileSync(trace, '');
-  const child = spawn(process.execPath, ['--import', hook, BIN, ...args, '--state-dir', stateDir], { stdio: 'ignore' });
+  const child = spawn(process.execPath, ['--import', hook, BIN, ...args, '--state-dir', stateDir], { stdio: 'ignore', env: { ...process.env, ...env } });
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   return { urls: readFileSync(trace, 'utf8').split('\n').filter((u) => u !== ''), code };
 }
 
 void describe('what a client command loads', () => {
   // reload and scale exit 1 here: this master has no config file, and echo has no replicas.
-  for (const args of [['ls'], ['status', 'echo'], ['restart', 'echo'], ['logs', 'echo'], ['reload'], ['start', 'all'], ['scale', 'echo', '2']]) {
-    it(`hsu ${args.join(' ')} loads node:http and a few small files, none of zod, pino, yaml or hono`, T, async () => {
-      const { urls, code } = await loadsOf(args);
-      assert.ok(urls.some((u) => u.endsWith('/dist/src/cli/client/connection.js')), 'the client ran');
-      assert.ok(args[0] === 'reload' || args[0] === 'scale' ? code === 1 : code === 0, `exit code ${code}`);
-      const heavy = urls.filter((u) => HEAVY.some((h) => u.includes(h)));
-      assert.deepEqual(heavy, []);
-      // The client's own files plus the error catalogue (one small file per subsystem's codes).
-      assert.ok(urls.filter((u) => u.startsWith('file:')).length <= 20, `few files: ${urls.join(', ')}`);
-    });
+  const commands = [['ls'], ['status', 'echo'], ['restart', 'echo'], ['logs', 'echo'], ['reload'], ['start', 'all'], ['scale', 'echo', '2']];
+  for (const [how, env] of [['bundled', {}], ['unbundled', { HSU_UNBUNDLED: '1' }]] as const) {
+    for (const args of commands) {
+      it(`hsu ${args.join(' ')} (${how}) loads node:http and a few small files, none of zod, pino or yaml`, T, async () => {
+        const { urls, code } = await loadsOf(args, env);
+        assert.equal(
+          urls.some((u) => u.startsWith(pathToFileURL(BUNDLE_DIR).href)),
+          how === 'bundled',
+          `the binary ran ${how}`,
+        );
+        const sources = sourcesOf(urls);
+        assert.ok(sources.some((u) => u.endsWith('/dist/src/cli/client/connection.js')), 'the client ran');
+        assert.ok(args[0] === 'reload' || args[0] === 'scale' ? code === 1 : code === 0, `exit code ${code}`);
+        const heavy = sources.filter((u) => HEAVY.some((h) => u.includes(h)));
+        assert.deepEqual(heavy, []);
+        // The client's own files plus the error catalogue (one small file per subsystem's codes).
+        assert.ok(urls.filter((u) => u.startsWith('file:')).length <= 20, `few files: ${urls.join(', ')}`);
+      });
+    }
   }
 });
 
