@@ -42,17 +42,19 @@ function send(raw: IncomingMessage, response: ServerResponse, reply: Reply): voi
   response.end(body);
 }
 
-/** One chunk at a time, waiting for the socket to drain: a large body is never copied into one piece. */
+/**
+ * One chunk per turn of the event loop, and none while the socket is full: a 2.6 MiB scrape of a
+ * 1,000-worker master is never encoded and written in one block (the loopback socket would take
+ * it all at once), and never copied into one piece.
+ */
 function writeChunks(response: ServerResponse, chunks: readonly string[]): void {
   let next = 0;
   const write = (): void => {
-    while (next < chunks.length) {
-      if (!response.write(chunks[next++]!)) {
-        response.once('drain', write);
-        return;
-      }
-    }
-    response.end();
+    if (response.destroyed) return; // the client went away: nothing waits on the rest
+    const chunk = chunks[next++];
+    if (chunk === undefined) return void response.end();
+    if (response.write(chunk)) setImmediate(write);
+    else response.once('drain', write);
   };
   write();
 }
