@@ -26,6 +26,18 @@ export async function openBucket(nc: NatsConnection, name: string, options: Buck
 }
 
 const WRONG_SEQUENCE = 10071;
+const STREAM_NOT_FOUND = 10059;
+
+/**
+ * The bucket's stream is gone (an operator ran `nats kv rm`): it must be created again, not
+ * retried. A read says "stream not found"; a put to a bucket nobody stores any more gets no
+ * responder, which the client reports as "jetstream is not enabled".
+ */
+export function isBucketMissing(err: unknown): boolean {
+  const e = err as { name?: unknown; code?: unknown; api_error?: { err_code?: number }; message?: string } | null;
+  if (e?.name === 'StreamNotFoundError' || e?.api_error?.err_code === STREAM_NOT_FOUND || e?.code === STREAM_NOT_FOUND) return true;
+  return /stream not found|jetstream is not enabled|no responders/i.test(String(e?.message));
+}
 
 /** A compare-and-set (create, update, delete with a revision) that lost: the key was not as expected. */
 export function isWrongSequence(err: unknown): boolean {

@@ -154,6 +154,7 @@ export class Cluster {
       served_calls: this.responder.served,
       serving_in_flight: this.responder.inFlight,
       skipped_records: this.feed.skipped,
+      watch_restarts: this.feed.restarts,
     };
   }
 

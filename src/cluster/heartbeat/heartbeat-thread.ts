@@ -7,7 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { KV } from '@nats-io/kv';
-import { openBucket } from '../buckets.js';
+import { isBucketMissing, openBucket } from '../buckets.js';
 import { ClusterConnection } from '../connection.js';
 import { clusterNames } from '../keys.js';
 import { RECORD_VERSION, type NodeRecord } from '../records.js';
@@ -31,6 +31,8 @@ let loopLag = 0;
 let ticking = false;
 let stopping = false;
 let joining: Promise<void> | undefined;
+/** A bucket was deleted under this master: the next join creates both again and claims the name afresh. */
+let bucketsLost = false;
 /** Records are published only while the main thread's responder listens, so a listed instance is answered. */
 let serving = false;
 
@@ -39,6 +41,7 @@ function post(message: FromHeartbeat): void {
 }
 
 function report(err: unknown): void {
+  if (isBucketMissing(err)) bucketsLost = true;
   post({ t: 'error', message: (err as Error).message ?? String(err), ...(typeof (err as { code?: unknown }).code === 'string' ? { code: (err as { code: string }).code } : {}) });
 }
 
@@ -68,9 +71,12 @@ function rejoin(): Promise<void> {
 async function join(): Promise<void> {
   const nc = connection.nc;
   if (nc === undefined) return;
+  const recreate = bucketsLost;
+  bucketsLost = false;
   registry = await openBucket(nc, names.registryBucket, { ttl: origin.ttl });
   const nodes = await openBucket(nc, names.nodesBucket, { ttl: origin.ttl });
-  lease ??= new NodeLease(nodes, origin.node, nodeRecord);
+  // A lease on a deleted bucket holds nothing: claim the name again in the new one (refused if another master took it meanwhile).
+  if (recreate || lease === undefined) lease = new NodeLease(nodes, origin.node, nodeRecord);
   if (!lease.held) {
     const outcome = await lease.acquire();
     if (outcome.state === 'refused') {
@@ -111,7 +117,9 @@ async function tick(): Promise<void> {
     post({ t: 'ping', at: lastPingAt });
     if (connection.nc === undefined) return;
     if (joining !== undefined) return; // the join refreshes the lease and publishes every record
-    if (leaseState === 'acquired' && lease !== undefined) {
+    if (bucketsLost) {
+      await rejoin();
+    } else if (leaseState === 'acquired' && lease !== undefined) {
       if (!(await lease.refresh())) {
         setLease('lost');
         return;

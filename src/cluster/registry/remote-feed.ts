@@ -3,10 +3,17 @@
  * (other masters' records go into the ClusterRegistry, with their TTL) and one over the node
  * leases (a deleted lease removes that master's instances at once; the list of nodes is the
  * cluster view's). Entries that do not parse are skipped and counted, never trusted.
+ *
+ * A watch does not end when its bucket is deleted (`nats kv rm`): the client's consumer waits on a
+ * stream that is gone, and on the one created in its place it waits for sequence numbers the new
+ * stream reaches only much later. So once per TTL each bucket's stream is looked at, and a watch
+ * whose stream is gone or was created again (a new creation time) is started afresh, as is one
+ * that ended on its own. `restarts` counts them (the cluster's diagnostics show it).
  */
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection, QueuedIterator } from '@nats-io/transport-node';
 import { openBucket } from '../buckets.js';
+import { loadNats } from '../nats.js';
 import { parseInstanceKey, type ClusterNames } from '../keys.js';
 import { instanceRecordSchema, nodeRecordSchema, parseRecord, type NodeRecord } from '../records.js';
 import type { ClusterRegistry } from './cluster-registry.js';
@@ -17,12 +24,26 @@ export interface SeenNode {
   readonly seen_at: number;
 }
 
+interface Followed {
+  readonly bucket: string;
+  readonly key: string;
+  readonly handle: (entry: KvWatchEntry) => void;
+  watch: QueuedIterator<KvWatchEntry>;
+  /** The creation time of the stream the watch reads: another one means the bucket was made again. */
+  created: string;
+}
+
 export class RemoteFeed {
   readonly nodes = new Map<string, SeenNode>();
   skipped = 0;
-  private watches: QueuedIterator<KvWatchEntry>[] = [];
+  /** Watches started again because their bucket was deleted or re-created, or they ended. */
+  restarts = 0;
+  private followed: Followed[] = [];
   private loops: Promise<void>[] = [];
   private stopped = false;
+  private nc: NatsConnection | undefined;
+  private checker: NodeJS.Timeout | undefined;
+  private checking = false;
 
   constructor(
     private readonly registry: ClusterRegistry,
@@ -32,10 +53,12 @@ export class RemoteFeed {
   ) {}
 
   async start(nc: NatsConnection): Promise<void> {
-    const [instances, nodes] = await Promise.all([openBucket(nc, this.names.registryBucket, { ttl: this.ttl }), openBucket(nc, this.names.nodesBucket, { ttl: this.ttl })]);
+    this.nc = nc;
+    await this.follow(this.names.registryBucket, this.names.allInstances, (entry) => this.onInstance(entry));
+    await this.follow(this.names.nodesBucket, '>', (entry) => this.onNode(entry));
     if (this.stopped) return;
-    await this.follow(instances, this.names.allInstances, (entry) => this.onInstance(entry));
-    await this.follow(nodes, '>', (entry) => this.onNode(entry));
+    this.checker = setInterval(() => void this.check(), Math.max(this.ttl, 500));
+    this.checker.unref(); // the connection keeps the process alive, never this check
   }
 
   /** Live nodes: leases refreshed within their TTL. */
@@ -46,23 +69,76 @@ export class RemoteFeed {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const watch of this.watches) watch.stop();
-    this.watches = [];
+    clearInterval(this.checker);
+    for (const followed of this.followed) followed.watch.stop();
+    this.followed = [];
     await Promise.all(this.loops);
     this.loops = [];
   }
 
-  private async follow(kv: KV, key: string, handle: (entry: KvWatchEntry) => void): Promise<void> {
-    const watch = await kv.watch({ key });
-    this.watches.push(watch);
-    this.loops.push(
-      (async () => {
-        for await (const entry of watch) {
-          if (this.stopped) break;
-          handle(entry);
-        }
-      })().catch(() => undefined),
-    );
+  private async follow(bucket: string, key: string, handle: (entry: KvWatchEntry) => void): Promise<void> {
+    const opened = await this.openWatch(bucket, key);
+    if (opened === undefined) return;
+    const followed: Followed = { bucket, key, handle, ...opened };
+    this.followed.push(followed);
+    this.consume(followed, opened.watch);
+  }
+
+  /** The bucket (created if missing, as every master does) and a watch over it; undefined once stopped. */
+  private async openWatch(bucket: string, key: string): Promise<{ watch: QueuedIterator<KvWatchEntry>; created: string } | undefined> {
+    const kv: KV = await openBucket(this.nc!, bucket, { ttl: this.ttl });
+    const [watch, status] = await Promise.all([kv.watch({ key }), kv.status()]);
+    if (this.stopped) {
+      watch.stop();
+      return undefined;
+    }
+    return { watch, created: status.streamInfo.created };
+  }
+
+  private consume(followed: Followed, watch: QueuedIterator<KvWatchEntry>): void {
+    const loop = (async () => {
+      for await (const entry of watch) {
+        if (this.stopped) break;
+        followed.handle(entry);
+      }
+    })()
+      .catch(() => undefined)
+      .then(() => {
+        // Ended on its own (not replaced, not stopped): follow again at the next check.
+        if (!this.stopped && followed.watch === watch) followed.created = '';
+      });
+    this.loops.push(loop);
+    void loop.finally(() => {
+      this.loops = this.loops.filter((other) => other !== loop);
+    });
+  }
+
+  /** Each bucket's stream as it is now; a watch that no longer reads it starts again. */
+  private async check(): Promise<void> {
+    if (this.checking || this.stopped || this.nc === undefined || this.nc.isClosed()) return;
+    this.checking = true;
+    try {
+      const { kv } = await loadNats();
+      const kvm = new kv.Kvm(this.nc);
+      for (const followed of this.followed) {
+        const created = await kvm
+          .open(followed.bucket)
+          .then((bucket) => bucket.status())
+          .then((status) => status.streamInfo.created)
+          .catch(() => undefined); // gone, or NATS away (then opening a new watch fails too, and the next check decides)
+        if (created === followed.created || this.stopped) continue;
+        const opened = await this.openWatch(followed.bucket, followed.key).catch(() => undefined);
+        if (opened === undefined) continue;
+        const old = followed.watch;
+        followed.watch = opened.watch;
+        followed.created = opened.created;
+        old.stop();
+        this.restarts += 1;
+        this.consume(followed, opened.watch);
+      }
+    } finally {
+      this.checking = false;
+    }
   }
 
   private onInstance(entry: KvWatchEntry): void {
