@@ -1,5 +1,4 @@
-// Bundles the `hsu` binary (dist/src/cli/main.js and everything it imports, zod and yaml
-// included) into dist/src/cli/bundle/: one chunk per lazily loaded command, whitespace and syntax
+// Bundles the `hsu` binary (dist/src/cli/main.js and everything it imports, zod included) into dist/src/cli/bundle/: one chunk per lazily loaded command, whitespace and syntax
 // minified, names kept. A master from the binary then holds fewer module records and shorter
 // sources: measured, `hsu run` with 20 processes 83 -> 77 MB of RSS. The library (`import 'hsu'`)
 // stays tsc's files. Runs after tsc; bin.js falls back to the unbundled main.js if this is missing.
@@ -13,7 +12,9 @@ import path from 'node:path';
 import { build } from 'esbuild';
 
 const OUT = 'dist/src/cli/bundle';
-const BUNDLED_PACKAGES = new Set(['zod', 'yaml']);
+// Not yaml: src/lazy-libs.ts loads it with require(), which a bundler cannot see, and a second,
+// bundled copy for the files that import it would load beside it.
+const BUNDLED_PACKAGES = new Set(['zod']);
 
 const keepLocations = {
   name: 'keep-import-meta-url',
@@ -46,7 +47,7 @@ const result = await build({
   keepNames: true,
   sourcemap: 'linked',
   metafile: true,
-  // yaml is CommonJS: its require() of built-ins needs a real require in an ESM bundle.
+  // A package bundled from CommonJS needs a real require() for built-ins in an ESM bundle.
   banner: { js: "import { createRequire as __hsuCreateRequire } from 'node:module'; const require = __hsuCreateRequire(import.meta.url);" },
   plugins: [keepLocations],
   logLevel: 'warning',

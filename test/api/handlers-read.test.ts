@@ -111,6 +111,8 @@ void describe('control API reads', () => {
       assert.deepEqual(all.body.stdout.lines, ['ready', 'ping 1', 'ping 2', 'ping 3']);
       assert.equal(all.body.stdout.truncated, false);
       assert.equal(all.body.stdout.file, path.join(h.dir, 'logs', 'echo.out.log'));
+      const repeated = await h.json<{ stdout: { lines: string[] } }>('GET', '/workers/echo/logs?lines=1&lines=100');
+      assert.deepEqual(repeated.body.stdout.lines, ['ping 3'], 'a repeated name keeps its first value');
       for (const bad of ['lines=-1', 'lines=abc', 'lines=10001', 'other=1']) {
         const refused = await h.json('GET', `/workers/echo/logs?${bad}`);
         assert.equal(refused.status, 400, bad);

@@ -132,6 +132,22 @@ void describe('control API streams', () => {
     });
   });
 
+  it('HEAD of a stream answers its headers and opens nothing', T, async () => {
+    await withHarness(async (h) => {
+      h.master.addWorker(echoWorker(h, 'echo'));
+      await h.master.start();
+      const baseline = listenerCounts(h);
+      for (const pathname of ['/events', '/workers/echo/logs/stream']) {
+        const response = await h.request('HEAD', pathname, { token: false });
+        assert.equal(response.status, 200, pathname);
+        assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
+        assert.equal(await response.text(), '');
+      }
+      assert.equal(h.api.context.streams.size, 0, 'no stream was registered');
+      assert.deepEqual(listenerCounts(h), baseline);
+    });
+  });
+
   it('a client that stops reading is cut off once its queue passes the bound, and its subscription ends', T, async () => {
     let tornDown = 0;
     let send: ((n: number) => boolean) | undefined;

@@ -1,7 +1,7 @@
 // An operator deletes the cluster's KV buckets under running masters (`nats kv rm`): each
 // master's heartbeat re-creates them and publishes its records again, and each master's watch of
-// the registry, which ends with its stream, follows the new one, so the masters see each other
-// again without a restart. Real nats-server, members in this process.
+// them, which the NATS client leaves waiting on the deleted stream, is started again on the new
+// one, so the masters see each other again without a restart. Real nats-server, members in this process.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { connect } from '@nats-io/transport-node';

@@ -15,10 +15,9 @@ export type RequestListener = (request: IncomingMessage, response: ServerRespons
 export function requestListener(handle: Handle): RequestListener {
   return (raw, response) => {
     const request = new ApiRequest(raw, response);
-    handle(request).then(
-      (reply) => send(raw, response, reply),
-      (error: unknown) => response.destroy(error as Error), // a defect in the handler: never leave the client hanging
-    );
+    handle(request)
+      .then((reply) => send(raw, response, reply))
+      .catch((error: unknown) => response.destroy(error as Error)); // a defect in a handler or a stream: this response fails, never the master
   };
 }
 
@@ -28,7 +27,9 @@ function send(raw: IncomingMessage, response: ServerResponse, reply: Reply): voi
   if (!raw.complete) headers.connection = 'close';
   if ('stream' in reply) {
     response.writeHead(reply.status, headers);
-    reply.stream(response);
+    // HEAD of a stream: its headers, and nothing opened that only a reader would end.
+    if (raw.method === 'HEAD') response.end();
+    else reply.stream(response);
     return;
   }
   if ('chunks' in reply) {

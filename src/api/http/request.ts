@@ -41,9 +41,11 @@ export class ApiRequest {
     return this;
   }
 
-  /** The query parameters; a repeated name keeps its last value. */
+  /** The query parameters; a repeated name keeps its first value (as hono did). */
   query(): Record<string, string> {
-    return Object.fromEntries(new URLSearchParams(this.search));
+    const query: Record<string, string> = {};
+    for (const [name, value] of new URLSearchParams(this.search)) query[name] ??= value;
+    return query;
   }
 
   header(name: string): string | undefined {

@@ -73,25 +73,33 @@ async function join(): Promise<void> {
   if (nc === undefined) return;
   const recreate = bucketsLost;
   bucketsLost = false;
-  registry = await openBucket(nc, names.registryBucket, { ttl: origin.ttl });
-  const nodes = await openBucket(nc, names.nodesBucket, { ttl: origin.ttl });
-  // A lease on a deleted bucket holds nothing: claim the name again in the new one (refused if another master took it meanwhile).
-  if (recreate || lease === undefined) lease = new NodeLease(nodes, origin.node, nodeRecord);
-  if (!lease.held) {
-    const outcome = await lease.acquire();
-    if (outcome.state === 'refused') {
-      setLease('refused', { holder: outcome.holder });
+  try {
+    registry = await openBucket(nc, names.registryBucket, { ttl: origin.ttl });
+    const nodes = await openBucket(nc, names.nodesBucket, { ttl: origin.ttl });
+    // A lease on a deleted bucket holds nothing: the name is claimed again in the new one (refused
+    // if another master took it meanwhile). The new lease replaces the old only once it is held,
+    // so a claim that fails leaves the lease state as it was for the next try.
+    const current = recreate || lease === undefined ? new NodeLease(nodes, origin.node, nodeRecord) : lease;
+    if (!current.held) {
+      const outcome = await current.acquire();
+      lease = current;
+      if (outcome.state === 'refused') {
+        setLease('refused', { holder: outcome.holder });
+        return;
+      }
+      setLease('acquired', { took_over: outcome.took_over });
+      await dropStaleRecords(registry);
+    } else if (await current.refresh()) {
+      setLease('acquired'); // still ours: whatever a tick concluded meanwhile, say so again
+    } else {
+      setLease('lost');
       return;
     }
-    setLease('acquired', { took_over: outcome.took_over });
-    await dropStaleRecords(registry);
-  } else if (await lease.refresh()) {
-    setLease('acquired'); // still ours: whatever a tick concluded meanwhile, say so again
-  } else {
-    setLease('lost');
-    return;
+    await publishAll();
+  } catch (err) {
+    if (recreate) bucketsLost = true; // not done: the next tick tries again
+    throw err;
   }
-  await publishAll();
 }
 
 /** Records of this node that a predecessor left and this master does not serve. */

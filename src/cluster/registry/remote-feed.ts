@@ -6,7 +6,7 @@
  *
  * A watch does not end when its bucket is deleted (`nats kv rm`): the client's consumer waits on a
  * stream that is gone, and on the one created in its place it waits for sequence numbers the new
- * stream reaches only much later. So once per TTL each bucket's stream is looked at, and a watch
+ * stream reaches only much later. So once per TTL (at least 500 ms) each bucket's stream is looked at, and a watch
  * whose stream is gone or was created again (a new creation time) is started afresh, as is one
  * that ended on its own. `restarts` counts them (the cluster's diagnostics show it).
  */
@@ -43,7 +43,7 @@ export class RemoteFeed {
   private stopped = false;
   private nc: NatsConnection | undefined;
   private checker: NodeJS.Timeout | undefined;
-  private checking = false;
+  private checking: Promise<void> | undefined;
 
   constructor(
     private readonly registry: ClusterRegistry,
@@ -57,7 +57,9 @@ export class RemoteFeed {
     await this.follow(this.names.registryBucket, this.names.allInstances, (entry) => this.onInstance(entry));
     await this.follow(this.names.nodesBucket, '>', (entry) => this.onNode(entry));
     if (this.stopped) return;
-    this.checker = setInterval(() => void this.check(), Math.max(this.ttl, 500));
+    this.checker = setInterval(() => {
+      this.checking ??= this.check().finally(() => (this.checking = undefined));
+    }, Math.max(this.ttl, 500));
     this.checker.unref(); // the connection keeps the process alive, never this check
   }
 
@@ -70,6 +72,7 @@ export class RemoteFeed {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.checker);
+    await this.checking; // a check under way opens no watch once it sees the stop
     for (const followed of this.followed) followed.watch.stop();
     this.followed = [];
     await Promise.all(this.loops);
@@ -87,12 +90,16 @@ export class RemoteFeed {
   /** The bucket (created if missing, as every master does) and a watch over it; undefined once stopped. */
   private async openWatch(bucket: string, key: string): Promise<{ watch: QueuedIterator<KvWatchEntry>; created: string } | undefined> {
     const kv: KV = await openBucket(this.nc!, bucket, { ttl: this.ttl });
-    const [watch, status] = await Promise.all([kv.watch({ key }), kv.status()]);
-    if (this.stopped) {
-      watch.stop();
-      return undefined;
+    const watch = await kv.watch({ key });
+    try {
+      const created = (await kv.status()).streamInfo.created;
+      if (this.stopped) throw new Error('stopped');
+      return { watch, created };
+    } catch (err) {
+      watch.stop(); // never left unread: it would queue every record until the connection closes
+      if (this.stopped) return undefined;
+      throw err;
     }
-    return { watch, created: status.streamInfo.created };
   }
 
   private consume(followed: Followed, watch: QueuedIterator<KvWatchEntry>): void {
@@ -115,29 +122,25 @@ export class RemoteFeed {
 
   /** Each bucket's stream as it is now; a watch that no longer reads it starts again. */
   private async check(): Promise<void> {
-    if (this.checking || this.stopped || this.nc === undefined || this.nc.isClosed()) return;
-    this.checking = true;
-    try {
-      const { kv } = await loadNats();
-      const kvm = new kv.Kvm(this.nc);
-      for (const followed of this.followed) {
-        const created = await kvm
-          .open(followed.bucket)
-          .then((bucket) => bucket.status())
-          .then((status) => status.streamInfo.created)
-          .catch(() => undefined); // gone, or NATS away (then opening a new watch fails too, and the next check decides)
-        if (created === followed.created || this.stopped) continue;
-        const opened = await this.openWatch(followed.bucket, followed.key).catch(() => undefined);
-        if (opened === undefined) continue;
-        const old = followed.watch;
-        followed.watch = opened.watch;
-        followed.created = opened.created;
-        old.stop();
-        this.restarts += 1;
-        this.consume(followed, opened.watch);
-      }
-    } finally {
-      this.checking = false;
+    const nc = this.nc;
+    if (this.stopped || nc === undefined || nc.isClosed()) return;
+    const { kv } = await loadNats();
+    const kvm = new kv.Kvm(nc);
+    for (const followed of this.followed) {
+      const created = await kvm
+        .open(followed.bucket)
+        .then((bucket) => bucket.status())
+        .then((status) => status.streamInfo.created)
+        .catch(() => undefined); // gone, or NATS away (then opening a new watch fails too, and the next check decides)
+      if (created === followed.created || this.stopped) continue;
+      const opened = await this.openWatch(followed.bucket, followed.key).catch(() => undefined);
+      if (opened === undefined) continue; // openWatch stops its own watch when it sees the stop
+      const old = followed.watch;
+      followed.watch = opened.watch;
+      followed.created = opened.created;
+      old.stop();
+      this.restarts += 1;
+      this.consume(followed, opened.watch);
     }
   }
 
