@@ -355,6 +355,38 @@ workers:
   assert.deepEqual(issueAt(issuesOf('workers: []\nversion: 2\n'), 'version').choices, ['master', 'workers']);
 });
 
+void test('a misspelt key says which key it is a typo of, and then lists no valid keys', () => {
+  const yaml = `master:
+  log_levle: info
+  stateDir: ./s
+workers:
+  - id: a
+    type: process
+    execution: { executable_path: node, argv: [x] }
+    stopTimeout: 3s
+    restart: { polcy: always }
+    healthcheck: { type: tcp, port: 1 }
+    colour: blue
+`;
+  const issues = issuesOf(yaml);
+  const cases: [string, string][] = [
+    ['master.log_levle', 'log_level'],
+    ['master.stateDir', 'state_dir'],
+    ['workers[0].execution.argv', 'args'],
+    ['workers[0].stopTimeout', 'stop_timeout'],
+    ['workers[0].restart.polcy', 'policy'],
+    ['workers[0].healthcheck', 'health_check'],
+  ];
+  for (const [path, meant] of cases) {
+    const issue = issueAt(issues, path);
+    assert.ok(issue.message.endsWith(`did you mean \`${meant}\`?`), issue.message);
+    assert.ok(!issue.message.includes('valid keys'), `no list once the key is named: ${issue.message}`);
+    assert.ok(issue.choices?.includes(meant), 'the valid keys stay in the structured issue');
+  }
+  // Nothing close: the valid keys, as before.
+  assert.match(issueAt(issues, 'workers[0].colour').message, /unknown key "colour" \(valid keys: id, type, /);
+});
+
 void test("another supervisor's keys say where hsu has them (PM2's script, compose's command, cwd)", () => {
   const yaml = `workers:
   - id: a

@@ -6,6 +6,7 @@
 import * as z from 'zod';
 import { describeValue, fieldsOf } from './describe.js';
 import { keyHint } from './key-hints.js';
+import { closestKey } from './key-suggestion.js';
 
 export interface ConfigIssue {
   file?: string;
@@ -87,8 +88,9 @@ export function toConfigIssues(issues: readonly z.core.$ZodIssue[], options: Con
       const owner = schemaAt(options.schema, issue.path, options.data);
       const validKeys = owner instanceof z.ZodObject ? Object.keys(owner.shape) : [];
       for (const key of issue.keys) {
-        const hint = owner === undefined ? undefined : keyHint(owner, key);
-        const valid = validKeys.length > 0 ? ` (valid keys: ${validKeys.join(', ')})` : '';
+        // Where it goes (another supervisor's key), else the key it is a typo of, else every valid key.
+        const hint = (owner === undefined ? undefined : keyHint(owner, key)) ?? suggestion(closestKey(key, validKeys));
+        const valid = hint === undefined && validKeys.length > 0 ? ` (valid keys: ${validKeys.join(', ')})` : '';
         const message = `unknown key ${JSON.stringify(key)}${hint === undefined ? '' : `: ${hint}`}${valid}`;
         out.push(build(options, [...issue.path, key], message, key, { choices: validKeys }));
       }
@@ -97,6 +99,10 @@ export function toConfigIssues(issues: readonly z.core.$ZodIssue[], options: Con
     out.push(build(options, issue.path, issue.message, undefined, facts(issue)));
   }
   return out;
+}
+
+function suggestion(key: string | undefined): string | undefined {
+  return key === undefined ? undefined : `did you mean \`${key}\`?`;
 }
 
 /** `workers[1].execution.args[0]`; keys that are not plain words are bracket-quoted. */

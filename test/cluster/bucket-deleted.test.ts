@@ -36,7 +36,9 @@ void describe('cluster buckets deleted under running masters', () => {
       // Registered after the deletion: only a master that follows the new bucket sees them.
       a.registry.register({ id: 'late#0', service: 'late', endpoint, health: 'healthy' });
       b.registry.register({ id: 'late#0', service: 'late', endpoint, health: 'healthy' });
-      await until('b to see what a registered after the deletion', () => b.registry.get('a/late#0'));
+      await until('b to see what a registered after the deletion', () => b.registry.get('a/late#0')).catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}; a: ${JSON.stringify(a.diagnostics())}; b: ${JSON.stringify(b.diagnostics())}`);
+      });
       await until('a to see what b registered after the deletion', () => a.registry.get('b/late#0'));
       await until('the buckets to be back', async () => (await Promise.all(['registry', 'nodes'].map((name) => kvm.open(`hsu_test_${name}`).then((kv) => kv.status()).then(() => true, () => false)))).every(Boolean));
       const registry = await kvm.open('hsu_test_registry');

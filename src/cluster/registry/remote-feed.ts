@@ -44,6 +44,7 @@ export class RemoteFeed {
   private nc: NatsConnection | undefined;
   private checker: NodeJS.Timeout | undefined;
   private checking: Promise<void> | undefined;
+  private checkStarted = 0;
 
   constructor(
     private readonly registry: ClusterRegistry,
@@ -57,9 +58,17 @@ export class RemoteFeed {
     await this.follow(this.names.registryBucket, this.names.allInstances, (entry) => this.onInstance(entry));
     await this.follow(this.names.nodesBucket, '>', (entry) => this.onNode(entry));
     if (this.stopped) return;
+    const every = Math.max(this.ttl, 500);
     this.checker = setInterval(() => {
-      this.checking ??= this.check().finally(() => (this.checking = undefined));
-    }, Math.max(this.ttl, 500));
+      // One check at a time; one that has hung on a request for ten rounds no longer holds the next back.
+      if (this.checking !== undefined && Date.now() - this.checkStarted < 10 * every) return;
+      const run = this.check().catch(() => undefined); // a check that fails is tried again next round
+      this.checking = run;
+      this.checkStarted = Date.now();
+      void run.finally(() => {
+        if (this.checking === run) this.checking = undefined;
+      });
+    }, every);
     this.checker.unref(); // the connection keeps the process alive, never this check
   }
 
