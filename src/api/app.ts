@@ -15,7 +15,7 @@ import type { ControlHost } from './host.js';
 import { requestListener, type Handle, type RequestListener } from './http/listener.js';
 import { json, type Reply } from './http/reply.js';
 import type { ApiRequest } from './http/request.js';
-import { Router, type Middleware } from './http/router.js';
+import { decodeSegment, Router, type Middleware } from './http/router.js';
 import { openApiDocument } from './openapi.js';
 import { errorResponse } from './respond.js';
 import type { RouteContext } from './routes/context.js';
@@ -36,8 +36,6 @@ export interface ApiAppOptions {
 export interface ApiApp {
   /** For `http.createServer(listener)` (or `https`): the whole API. */
   readonly listener: RequestListener;
-  /** The same, one request at a time: what the listener runs for each. Never rejects. */
-  readonly handle: Handle;
   /** Every route the API serves (`GET /workers/:id`...). */
   readonly routes: readonly { readonly method: string; readonly pattern: string }[];
   readonly context: RouteContext;
@@ -52,12 +50,7 @@ const checkWorkerId: Middleware = (request) => {
   if (!request.path.startsWith('/workers/')) return undefined;
   const segment = request.path.split('/')[2] ?? '';
   if (segment === '') return undefined; // `/workers/` names no route: a 404 below
-  let id = segment;
-  try {
-    id = decodeURIComponent(segment);
-  } catch {
-    // a malformed escape is refused as it came
-  }
+  const id = decodeSegment(segment);
   if (WORKER_ID_PATTERN.test(id)) return undefined;
   return errorResponse(hsuError('WORKER_ID_INVALID', `${JSON.stringify(id)} is not a worker id (1-64 of A-Z, a-z, 0-9, _ and -)`, { worker_id: id }));
 };
@@ -94,5 +87,5 @@ export function createApiApp(host: ControlHost, options: ApiAppOptions, shared?:
       return errorResponse(error, options.logger);
     }
   };
-  return { listener: requestListener(handle), handle, routes: router.list(), context };
+  return { listener: requestListener(handle), routes: router.list(), context };
 }

@@ -14,7 +14,7 @@ export type RequestListener = (request: IncomingMessage, response: ServerRespons
 
 export function requestListener(handle: Handle): RequestListener {
   return (raw, response) => {
-    const request = new ApiRequest(raw, response);
+    const request = new ApiRequest(raw);
     handle(request)
       .then((reply) => send(raw, response, reply))
       .catch((error: unknown) => response.destroy(error as Error)); // a defect in a handler or a stream: this response fails, never the master

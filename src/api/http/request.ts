@@ -3,7 +3,7 @@
  * the query, headers and the body, straight from node:http. No web `Request`: building one loads
  * undici into the master (about 13 MB of RSS) for objects the API would only take apart again.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 
 export class ApiRequest {
   readonly method: string;
@@ -11,12 +11,8 @@ export class ApiRequest {
   readonly path: string;
   private readonly search: string;
   private params: Readonly<Record<string, string>> = {};
-  private abort: AbortController | undefined;
 
-  constructor(
-    readonly raw: IncomingMessage,
-    private readonly response: ServerResponse,
-  ) {
+  constructor(readonly raw: IncomingMessage) {
     // HEAD is answered by the GET route; node:http sends the headers and drops the body.
     this.method = raw.method === 'HEAD' ? 'GET' : (raw.method ?? 'GET');
     const url = raw.url ?? '/';
@@ -51,17 +47,5 @@ export class ApiRequest {
   header(name: string): string | undefined {
     const value = this.raw.headers[name.toLowerCase()];
     return Array.isArray(value) ? value.join(', ') : value;
-  }
-
-  /** Aborted once the client went away before the response ended (an SSE client disconnecting, say). */
-  get signal(): AbortSignal {
-    if (this.abort === undefined) {
-      const abort = (this.abort = new AbortController());
-      if (this.response.writableFinished) return abort.signal;
-      this.response.once('close', () => {
-        if (!this.response.writableFinished) abort.abort();
-      });
-    }
-    return this.abort.signal;
   }
 }

@@ -79,8 +79,8 @@ function matchSegments(pattern: readonly string[], actual: readonly string[]): R
   return params;
 }
 
-/** A malformed escape stays as it came: the id check then refuses it like any other bad id. */
-function decodeSegment(segment: string): string {
+/** A path segment percent-decoded; a malformed escape stays as it came (the id check then refuses it like any other bad id). */
+export function decodeSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {

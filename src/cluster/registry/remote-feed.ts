@@ -13,7 +13,6 @@
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection, QueuedIterator } from '@nats-io/transport-node';
 import { openBucket } from '../buckets.js';
-import { loadNats } from '../nats.js';
 import { parseInstanceKey, type ClusterNames } from '../keys.js';
 import { instanceRecordSchema, nodeRecordSchema, parseRecord, type NodeRecord } from '../records.js';
 import type { ClusterRegistry } from './cluster-registry.js';
@@ -28,6 +27,8 @@ interface Followed {
   readonly bucket: string;
   readonly key: string;
   readonly handle: (entry: KvWatchEntry) => void;
+  /** The bucket by name: its status reads whatever stream has that name now. */
+  kv: KV;
   watch: QueuedIterator<KvWatchEntry>;
   /** The creation time of the stream the watch reads: another one means the bucket was made again. */
   created: string;
@@ -97,18 +98,17 @@ export class RemoteFeed {
   }
 
   /** The bucket (created if missing, as every master does) and a watch over it; undefined once stopped. */
-  private async openWatch(bucket: string, key: string): Promise<{ watch: QueuedIterator<KvWatchEntry>; created: string } | undefined> {
-    const kv: KV = await openBucket(this.nc!, bucket, { ttl: this.ttl });
+  private async openWatch(bucket: string, key: string): Promise<{ kv: KV; watch: QueuedIterator<KvWatchEntry>; created: string } | undefined> {
+    const kv = await openBucket(this.nc!, bucket, { ttl: this.ttl });
     const watch = await kv.watch({ key });
-    try {
-      const created = (await kv.status()).streamInfo.created;
-      if (this.stopped) throw new Error('stopped');
-      return { watch, created };
-    } catch (err) {
-      watch.stop(); // never left unread: it would queue every record until the connection closes
+    // A watch is never left unread (it would queue every record until the connection closes).
+    const created = await createdAt(kv);
+    if (created === undefined || this.stopped) {
+      watch.stop();
       if (this.stopped) return undefined;
-      throw err;
+      throw new Error(`cannot read the status of the ${bucket} bucket`);
     }
+    return { kv, watch, created };
   }
 
   private consume(followed: Followed, watch: QueuedIterator<KvWatchEntry>): void {
@@ -131,20 +131,14 @@ export class RemoteFeed {
 
   /** Each bucket's stream as it is now; a watch that no longer reads it starts again. */
   private async check(): Promise<void> {
-    const nc = this.nc;
-    if (this.stopped || nc === undefined || nc.isClosed()) return;
-    const { kv } = await loadNats();
-    const kvm = new kv.Kvm(nc);
     for (const followed of this.followed) {
-      const created = await kvm
-        .open(followed.bucket)
-        .then((bucket) => bucket.status())
-        .then((status) => status.streamInfo.created)
-        .catch(() => undefined); // gone, or NATS away (then opening a new watch fails too, and the next check decides)
-      if (created === followed.created || this.stopped) continue;
+      if (this.stopped || this.nc === undefined || this.nc.isClosed()) return;
+      // Undefined: gone, or NATS away (then opening a new watch fails too, and the next check decides).
+      if ((await createdAt(followed.kv)) === followed.created || this.stopped) continue;
       const opened = await this.openWatch(followed.bucket, followed.key).catch(() => undefined);
       if (opened === undefined) continue; // openWatch stops its own watch when it sees the stop
       const old = followed.watch;
+      followed.kv = opened.kv;
       followed.watch = opened.watch;
       followed.created = opened.created;
       old.stop();
@@ -188,4 +182,12 @@ export class RemoteFeed {
     }
     this.nodes.set(record.node, { record, seen_at: this.now() });
   }
+}
+
+/** When the stream behind `kv` was created; undefined when there is none (or no answer). */
+function createdAt(kv: KV): Promise<string | undefined> {
+  return kv.status().then(
+    (status) => status.streamInfo.created,
+    () => undefined,
+  );
 }
