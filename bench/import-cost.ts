@@ -32,8 +32,9 @@ function specifiers(): { label: string; spec: string }[] {
   const own = (file: string): string => pathToFileURL(path.join(repoRoot, 'dist', 'src', file)).href;
   return [
     ...Object.keys(pkg.dependencies).map((name) => ({ label: name, spec: name })),
-    { label: 'hsu (the package root: Master and everything it exports)', spec: own('index.js') },
-    { label: 'hsu/worker', spec: own('worker/index.js') },
+    { label: 'hsu (the package root: Master and everything it exports)', spec: 'hsu' },
+    { label: 'hsu, tsc files (the root without the bundle)', spec: own('index.js') },
+    { label: 'hsu/worker', spec: 'hsu/worker' },
     { label: 'hsu CLI dispatch (main.js)', spec: own('cli/main.js') },
     { label: 'hsu CLI client `ls`', spec: own('cli/client/ls.js') },
     { label: 'hsu CLI `run` (the master path)', spec: own('cli/run.js') },

@@ -59,7 +59,10 @@ async function main(): Promise<void> {
     await send(await settleAndReport('bare', {}));
     return;
   }
-  const { Master } = await import('../src/index.js');
+  // The package as a user imports it: package.json's exports (the bundle), or tsc's files when
+  // memory.ts starts this child with --conditions=hsu-unbundled.
+  const entry: string = 'hsu';
+  const { Master } = (await import(entry)) as typeof import('../src/index.js');
   if (mode === 'floor') {
     await send(await settleAndReport('floor', {}));
     return;

@@ -18,10 +18,20 @@ process.getBuiltinModule('node:module').enableCompileCache?.();
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE' && process.stdout.listenerCount('error') === 1) process.exit(0);
 });
-// The bundle of main.js and its graph (scripts/bundle-cli.mjs) when the build made one: fewer,
-// smaller files, so a master holds several MB less. HSU_UNBUNDLED=1 runs tsc's files instead.
-const bundle = new URL('./bundle/main.js', import.meta.url);
-const useBundle = process.env.HSU_UNBUNDLED !== '1' && process.getBuiltinModule('node:fs').existsSync(bundle);
+// The bundle of main.js and its graph (scripts/bundle-package.mjs) when the build made one: fewer,
+// smaller files, so a master holds several MB less, and the same module copies a plugin's
+// `import 'hsu/worker'` loads. HSU_UNBUNDLED=1 runs tsc's files instead.
+const bundle = new URL('../bundle/cli.js', import.meta.url);
+// `--conditions=hsu-unbundled` gives plugins tsc's `hsu/worker`; the master then runs tsc's files
+// too, so master and plugins keep sharing one copy of each module.
+const libraryBundled = (() => {
+  try {
+    return import.meta.resolve('hsu').includes('/bundle/');
+  } catch {
+    return true;
+  }
+})();
+const useBundle = process.env.HSU_UNBUNDLED !== '1' && libraryBundled && process.getBuiltinModule('node:fs').existsSync(bundle);
 const { main } = (await import(useBundle ? bundle.href : './main.js')) as typeof MainModule;
 // Exit explicitly once main() has decided: the code is the master's verdict, whatever else is pending.
 process.exit(await main(process.argv.slice(2)));

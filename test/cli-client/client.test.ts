@@ -37,9 +37,9 @@ after(async () => {
   await t.dispose();
 });
 
-const BUNDLE_DIR = path.join(repoRoot, 'dist', 'src', 'cli', 'bundle');
+const BUNDLE_DIR = path.join(repoRoot, 'dist', 'src', 'bundle');
 
-/** A chunk of the binary's bundle stands for the files it holds (scripts/bundle-cli.mjs writes which, in meta.json). */
+/** A chunk of the binary's bundle stands for the files it holds (scripts/bundle-package.mjs writes which, in meta.json). */
 function sourcesOf(urls: string[]): string[] {
   const outputs = JSON.parse(readFileSync(path.join(BUNDLE_DIR, 'meta.json'), 'utf8')) as Record<string, { inputs: Record<string, unknown> }>;
   return urls.flatMap((url) => {
@@ -82,6 +82,15 @@ void describe('what a client command loads', () => {
       });
     }
   }
+});
+
+void describe('the binary under --conditions=hsu-unbundled', () => {
+  it('runs tsc’s files, as plugins then get tsc’s hsu/worker', T, async () => {
+    const { urls, code } = await loadsOf(['ls'], { NODE_OPTIONS: '--conditions=hsu-unbundled' });
+    assert.equal(code, 0);
+    assert.ok(urls.some((u) => u.endsWith('/dist/src/cli/main.js')), 'tsc’s main.js ran');
+    assert.ok(!urls.some((u) => u.startsWith(pathToFileURL(BUNDLE_DIR).href)), 'nothing of the bundle loaded');
+  });
 });
 
 void describe('finding the master', () => {

@@ -3,7 +3,7 @@
  * package the process loads, runs a master with an inline module and a process worker, and
  * reports which packages were loaded, the master's heap-trim log record and whether a `gc` global
  * was left behind. With --api, the master also serves its control API on a unix socket and answers
- * one request on it. Usage: footprint.child.js <plugin> [--no-trim] [--cron] [--api].
+ * one request on it. Usage: footprint.child.js <plugin> [--no-trim] [--cron] [--api] [--package].
  */
 import { registerHooks } from 'node:module';
 import { Writable } from 'node:stream';
@@ -23,7 +23,9 @@ registerHooks({
 const plugin = process.argv[2];
 if (plugin === undefined) throw new Error('usage: footprint.child.js <plugin> [--no-trim] [--cron]');
 const { default: pino } = await import('pino');
-const { Master } = await import('../../../src/index.js');
+// --package: the master as a user imports it, through package.json's exports (the bundle).
+const entry: string = process.argv.includes('--package') ? 'hsu' : '../../../src/index.js';
+const { Master } = (await import(entry)) as typeof import('../../../src/index.js');
 const { TRIM_SETTLE_MS } = await import('../../../src/master/heap-trim.js');
 const { report, waitFor } = await import('./report.js');
 
