@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { TRIM_SETTLE_MS } from '../src/master/heap-trim.js';
 import { firstLineFromEach, fixture, scratchDir, sleep } from './common.js';
+import type * as HsuPackage from '../src/index.js';
 
 export type MemoryMode = 'bare' | 'floor' | 'master';
 
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
   // The package as a user imports it: package.json's exports (the bundle), or tsc's files when
   // memory.ts starts this child with --conditions=hsu-unbundled.
   const entry: string = 'hsu';
-  const { Master } = (await import(entry)) as typeof import('../src/index.js');
+  const { Master } = (await import(entry)) as typeof HsuPackage;
   if (mode === 'floor') {
     await send(await settleAndReport('floor', {}));
     return;

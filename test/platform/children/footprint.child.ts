@@ -9,6 +9,7 @@ import { registerHooks } from 'node:module';
 import { Writable } from 'node:stream';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import type * as HsuPackage from '../../../src/index.js';
 
 const packages = new Set<string>();
 registerHooks({
@@ -25,7 +26,7 @@ if (plugin === undefined) throw new Error('usage: footprint.child.js <plugin> [-
 const { default: pino } = await import('pino');
 // --package: the master as a user imports it, through package.json's exports (the bundle).
 const entry: string = process.argv.includes('--package') ? 'hsu' : '../../../src/index.js';
-const { Master } = (await import(entry)) as typeof import('../../../src/index.js');
+const { Master } = (await import(entry)) as typeof HsuPackage;
 const { TRIM_SETTLE_MS } = await import('../../../src/master/heap-trim.js');
 const { report, waitFor } = await import('./report.js');
 
