@@ -387,6 +387,48 @@ workers:
   assert.match(issueAt(issues, 'workers[0].colour').message, /unknown key "colour" \(valid keys: id, type, /);
 });
 
+void test('a list of valid keys is printed once; later unknown keys with the same list point back to it', () => {
+  const yaml = `workers:
+  - id: a
+    type: process
+    execution: { executable_path: node }
+    foo1: 1
+    foo2: 1
+  - id: b
+    type: process
+    execution: { executable_path: node }
+    bar1: 1
+`;
+  const issues = issuesOf(yaml);
+  assert.match(issueAt(issues, 'workers[0].foo1').message, /^unknown key "foo1" \(valid keys: id, type, /);
+  for (const path of ['workers[0].foo2', 'workers[1].bar1']) {
+    const issue = issueAt(issues, path);
+    assert.match(issue.message, /^unknown key "(foo2|bar1)" \(valid keys as listed for workers\[0\]\.foo1\)$/);
+    assert.ok(issue.choices?.includes('restart'), 'the structured issue still carries every valid key');
+  }
+  // Another object's list is its own.
+  assert.match(issueAt(issuesOf('workers: []\nmaster: { colour: 1 }\n'), 'master.colour').message, /\(valid keys: log_dir, /);
+});
+
+void test('a misspelt value of a fixed set names the value it meant', () => {
+  const issues = issuesOf(`master:
+  log_level: infp
+workers:
+  - id: a
+    type: proces
+    execution: { executable_path: node }
+  - id: b
+    type: process
+    execution: { executable_path: node }
+    restart: { policy: alwayss }
+`);
+  assert.match(issueAt(issues, 'workers[0].type').message, /got "proces"; did you mean `process`\?$/);
+  assert.match(issueAt(issues, 'workers[1].restart.policy').message, /got "alwayss"; did you mean `always`\?$/);
+  assert.match(issueAt(issues, 'master.log_level').message, /did you mean `info`\?$/);
+  // Nothing close: the choices alone.
+  assert.doesNotMatch(issueAt(issuesOf('workers:\n  - id: a\n    type: banana\n'), 'workers[0].type').message, /did you mean/);
+});
+
 void test("another supervisor's keys say where hsu has them (PM2's script, compose's command, cwd)", () => {
   const yaml = `workers:
   - id: a

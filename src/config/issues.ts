@@ -55,14 +55,14 @@ export const configErrorMap: z.core.$ZodErrorMap = (issue) => {
     }
     case 'invalid_value': {
       const wanted = issue.values.length === 1 ? String(issue.values[0]) : `one of ${issue.values.map(String).join(', ')}`;
-      return issue.input === undefined ? `required: expected ${wanted}` : `expected ${wanted}${got(issue.input)}`;
+      return issue.input === undefined ? `required: expected ${wanted}` : `expected ${wanted}${got(issue.input)}${meant(issue.input, issue.values)}`;
     }
     case 'invalid_union': {
       const options: unknown = issue['options'];
       if (typeof issue.discriminator !== 'string' || !Array.isArray(options)) return undefined;
       const tag = fieldsOf(issue.input)[issue.discriminator];
       const wanted = `one of: ${options.map(String).join(', ')}`;
-      return tag === undefined ? `required: expected ${wanted}` : `expected ${wanted}${got(tag)}`;
+      return tag === undefined ? `required: expected ${wanted}` : `expected ${wanted}${got(tag)}${meant(tag, options)}`;
     }
     case 'too_small':
       if (issue.origin === 'string' && Number(issue.minimum) === 1) return 'must not be empty';
@@ -80,17 +80,33 @@ export const configErrorMap: z.core.$ZodErrorMap = (issue) => {
   }
 };
 
+/** `; did you mean \`process\`?` for a string value that is a typo of one of the valid ones. */
+function meant(value: unknown, valid: readonly unknown[]): string {
+  if (typeof value !== 'string') return '';
+  const closest = closestKey(value, valid.filter((v): v is string => typeof v === 'string'));
+  return closest === undefined ? '' : `; did you mean \`${closest}\`?`;
+}
+
 /** Converts every zod issue; an unrecognized_keys issue becomes one issue per unknown key. */
 export function toConfigIssues(issues: readonly z.core.$ZodIssue[], options: ConvertOptions): ConfigIssue[] {
   const out: ConfigIssue[] = [];
+  // A list of valid keys is printed once; a later unknown key with the same list points back to it.
+  const listedAt = new Map<string, string>();
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
       const owner = schemaAt(options.schema, issue.path, options.data);
       const validKeys = owner instanceof z.ZodObject ? Object.keys(owner.shape) : [];
       for (const key of issue.keys) {
+        const path = formatPath([...issue.path, key]);
         // Where it goes (another supervisor's key), else the key it is a typo of, else every valid key.
         const hint = (owner === undefined ? undefined : keyHint(owner, key)) ?? suggestion(closestKey(key, validKeys));
-        const valid = hint === undefined && validKeys.length > 0 ? ` (valid keys: ${validKeys.join(', ')})` : '';
+        let valid = '';
+        if (hint === undefined && validKeys.length > 0) {
+          const list = validKeys.join(', ');
+          const first = listedAt.get(list);
+          valid = first === undefined ? ` (valid keys: ${list})` : ` (valid keys as listed for ${first})`;
+          if (first === undefined) listedAt.set(list, path);
+        }
         const message = `unknown key ${JSON.stringify(key)}${hint === undefined ? '' : `: ${hint}`}${valid}`;
         out.push(build(options, [...issue.path, key], message, key, { choices: validKeys }));
       }
