@@ -13,7 +13,7 @@
  * Floor, split and master alternate over three rounds and each reports its median, so a burst of
  * outside load cannot land on one side only.
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -22,6 +22,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { LogSegments, OutputCapture, SplitWriter, detectSplit } from '../src/runtimes/output/index.js';
 import { fixture, note, scratchDir, sleep, verdict, type Row } from './common.js';
+import { PM2 as PM2_BIN } from './peers-pm2-sides.js';
 import { summarize } from './stats.js';
 
 const MIB = 2 ** 20;
@@ -124,7 +125,6 @@ interface Pm2 {
   connect(cb: (err: Error | null) => void): void;
   start(options: Record<string, unknown>, cb: (err: Error | null) => void): void;
   delete(name: string, cb: (err: Error | null) => void): void;
-  killDaemon(cb: (err: Error | null) => void): void;
   disconnect(): void;
 }
 
@@ -160,8 +160,10 @@ async function viaPm2(pm2: Pm2, dir: string): Promise<Measured> {
     await call((cb) => pm2.delete('flood', cb));
     return { ms, cpu };
   } finally {
-    await call((cb) => pm2.killDaemon(cb)).catch(() => undefined);
+    // Disconnect first, then kill the daemon from its CLI: killDaemon() through this client makes the
+    // client reconnect to the dying daemon, and its sockets and retry timer kept this process alive.
     pm2.disconnect();
+    spawnSync(NODE, [PM2_BIN, 'kill'], { env: { ...process.env, PM2_DISABLE_VERSION_CHECK: 'true' }, timeout: 60_000, stdio: 'ignore' });
     delete process.env.PM2_HOME;
   }
 }
