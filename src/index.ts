@@ -22,6 +22,8 @@ export type { ConfigIssue, HsuConfig, WorkerConfig, WorkerConfigInput } from './
 export { HsuError, ErrorCodes, isHsuError, serializeError, deserializeError, statusOf } from './errors.js';
 export type { ErrorCode, ErrorCodeKey, SerializedError } from './errors.js';
 export { createLogger } from './observability/logger.js';
+export { serveControlPlane } from './api/serve-control-plane.js';
+export type { ControlPlane, ServeControlPlaneOptions } from './api/serve-control-plane.js';
 export { instrumentMaster, instrumentationOf, traceLogMixin, traceFields, metricsSettingsSchema, tracingSettingsSchema, observabilitySettingsSchema } from './observability/index.js';
 export type { Instrumentation, InstrumentOptions, MetricsSettings, TracingSettings } from './observability/index.js';
 export { defineModule } from './worker/index.js';

@@ -15,6 +15,7 @@ export const API_ERROR_CODES = {
   API_RELOAD_UNAVAILABLE: { status: 409, summary: 'this master has no config file to reload' },
   API_SHUTDOWN_UNAVAILABLE: { status: 409, summary: 'this master cannot be shut down through the API' },
   API_SCALE_UNSUPPORTED: { status: 409, summary: 'this worker\'s replica count cannot be changed in place' },
+  API_NO_CONFIG: { status: 409, summary: 'this master was not made from a config file: there is no master.api block to serve' },
   // API settings and listening
   API_CONFIG_INVALID: { status: 400, summary: 'the master.api settings are invalid' },
   API_INSECURE_LISTEN: { status: 400, summary: 'a non-loopback address needs a configured token and TLS' },

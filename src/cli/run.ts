@@ -13,7 +13,7 @@ import { instrumentMaster } from '../observability/instrument.js';
 import { createLogger } from '../observability/logger.js';
 import type { StdoutSink } from '../observability/stdout-sink.js';
 import type { ModuleExport } from '../worker/contract.js';
-import { startControlPlane, type ControlPlane } from './run-control.js';
+import { startControlPlane, type ControlPlane } from '../api/control-plane.js';
 import { installRunSignals } from './run-signals.js';
 
 export interface RunOptions {

@@ -35,6 +35,7 @@ import { reconfigureGroup } from './reconfigure.js';
 import { buildReplica, numbered, type ReplicaDeps, type WatchdogFactory } from './replicas.js';
 import { MasterServices, routed, serviceOf } from './services.js';
 import { freeIndex, WorkerTable, type Replica, type WorkerGroup } from './worker-table.js';
+import { rememberConfigOrigin } from './config-origin.js';
 
 export type { WatchdogFactory } from './replicas.js';
 
@@ -241,6 +242,7 @@ export class Master {
     if (config.master.cluster !== undefined && options.cluster === undefined) {
       master.logger.warn({ cluster: config.master.cluster.name }, 'master.cluster is set but Master.fromConfig does not join a cluster (use Master.create or Master.fromConfigFile): this master runs alone');
     }
+    rememberConfigOrigin(master, { config, file: path.resolve(file) });
     // Every worker is known: what a dead master left running can be adopted (or killed) now.
     void master.decideOrphans();
     return master;

@@ -5,9 +5,9 @@
  */
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { resolveApiSettings, type ApiSettings } from '../api/config.js';
-import type { ControlEvents, MasterPhase } from '../api/host.js';
-import { ApiServer } from '../api/server.js';
+import { resolveApiSettings, type ApiSettings } from './config.js';
+import type { ControlEvents, MasterPhase } from './host.js';
+import { ApiServer } from './server.js';
 import type { HsuConfig } from '../config/index.js';
 import { removePidFile, writePidFile } from '../daemon/pid-file.js';
 import { EventBus } from '../events/bus.js';
