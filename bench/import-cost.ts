@@ -35,9 +35,9 @@ function specifiers(): { label: string; spec: string }[] {
     { label: 'hsu (the package root: Master and everything it exports)', spec: 'hsu' },
     { label: 'hsu, tsc files (the root without the bundle)', spec: own('index.js') },
     { label: 'hsu/worker', spec: 'hsu/worker' },
-    { label: 'hsu CLI dispatch (main.js)', spec: own('cli/main.js') },
-    { label: 'hsu CLI client `ls`', spec: own('cli/client/ls.js') },
-    { label: 'hsu CLI `run` (the master path)', spec: own('cli/run.js') },
+    { label: 'hsu CLI dispatch (the bundle the binary runs)', spec: own('bundle/cli.js') },
+    { label: 'hsu CLI client `ls` (tsc files)', spec: own('cli/client/ls.js') },
+    { label: 'hsu CLI `run`, the master path (tsc files)', spec: own('cli/run.js') },
   ];
 }
 

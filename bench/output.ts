@@ -163,7 +163,8 @@ async function viaPm2(pm2: Pm2, dir: string): Promise<Measured> {
     // Disconnect first, then kill the daemon from its CLI: killDaemon() through this client makes the
     // client reconnect to the dying daemon, and its sockets and retry timer kept this process alive.
     pm2.disconnect();
-    spawnSync(NODE, [PM2_BIN, 'kill'], { env: { ...process.env, PM2_DISABLE_VERSION_CHECK: 'true' }, timeout: 60_000, stdio: 'ignore' });
+    const killed = spawnSync(NODE, [PM2_BIN, 'kill'], { env: { ...process.env, PM2_DISABLE_VERSION_CHECK: 'true' }, timeout: 60_000, stdio: 'ignore' });
+    if (killed.status !== 0) note(`  WARNING: pm2 kill exited with ${killed.status ?? killed.signal}: its daemon may be left running`);
     delete process.env.PM2_HOME;
   }
 }

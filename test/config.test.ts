@@ -387,7 +387,7 @@ workers:
   assert.match(issueAt(issues, 'workers[0].colour').message, /unknown key "colour" \(valid keys: id, type, /);
 });
 
-void test('a list of valid keys is printed once; later unknown keys with the same list point back to it', () => {
+void test('a list of valid keys is printed once; later lines with the same list point back to it', () => {
   const yaml = `workers:
   - id: a
     type: process
@@ -400,14 +400,15 @@ void test('a list of valid keys is printed once; later unknown keys with the sam
     bar1: 1
 `;
   const issues = issuesOf(yaml);
-  assert.match(issueAt(issues, 'workers[0].foo1').message, /^unknown key "foo1" \(valid keys: id, type, /);
+  // Each issue keeps its whole message (for --json and the API); the printed lines fold the repeats.
+  for (const path of ['workers[0].foo1', 'workers[0].foo2', 'workers[1].bar1']) assert.match(issueAt(issues, path).message, /\(valid keys: id, type, /);
+  const lines = formatIssues(issues).split('\n');
+  assert.match(lines.find((l) => l.includes('workers[0].foo1'))!, /unknown key "foo1" \(valid keys: id, type, /);
   for (const path of ['workers[0].foo2', 'workers[1].bar1']) {
-    const issue = issueAt(issues, path);
-    assert.match(issue.message, /^unknown key "(foo2|bar1)" \(valid keys as listed for workers\[0\]\.foo1\)$/);
-    assert.ok(issue.choices?.includes('restart'), 'the structured issue still carries every valid key');
+    assert.match(lines.find((l) => l.includes(path))!, /unknown key "(foo2|bar1)" \(valid keys as listed for workers\[0\]\.foo1\)$/);
   }
   // Another object's list is its own.
-  assert.match(issueAt(issuesOf('workers: []\nmaster: { colour: 1 }\n'), 'master.colour').message, /\(valid keys: log_dir, /);
+  assert.match(formatIssues(issuesOf('workers: []\nmaster: { colour: 1 }\n')), /\(valid keys: log_dir, /);
 });
 
 void test('a misspelt value of a fixed set names the value it meant', () => {

@@ -25,6 +25,8 @@ export interface ControlPlaneOptions {
   readonly logger: Logger;
   /** Whoever runs the master decides what a shutdown through the API means. */
   readonly shutdown: (force: boolean) => void;
+  /** False for a program's own master: its process goes on after the shutdown. Default true. */
+  readonly processExits?: boolean;
   readonly phase: () => MasterPhase;
   /** Resolves once the initial start is over. */
   readonly started: Promise<unknown>;
@@ -57,7 +59,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const settings = resolveApiSettings(options.api, stateDir, path.dirname(file));
   const server = settings.enabled
     ? await ApiServer.start({
-        host: { master, logDir: config.master.log_dir, configFile: file, stateDir, shutdownTimeoutMs: config.master.shutdown_timeout, phase: options.phase, reload, shutdown: options.shutdown, controlEvents },
+        host: { master, logDir: config.master.log_dir, configFile: file, stateDir, shutdownTimeoutMs: config.master.shutdown_timeout, phase: options.phase, reload, shutdown: options.shutdown, processExits: options.processExits ?? true, controlEvents },
         settings,
         logger,
       })

@@ -30,5 +30,11 @@ export interface ControlHost {
   reload?(): Promise<ReloadReportBody>;
   /** Starts a graceful (or forced) shutdown and returns at once; absent: 409 API_SHUTDOWN_UNAVAILABLE. */
   shutdown?(force: boolean): void;
+  /**
+   * Whether the process ends once the master has shut down (`hsu run`, the default) or goes on (a
+   * program's own master, serveControlPlane): the shutdown reply says so, and `hsu shutdown` waits
+   * for the process to exit or for the API to close accordingly.
+   */
+  readonly processExits?: boolean;
   readonly controlEvents?: EventBus<ControlEvents>;
 }

@@ -159,7 +159,13 @@ export const controlResultSchema = z
     replicas: z.array(workerSummarySchema).optional().describe('every replica, when the id names a worker with several'),
   });
 export const removedSchema = z.strictObject({ removed: z.string() });
-export const shutdownSchema = z.strictObject({ shutting_down: z.literal(true), pid: z.number().int(), forced: z.boolean() });
+export const shutdownSchema = z.strictObject({
+  shutting_down: z.literal(true),
+  pid: z.number().int(),
+  forced: z.boolean(),
+  /** false: a program's own master (serveControlPlane); the process goes on once the master has shut down and its API has closed. */
+  process_exits: z.boolean(),
+});
 
 const reloadErrorSchema = z.strictObject({ worker_id: z.string().nullable(), step: z.string(), code: z.string(), message: z.string() });
 export const reloadReportSchema = z

@@ -23,8 +23,9 @@ export interface ServeControlPlaneOptions {
 }
 
 /**
- * Serves the control plane of a master made from a config file (Master.fromConfigFile or
- * Master.create). Call it once `master.start()` has resolved: reloads then never race the start.
+ * Serves the control plane of a master made from a config file (Master.fromConfigFile,
+ * Master.create or Master.fromConfig). Call it once, once `master.start()` has resolved: reloads
+ * then never race the start, and the reloader starts from the config the master was made from.
  * `close()` (idempotent) ends the API, removes its socket and the pid file; call it after
  * `master.shutdown()`.
  */
@@ -36,16 +37,25 @@ export async function serveControlPlane(master: Master, options: ServeControlPla
   const { startControlPlane } = await import('./control-plane.js');
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => (closing ??= control.close());
-  const shutdown = options.shutdown ?? ((force: boolean) => void master.shutdown({ force }).finally(close));
+  const logger = options.logger ?? master.logger;
+  const shutdown =
+    options.shutdown ??
+    ((force: boolean) => {
+      master
+        .shutdown({ force })
+        .finally(close)
+        .catch((error: unknown) => logger.error({ err: error }, 'shutdown through the control API failed'));
+    });
   const control: ControlPlane = await startControlPlane({
     master,
     config: origin.config,
     api: origin.config.master.api,
     file: origin.file,
-    logger: options.logger ?? master.logger,
+    logger,
     started: Promise.resolve(),
     phase: () => (master.closing ? 'stopping' : 'running'),
     shutdown,
+    processExits: false,
   });
   return { reload: () => control.reload(), close };
 }

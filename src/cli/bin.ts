@@ -26,7 +26,7 @@ const bundle = new URL('../bundle/cli.js', import.meta.url);
 // too, so master and plugins keep sharing one copy of each module.
 const libraryBundled = (() => {
   try {
-    return import.meta.resolve('hsu').includes('/bundle/');
+    return import.meta.resolve('hsu') === new URL('../bundle/index.js', import.meta.url).href;
   } catch {
     return true;
   }

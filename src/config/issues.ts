@@ -90,23 +90,14 @@ function meant(value: unknown, valid: readonly unknown[]): string {
 /** Converts every zod issue; an unrecognized_keys issue becomes one issue per unknown key. */
 export function toConfigIssues(issues: readonly z.core.$ZodIssue[], options: ConvertOptions): ConfigIssue[] {
   const out: ConfigIssue[] = [];
-  // A list of valid keys is printed once; a later unknown key with the same list points back to it.
-  const listedAt = new Map<string, string>();
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
       const owner = schemaAt(options.schema, issue.path, options.data);
       const validKeys = owner instanceof z.ZodObject ? Object.keys(owner.shape) : [];
       for (const key of issue.keys) {
-        const path = formatPath([...issue.path, key]);
         // Where it goes (another supervisor's key), else the key it is a typo of, else every valid key.
         const hint = (owner === undefined ? undefined : keyHint(owner, key)) ?? suggestion(closestKey(key, validKeys));
-        let valid = '';
-        if (hint === undefined && validKeys.length > 0) {
-          const list = validKeys.join(', ');
-          const first = listedAt.get(list);
-          valid = first === undefined ? ` (valid keys: ${list})` : ` (valid keys as listed for ${first})`;
-          if (first === undefined) listedAt.set(list, path);
-        }
+        const valid = hint === undefined && validKeys.length > 0 ? ` (valid keys: ${validKeys.join(', ')})` : '';
         const message = `unknown key ${JSON.stringify(key)}${hint === undefined ? '' : `: ${hint}`}${valid}`;
         out.push(build(options, [...issue.path, key], message, key, { choices: validKeys }));
       }
@@ -135,12 +126,26 @@ export function formatPath(path: IssuePath): string {
   return out;
 }
 
-/** One line per issue: `file:line:col  path  message`, leaving out the parts that are unknown. */
+const VALID_KEYS = / \(valid keys: ([^)]*)\)$/;
+
+/**
+ * One line per issue: `file:line:col  path  message`, leaving out the parts that are unknown. A
+ * list of valid keys is printed once: a later line with the same list points back to the first
+ * (the issues themselves keep their whole message, for `--json` and the API).
+ */
 export function formatIssues(issues: readonly ConfigIssue[]): string {
+  const listedAt = new Map<string, string>();
   return issues
     .map((issue) => {
       const where = [issue.file, issue.line, issue.column].filter((part) => part !== undefined).join(':');
-      return [where, issue.path, issue.message].filter((part) => part !== '').join('  ');
+      let message = issue.message;
+      const list = VALID_KEYS.exec(message)?.[1];
+      if (list !== undefined) {
+        const first = listedAt.get(list);
+        if (first === undefined) listedAt.set(list, issue.path);
+        else message = message.replace(VALID_KEYS, ` (valid keys as listed for ${first})`);
+      }
+      return [where, issue.path, message].filter((part) => part !== '').join('  ');
     })
     .join('\n');
 }

@@ -202,7 +202,7 @@ void describe('control API mutations', () => {
         const reloaded = await h.json('POST', '/reload');
         assert.deepEqual([reloaded.status, reloaded.body], [200, report]);
         const down = await h.json('POST', '/shutdown', { body: { force: true } });
-        assert.deepEqual([down.status, down.body], [202, { shutting_down: true, pid: process.pid, forced: true }]);
+        assert.deepEqual([down.status, down.body], [202, { shutting_down: true, pid: process.pid, forced: true, process_exits: true }]);
         assert.deepEqual(shutdowns, [true]);
       },
       { reload: () => Promise.resolve(report), shutdown: (force) => void shutdowns.push(force) },

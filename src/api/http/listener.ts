@@ -24,7 +24,7 @@ export function requestListener(handle: Handle): RequestListener {
 function send(raw: IncomingMessage, response: ServerResponse, reply: Reply): void {
   if (response.headersSent || response.destroyed) return;
   const headers: Record<string, string> = { ...reply.headers };
-  if (!raw.complete) lingerAfter(raw, response);
+  if (!raw.complete) lingerAfter(raw, response, headers);
   if ('stream' in reply) {
     response.writeHead(reply.status, headers);
     // HEAD of a stream: its headers, and nothing opened that only a reader would end.
@@ -47,30 +47,33 @@ function send(raw: IncomingMessage, response: ServerResponse, reply: Reply): voi
 export const LINGER_MS = 1_000;
 
 /**
- * Once the reply to a request whose body was not read to its end is written, the rest of the body
- * is read and dropped for at most {@link LINGER_MS}, then the connection is cut. Closing at once
- * would leave unread bytes in the socket, and the kernel answers those with a reset that can reach
- * the client before the 413 it was sent: nginx's lingering close, bounded by time as nginx bounds
- * it (node:http drops a never-read body below JavaScript, so there are no bytes to count). A
- * client that finishes its upload in time keeps its connection.
+ * A reply to a request whose body was not read to its end (refused before reading, or cut off at
+ * the size limit) closes the connection, but not at once: closing with unread bytes in the socket
+ * makes the kernel answer them with a reset, which can reach the client before the 413 it was
+ * sent. So, as nginx's lingering close does, the reply says `connection: close`, the socket is
+ * half-closed after it (the client reads the reply, then end of stream), and the rest of the body
+ * is read and dropped until it ends or {@link LINGER_MS} has passed, whichever is first; then the
+ * socket is closed. A body that ends in time leaves nothing unread: no reset at all.
  */
-function lingerAfter(raw: IncomingMessage, response: ServerResponse): void {
+function lingerAfter(raw: IncomingMessage, response: ServerResponse, headers: Record<string, string>): void {
+  headers.connection = 'close';
+  const socket = raw.socket;
+  // node:http destroys a closing connection's socket once the reply is written (destroySoon):
+  // half-close it instead, so what the client is still sending can be read.
+  socket.destroySoon = () => void socket.end();
   response.once('finish', () => {
-    if (raw.complete || raw.destroyed) return;
-    const socket = raw.socket;
-    const done = (): void => {
+    if (socket.destroyed) return;
+    const cut = (): void => {
       clearTimeout(timer);
-      raw.off('end', done);
-      socket.off('close', done);
-    };
-    const timer = setTimeout(() => {
-      done();
+      raw.off('end', cut);
       socket.destroy();
-    }, LINGER_MS);
-    raw.once('end', done);
-    socket.once('close', done);
-    // A body read in part (cut off at the size limit) was paused there: flowing with no reader drops it.
-    // One never read is dropped by node:http itself.
+    };
+    const timer = setTimeout(cut, LINGER_MS);
+    socket.once('close', () => clearTimeout(timer));
+    if (raw.complete) return cut();
+    raw.once('end', cut);
+    // A body read in part was paused at the limit: flowing with no reader drops it. One never read
+    // is dropped by node:http itself (and still ends).
     raw.resume();
   });
 }

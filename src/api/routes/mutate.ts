@@ -94,7 +94,7 @@ export function mutateRoutes(app: Router, ctx: RouteContext): void {
     const { force } = await readBody(ctx, request, shutdownBodySchema, 'shutdown request');
     if (host.shutdown === undefined) throw hsuError('API_SHUTDOWN_UNAVAILABLE', 'this master is embedded in a program that did not hand its shutdown to the API');
     host.shutdown(force);
-    return json({ shutting_down: true as const, pid: process.pid, forced: force }, 202);
+    return json({ shutting_down: true as const, pid: process.pid, forced: force, process_exits: host.processExits ?? true }, 202);
   });
 
 }
