@@ -7,7 +7,7 @@
 //
 // Why a bundle: a master holds fewer module records and shorter sources, and zod's ~50 locale
 // files (which every plain `import 'zod'` evaluates through `z.locales`) are shaken out. Measured:
-// `hsu run` with 20 processes 82 -> 77 MB of RSS; `import 'hsu'` 24 -> 19 MB over a bare node.
+// `hsu run` with 20 processes 82 -> 77 MB of RSS; `import 'hsu'` +34 -> +27 MB over a bare node (npm run bench, import cost).
 // Runs after tsc; bin.js falls back to tsc's main.js if this is missing, and the `hsu-unbundled`
 // export condition (`node --conditions=hsu-unbundled`) gives the library's tsc files.
 //
