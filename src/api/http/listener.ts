@@ -12,19 +12,25 @@ export type Handle = (request: ApiRequest) => Promise<Reply>;
 
 export type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
 
-export function requestListener(handle: Handle): RequestListener {
+export interface ListenerOptions {
+  /** How long an unread request body is read after the reply; default {@link LINGER_MS}. */
+  readonly lingerMs?: number;
+}
+
+export function requestListener(handle: Handle, options: ListenerOptions = {}): RequestListener {
+  const lingerMs = options.lingerMs ?? LINGER_MS;
   return (raw, response) => {
     const request = new ApiRequest(raw);
     handle(request)
-      .then((reply) => send(raw, response, reply))
+      .then((reply) => send(raw, response, reply, lingerMs))
       .catch((error: unknown) => response.destroy(error as Error)); // a defect in a handler or a stream: this response fails, never the master
   };
 }
 
-function send(raw: IncomingMessage, response: ServerResponse, reply: Reply): void {
+function send(raw: IncomingMessage, response: ServerResponse, reply: Reply, lingerMs: number): void {
   if (response.headersSent || response.destroyed) return;
   const headers: Record<string, string> = { ...reply.headers };
-  if (!raw.complete) lingerAfter(raw, response, headers);
+  if (!raw.complete) lingerAfter(raw, response, headers, lingerMs);
   if ('stream' in reply) {
     response.writeHead(reply.status, headers);
     // HEAD of a stream: its headers, and nothing opened that only a reader would end.
@@ -55,7 +61,7 @@ export const LINGER_MS = 1_000;
  * is read and dropped until it ends or {@link LINGER_MS} has passed, whichever is first; then the
  * socket is closed. A body that ends in time leaves nothing unread: no reset at all.
  */
-function lingerAfter(raw: IncomingMessage, response: ServerResponse, headers: Record<string, string>): void {
+function lingerAfter(raw: IncomingMessage, response: ServerResponse, headers: Record<string, string>, lingerMs: number): void {
   headers.connection = 'close';
   const socket = raw.socket;
   // node:http destroys a closing connection's socket once the reply is written (destroySoon):
@@ -68,7 +74,7 @@ function lingerAfter(raw: IncomingMessage, response: ServerResponse, headers: Re
       raw.off('end', cut);
       socket.destroy();
     };
-    const timer = setTimeout(cut, LINGER_MS);
+    const timer = setTimeout(cut, lingerMs);
     socket.once('close', () => clearTimeout(timer));
     if (raw.complete) return cut();
     raw.once('end', cut);
