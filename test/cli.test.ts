@@ -118,6 +118,13 @@ void describe('hsu arguments', () => {
     assert.equal((await cli(['frobnicate'])).code, 1);
     assert.equal((await cli([])).code, 1);
     assert.equal((await cli(['validate', VALID, '--no-such-option'])).code, 1);
+    // Other tools' -c / --config: the message says where hsu takes the file.
+    for (const flag of ['-c', '--config']) {
+      const configFlag = await cli(['validate', flag, VALID]);
+      assert.equal(configFlag.code, 1);
+      assert.match(configFlag.err, /the config file is an argument, not an option: hsu run hsu\.yaml/);
+    }
+    assert.doesNotMatch((await cli(['validate', VALID, '--no-such-option'])).err, /the config file is an argument/);
     assert.equal((await cli(['validate'])).code, 1);
     assert.equal((await cli(['run'])).code, 1);
     const help = await cli(['--help']);

@@ -35,7 +35,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
   try {
     args = parseCliArgs(argv);
   } catch (error) {
-    io.err(`hsu: ${(error as Error).message}\n\n${USAGE}`);
+    io.err(`hsu: ${(error as Error).message}${configOptionHint((error as Error).message)}\n\n${USAGE}`);
     return 1;
   }
   if (args.version) {
@@ -163,4 +163,9 @@ async function runSubcommand(run: (argv: readonly string[], io: CliIo) => Promis
 function usageError(io: CliIo, message: string): number {
   io.err(`hsu: ${message}\n\n${USAGE}`);
   return 1;
+}
+
+/** `-c file` / `--config file`, the habit of nginx, supervisord and others: say where hsu takes the file. */
+function configOptionHint(message: string): string {
+  return /Unknown option '(-c|--config|--file)'/.test(message) ? '\nhsu: the config file is an argument, not an option: hsu run hsu.yaml, hsu validate hsu.yaml' : '';
 }
