@@ -97,7 +97,7 @@ export function toConfigIssues(issues: readonly z.core.$ZodIssue[], options: Con
       for (const key of issue.keys) {
         // Where it goes (another supervisor's key), else the key it is a typo of, else every valid key.
         const hint = (owner === undefined ? undefined : keyHint(owner, key)) ?? suggestion(closestKey(key, validKeys));
-        const valid = hint === undefined && validKeys.length > 0 ? ` (valid keys: ${validKeys.join(', ')})` : '';
+        const valid = hint === undefined && validKeys.length > 0 ? validKeysSuffix(validKeys) : '';
         const message = `unknown key ${JSON.stringify(key)}${hint === undefined ? '' : `: ${hint}`}${valid}`;
         out.push(build(options, [...issue.path, key], message, key, { choices: validKeys }));
       }
@@ -126,7 +126,10 @@ export function formatPath(path: IssuePath): string {
   return out;
 }
 
-const VALID_KEYS = / \(valid keys: ([^)]*)\)$/;
+/** The end of an unknown key's message when nothing closer was found: every valid key. */
+function validKeysSuffix(keys: readonly string[]): string {
+  return ` (valid keys: ${keys.join(', ')})`;
+}
 
 /**
  * One line per issue: `file:line:col  path  message`, leaving out the parts that are unknown. A
@@ -139,11 +142,11 @@ export function formatIssues(issues: readonly ConfigIssue[]): string {
     .map((issue) => {
       const where = [issue.file, issue.line, issue.column].filter((part) => part !== undefined).join(':');
       let message = issue.message;
-      const list = VALID_KEYS.exec(message)?.[1];
-      if (list !== undefined) {
-        const first = listedAt.get(list);
-        if (first === undefined) listedAt.set(list, issue.path);
-        else message = message.replace(VALID_KEYS, ` (valid keys as listed for ${first})`);
+      const suffix = issue.choices === undefined ? undefined : validKeysSuffix(issue.choices);
+      if (suffix !== undefined && message.endsWith(suffix)) {
+        const first = listedAt.get(suffix);
+        if (first === undefined) listedAt.set(suffix, issue.path);
+        else message = `${message.slice(0, -suffix.length)} (valid keys as listed for ${first})`;
       }
       return [where, issue.path, message].filter((part) => part !== '').join('  ');
     })

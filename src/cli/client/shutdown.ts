@@ -39,10 +39,11 @@ export async function shutdownCommand(args: ClientArgs, io: CliIo): Promise<numb
 async function closed(endpoint: Endpoint): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const busy = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), PROBE_MS)));
-  // Only a connection that cannot be made (or is cut) means closed: an HTTP error is an answer.
+  // Only a connection that cannot be made (CLIENT_NO_MASTER: refused, no socket file) or is cut means
+  // closed: an HTTP error is an answer.
   const probe = call(endpoint, 'GET', '/').then(
     () => false,
-    (error: { code?: string }) => ['HSU_ERR_CLIENT_NO_MASTER', 'ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE'].includes(error.code ?? ''),
+    (error: { code?: string }) => ['HSU_ERR_CLIENT_NO_MASTER', 'ECONNRESET', 'EPIPE'].includes(error.code ?? ''),
   );
   try {
     return await Promise.race([probe, busy]);
