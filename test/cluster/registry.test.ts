@@ -128,16 +128,29 @@ void describe('shared registry', () => {
     assert.equal(b.registry.instances('api').length, 100, 'none expired while refreshed');
   });
 
+});
+
+// Apart from the suite above: its members (a soak among them, beating every 20 ms) are closed by
+// then, so a request timer of theirs in flight cannot be taken for one this member left behind.
+void describe('a closed member', () => {
   it('leaves nothing active after close', async () => {
     const server = await NatsServer.start();
-    const before = process.getActiveResourcesInfo();
-    const a = await Cluster.start(clusterBlock(server.url, 'solo'), { call: noCall });
-    a.registry.register({ id: 'api#0', service: 'api', endpoint, health: 'healthy' });
-    await until('joined', () => a.view().lease === 'acquired');
-    await a.close();
-    const left = process.getActiveResourcesInfo();
-    for (const kind of before) left.splice(left.indexOf(kind), left.includes(kind) ? 1 : 0);
-    assert.deepEqual(left, [], 'every handle the member opened is closed');
-    await server.dispose();
+    try {
+      const before = process.getActiveResourcesInfo();
+      const a = await Cluster.start(clusterBlock(server.url, 'solo'), { call: noCall });
+      a.registry.register({ id: 'api#0', service: 'api', endpoint, health: 'healthy' });
+      await until('joined', () => a.view().lease === 'acquired');
+      await a.close();
+      const leftOver = (): string[] => {
+        const left = process.getActiveResourcesInfo();
+        for (const kind of before) left.splice(left.indexOf(kind), left.includes(kind) ? 1 : 0);
+        return left;
+      };
+      // A handle the client is releasing in this turn is not a leak; one still there after 2 s is.
+      await until('every handle the member opened to close', () => leftOver().length === 0, 2_000).catch(() => undefined);
+      assert.deepEqual(leftOver(), [], 'every handle the member opened is closed');
+    } finally {
+      await server.dispose();
+    }
   });
 });
