@@ -4,12 +4,17 @@
  * local one, so it must be there at construction), its calls reach the master once it is built,
  * and its events go to the master's log. Loaded only for a config with a `cluster:` block, so a
  * lone master never loads anything of NATS.
+ *
+ * A remote call carries the caller's trace context as NATS headers (`traceparent`, `tracestate`)
+ * and is served inside it, so the serving master's call span is a child of the caller's. The hook
+ * is looked up at each call: tracing starts after the cluster is joined, and may stop before.
  */
 import type { Logger } from 'pino';
 import type { Cluster, ClusterEvent } from '../cluster/index.js';
 import type { ClusterConfig, ClusterConfigInput } from '../cluster/config.js';
 import { hsuError } from '../errors.js';
 import type { CallRequestOptions } from '../mesh/call.js';
+import { callContextHook } from '../observability/call-context.js';
 
 /** What the cluster needs of the master: its direct call to one of its replicas. */
 export interface ClusterCallTarget {
@@ -30,6 +35,11 @@ export async function joinCluster(config: ClusterConfigInput | ClusterConfig, lo
     call: (id, action, input, options) => {
       if (target === undefined) return Promise.reject(hsuError('CALL_NOT_RUNNING', `this master is still starting; worker '${id}' cannot be called yet`, { worker_id: id }));
       return target.call(id, action, input, options);
+    },
+    trace: () => callContextHook()?.inject(),
+    with_trace: (carrier, run) => {
+      const hook = callContextHook();
+      return hook === undefined ? run() : hook.extract(carrier, run);
     },
     logger,
     on_subscriber_error: (err) => logger.error({ err }, 'a service registry subscriber threw; ignored'),

@@ -14,7 +14,7 @@ import { localIdOf, type ClusterNames } from '../keys.js';
 import { loadNats, type HeadersFactory } from '../nats.js';
 import { decodeReply, encodeCall } from './codec.js';
 
-/** Opaque trace context (the observability issue fills it): headers sent with every remote call. */
+/** Opaque trace context (the master's tracing fills it, src/master/cluster-link.ts): headers sent with every remote call. */
 export type TraceHeaders = () => Readonly<Record<string, string>> | undefined;
 
 export interface RemoteInvokerOptions {

@@ -12,7 +12,7 @@ import { decodeCall, encodeError, encodeResult } from './codec.js';
 
 export type LocalCall = (instanceId: string, action: string, input: unknown, options: CallRequestOptions) => Promise<unknown>;
 
-/** Runs a call inside the trace context its headers carry (the observability issue provides it). */
+/** Runs a call inside the trace context its headers carry (the master's tracing, src/master/cluster-link.ts). */
 export type WithTrace = (headers: Readonly<Record<string, string>>, run: () => Promise<unknown>) => Promise<unknown>;
 
 export interface CallResponderOptions {
