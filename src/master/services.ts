@@ -12,6 +12,7 @@ import type { WorkerDiagnostics } from '../lifecycle/diagnostics.js';
 import type { HealthEvent, StateChangeEvent } from '../lifecycle/events.js';
 import type { ClusterRegistry } from '../cluster/registry/cluster-registry.js';
 import type { Invoke } from '../mesh/router/route.js';
+import { callContextHook } from '../observability/call-context.js';
 import { MemoryRegistry } from '../mesh/registry/memory-registry.js';
 import type { ServiceInstance } from '../mesh/index.js';
 import type { WorkerEndpoint } from '../worker/contract.js';
@@ -50,9 +51,14 @@ export class MasterServices {
     const onSubscriberError = (err: unknown): void => logger.error({ err }, 'a service registry subscriber threw; ignored');
     this.registry = shared?.registry ?? new MemoryRegistry({ on_subscriber_error: onSubscriberError });
     const local: Invoke = (instance: ServiceInstance, action, input, options) => invoke(instance.id, action, input, options);
+    const picked = shared === undefined ? local : shared.invoke(local);
     this.router = new ServiceRouter({
       registry: this.registry,
-      invoke: shared === undefined ? local : shared.invoke(local),
+      // Tracing notes the replica on the caller's call span (started before the router picked).
+      invoke: (instance, action, input, options) => {
+        callContextHook()?.routed?.(instance);
+        return picked(instance, action, input, options);
+      },
       on_subscriber_error: onSubscriberError,
     });
   }

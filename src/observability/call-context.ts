@@ -29,6 +29,8 @@ export interface CallContextHook {
   logFields(): { trace_id: string; span_id: string } | undefined;
   /** Master side: spans a hosted module finished, to be exported with the master's own. */
   receiveSpans?(workerId: string, spans: readonly unknown[]): void;
+  /** Master side: the router picked `replica` for the active call (once per attempt, retries included). */
+  routed?(replica: { readonly id: string; readonly node: string }): void;
   /** Master side: what a thread or child host must load to trace (sent with `init`). */
   remoteSetup?(): RemoteTracingSetup | undefined;
   /** Hosted side: sends what is still buffered before the host ends. */

@@ -1,7 +1,7 @@
 // Trace context across masters, as a user gets it: a real `hsu run` (node-b, the only one running
 // `echo`) and a library master (node-a) on a real nats-server, both tracing to one OTLP/HTTP
 // collector on loopback. A call made on node-a is served on node-b inside node-a's trace: node-b's
-// call span has node-a's call span as its parent. Without tracing on the caller, the remote side
+// call span has node-a's call span as its parent, and node-a's span names the replica and node. Without tracing on the caller, the remote side
 // starts a trace of its own and nothing fails.
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -23,6 +23,7 @@ interface ExportedSpan {
   readonly traceId: string;
   readonly spanId: string;
   readonly parentSpanId: string;
+  readonly attributes: Readonly<Record<string, string>>;
 }
 
 /** An OTLP/HTTP (JSON) trace receiver: every span it was sent, with its resource's service.name. */
@@ -61,12 +62,16 @@ class Collector {
 
   private take(body: string): void {
     type Attribute = { key: string; value: { stringValue?: string } };
-    type Batch = { resourceSpans?: { resource?: { attributes?: Attribute[] }; scopeSpans?: { spans?: Omit<ExportedSpan, 'service'>[] }[] }[] };
+    type Sent = Omit<ExportedSpan, 'service' | 'attributes'> & { attributes?: Attribute[] };
+    type Batch = { resourceSpans?: { resource?: { attributes?: Attribute[] }; scopeSpans?: { spans?: Sent[] }[] }[] };
     const batch = JSON.parse(body) as Batch;
     for (const resourceSpans of batch.resourceSpans ?? []) {
       const service = resourceSpans.resource?.attributes?.find((a) => a.key === 'service.name')?.value.stringValue ?? '';
       for (const scope of resourceSpans.scopeSpans ?? []) {
-        for (const span of scope.spans ?? []) this.spans.push({ service, name: span.name, traceId: span.traceId, spanId: span.spanId, parentSpanId: span.parentSpanId ?? '' });
+        for (const span of scope.spans ?? []) {
+          const attributes = Object.fromEntries((span.attributes ?? []).map((a) => [a.key, a.value.stringValue ?? '']));
+          this.spans.push({ service, name: span.name, traceId: span.traceId, spanId: span.spanId, parentSpanId: span.parentSpanId ?? '', attributes });
+        }
       }
     }
   }
@@ -126,6 +131,8 @@ void describe('trace context across masters', { skip, timeout: 120_000 }, () => 
       assert.equal(pair.served.name, 'echo/echo', "node-b's span is its own call of its replica");
       assert.equal(pair.served.parentSpanId, pair.caller.spanId, "node-b's span is a child of node-a's call span");
       assert.notEqual(pair.served.spanId, pair.caller.spanId);
+      assert.equal(pair.caller.attributes['hsu.replica.node'], 'node-b', "the caller's span names the master that served it");
+      assert.equal(pair.caller.attributes['hsu.replica.id'], 'node-b/echo', '... and the replica, by its cluster-wide id');
 
       // Tracing off on the caller: no headers, and node-b's span begins a trace of its own.
       await closeTracing();

@@ -3,7 +3,7 @@
  * the router picks a replica, so a call to a routed worker (`instances > 1`, a balancer or a
  * resilience block) or to a service name cannot be put on the replica that served it: it is
  * `worker_id="_routed"` with the `service` it went to (the replicas' shares are in
- * `hsu_balancer_picks_total`). A call to one replica (a single worker's own id, or `api#2`) is
+ * `hsu_balancer_picks_total`, and on a traced call's span: `hsu.replica.id`). A call to one replica (a single worker's own id, or `api#2`) is
  * that `worker_id`, with its worker's service (empty for a worker that serves none).
  * Resolved once per target and kept until workers are added or removed.
  */

@@ -6,7 +6,7 @@
 import { context, isSpanContextValid, propagation, trace, type Context } from '@opentelemetry/api';
 import type { CallContextHook, TraceCarrier } from '../call-context.js';
 
-export function otelCallContextHook(extra: Pick<CallContextHook, 'receiveSpans' | 'remoteSetup' | 'flush'> = {}): CallContextHook {
+export function otelCallContextHook(extra: Pick<CallContextHook, 'receiveSpans' | 'remoteSetup' | 'flush' | 'routed'> = {}): CallContextHook {
   return {
     capture: () => context.active(),
     inject: () => {

@@ -50,6 +50,7 @@ export class MasterTracing {
       otelCallContextHook({
         remoteSetup: () => remote,
         receiveSpans: (workerId, spans) => this.receive(workerId, spans, logger),
+        routed: noteReplica,
       }),
     );
     if (settings.lifecycle) {
@@ -123,6 +124,19 @@ export class MasterTracing {
     }
     if (bad > 0) logger?.warn({ worker: workerId, dropped: bad }, 'tracing: spans from a hosted module were malformed and dropped');
   }
+}
+
+/**
+ * The call span of a routed call says which replica served it: the call middleware starts the span
+ * before the router picks, so the pick is noted on it. An event per attempt (a retry picks again),
+ * and the attributes of the last one.
+ */
+function noteReplica(replica: { readonly id: string; readonly node: string }): void {
+  const span = trace.getActiveSpan();
+  if (span === undefined || !span.isRecording()) return;
+  const attributes = { 'hsu.replica.id': replica.id, 'hsu.replica.node': replica.node };
+  span.setAttributes(attributes);
+  span.addEvent('hsu.route', attributes);
 }
 
 export function failSpan(span: Span, error: unknown): void {
