@@ -3,6 +3,8 @@
 // gated by pids.current, v2 through a kept descriptor).
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { identityOf, planLaunch, ProcSampler, type WorkerCgroup } from '../../src/os/index.js';
 import { NODE, osFixture, type Children } from './helpers.js';
 
@@ -28,6 +30,9 @@ export async function assertMembershipFollows(g: WorkerCgroup, children: Childre
     joined.kill('SIGKILL');
     await gone;
     g.addPid(second.pid!);
+    // The kernel publishes a task's RSS lazily: a process that has not run since its exec can read
+    // 0 pages in /proc/PID/stat (seen under load). The tree's sum is only checked once it has.
+    await untilRssShows(second.pid!);
     const sample = sampler.sample()[0]!;
     assert.equal(sample.descendants, 1);
     assert.ok(sample.rss_bytes > sample.root_rss_bytes, "the new member's RSS is in the tree");
@@ -40,4 +45,15 @@ export async function assertMembershipFollows(g: WorkerCgroup, children: Childre
     sampler.close();
   }
   assert.equal(sampler.keptFiles, 0, 'close() released every kept descriptor');
+}
+
+/** Waits (up to 10 s) until /proc/PID/stat reports resident pages for `pid`. */
+async function untilRssShows(pid: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[21]) > 0) return;
+    assert.ok(Date.now() < deadline, `pid ${pid} shows no resident pages after 10 s`);
+    await sleep(10);
+  }
 }
