@@ -9,9 +9,13 @@ export const runtimeProbe: ProbeDefinition = {
     const started = performance.now();
     try {
       // The timeout goes along: a thread or child host bounds the module's isHealthy() with it on its side.
-      if (await instance.health(signal, check.timeout)) return { ok: true };
+      const answer = await instance.health(signal, check.timeout);
+      if (answer === true) return { ok: true };
       // No answer within the timeout is reported as such, wherever the bound struck (here or in the host).
-      if (performance.now() - started >= check.timeout) return { ok: false, reason: `health check timed out after ${check.timeout} ms (isHealthy() did not answer in time)` };
+      // Said by the side whose timer fired: a timer can fire a little before performance.now() says
+      // its delay has passed (it counts from the loop's cached time), so elapsed time alone misreads it.
+      // Elapsed time still covers a runtime of the user's that answers false for a timeout.
+      if (answer === 'timeout' || performance.now() - started >= check.timeout) return { ok: false, reason: `health check timed out after ${check.timeout} ms (isHealthy() did not answer in time)` };
       return { ok: false, reason: 'worker reports unhealthy' };
     } catch (error) {
       return { ok: false, reason: `health check threw: ${errorText(error)}` };

@@ -82,8 +82,13 @@ export interface Instance {
   readonly released: Promise<void>;
   /** Ask the instance to end; `exited` reports the outcome. Idempotent; a forced request escalates. */
   stop(request: StopRequest): Promise<void>;
-  /** The runtime's own liveness/health answer; absent means "alive is healthy". Must honour `signal`; `timeoutMs` is the probe's timeout, for a host to bound the answer on its side. */
-  health?(signal: AbortSignal, timeoutMs?: number): Promise<boolean>;
+  /**
+   * The runtime's own liveness/health answer; absent means "alive is healthy". Must honour
+   * `signal`; `timeoutMs` is the probe's timeout, for a host to bound the answer on its side.
+   * `'timeout'`: that bound struck (the check did not answer in time), said by whoever's timer
+   * fired, so the probe need not guess it from a clock its timers do not share.
+   */
+  health?(signal: AbortSignal, timeoutMs?: number): Promise<boolean | 'timeout'>;
   /** Invoke a module action; absent for plain processes. */
   call?(action: string, input: unknown, options: CallOptions | undefined): Promise<unknown>;
   endpoint(): WorkerEndpoint | undefined;

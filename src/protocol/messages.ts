@@ -62,7 +62,7 @@ export type FromHost =
   | { readonly t: 'start_failed'; readonly error: SerializedError }
   | { readonly t: 'result'; readonly id: number; readonly ok: true; readonly value: unknown }
   | { readonly t: 'result'; readonly id: number; readonly ok: false; readonly error: SerializedError }
-  | { readonly t: 'health'; readonly id: number; readonly ok: boolean }
+  | { readonly t: 'health'; readonly id: number; readonly ok: boolean | 'timeout' }
   | { readonly t: 'facts'; readonly id: number; readonly diagnostics: Record<string, unknown> | null; readonly heap?: HeapFacts }
   | { readonly t: 'log'; readonly level: LogLevel; readonly fields: Record<string, unknown>; readonly msg: string | undefined }
   | { readonly t: 'endpoint'; readonly endpoint: WorkerEndpoint }

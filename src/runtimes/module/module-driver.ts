@@ -173,15 +173,15 @@ export class ModuleDriver {
     }
   }
 
-  /** The module's isHealthy(), bounded by `timeoutMs`: a hung check is an unhealthy answer. */
-  async health(timeoutMs?: number): Promise<boolean> {
+  /** The module's isHealthy(), bounded by `timeoutMs`: a hung check answers `'timeout'`. */
+  async health(timeoutMs?: number): Promise<boolean | 'timeout'> {
     if (this.phase !== 'running') return false;
     if (this.module.isHealthy === undefined) return true;
     let timer: NodeJS.Timeout | undefined;
     try {
       const answer = Promise.resolve(this.inScope(() => this.module.isHealthy?.())).then((ok) => ok === true);
       if (timeoutMs === undefined) return await answer;
-      return await Promise.race([answer, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))]);
+      return await Promise.race([answer, new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)))]);
     } catch {
       return false;
     } finally {

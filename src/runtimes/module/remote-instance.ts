@@ -31,7 +31,7 @@ export abstract class RemoteInstance {
     return this.draining;
   }
 
-  health(signal: AbortSignal, timeoutMs?: number): Promise<boolean> {
+  health(signal: AbortSignal, timeoutMs?: number): Promise<boolean | 'timeout'> {
     return this.remote.health(signal, timeoutMs);
   }
 

@@ -230,19 +230,23 @@ export class RemoteModule {
       .finally(() => deadline.dispose());
   }
 
-  /** The module's isHealthy() over the channel; the entry is dropped when `signal` aborts (the probe's timeout). */
-  health(signal: AbortSignal, timeoutMs?: number): Promise<boolean> {
-    if (this.closed || this.fatal !== undefined || signal.aborted) return Promise.resolve(false);
+  /**
+   * The module's isHealthy() over the channel; the entry is dropped when `signal` aborts (the
+   * probe's timeout: answered `'timeout'`, as the host's own bound is).
+   */
+  health(signal: AbortSignal, timeoutMs?: number): Promise<boolean | 'timeout'> {
+    if (this.closed || this.fatal !== undefined) return Promise.resolve(false);
+    if (signal.aborted) return Promise.resolve('timeout');
     const id = this.nextId++;
-    return new Promise<boolean>((resolve) => {
+    return new Promise<boolean | 'timeout'>((resolve) => {
       const onAbort = (): void => {
         this.pending.delete(id);
-        resolve(false);
+        resolve('timeout');
       };
       signal.addEventListener('abort', onAbort, { once: true });
       const settle = (ok: unknown): void => {
         signal.removeEventListener('abort', onAbort);
-        resolve(ok === true);
+        resolve(ok === true || ok === 'timeout' ? ok : false);
       };
       this.pending.set(id, { resolve: settle, reject: () => settle(false) });
       this.send(timeoutMs === undefined ? { t: 'health', id } : { t: 'health', id, ms: timeoutMs });

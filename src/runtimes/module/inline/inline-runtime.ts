@@ -141,7 +141,7 @@ class InlineInstance implements Instance {
     this.beginEnd();
   }
 
-  health(_signal: AbortSignal, timeoutMs?: number): Promise<boolean> {
+  health(_signal: AbortSignal, timeoutMs?: number): Promise<boolean | 'timeout'> {
     return this.driver.health(timeoutMs);
   }
 
