@@ -2,7 +2,7 @@
 export { Master } from './master/master.js';
 export type { FromConfigOptions, MasterOptions, ShutdownReport, StartResult, WatchdogFactory } from './master/master.js';
 export type { CallMiddleware, CallNext, CallRequest } from './master/middleware.js';
-export type { MasterEvents, WorkerAddedEvent, WorkerOutputEvent, WorkerRemovedEvent } from './master/events.js';
+export type { MasterClusterEvent, MasterEvents, ScaleEvent, WorkerAddedEvent, WorkerOutputEvent, WorkerRemovedEvent } from './master/events.js';
 export { EventBus } from './events/bus.js';
 export type { ExitEvent, ExitView, HealthEvent, RestartCause, RestartEvent, StateChangeEvent } from './lifecycle/events.js';
 export type { HealthSnapshot, HealthStatus } from './lifecycle/health-watchdog.js';

@@ -9,7 +9,7 @@ import type { Master } from '../master/master.js';
 import type { MasterEvents } from '../master/events.js';
 import type { ControlEvents } from './host.js';
 
-export const EVENT_TYPES = ['state', 'exit', 'restart', 'health', 'added', 'removed', 'output', 'reload'] as const;
+export const EVENT_TYPES = ['state', 'exit', 'restart', 'health', 'added', 'removed', 'scale', 'cluster', 'output', 'reload'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 interface Subscriber {

@@ -149,7 +149,7 @@ export function openApiDocument(): object {
       },
       '/events': {
         get: {
-          summary: 'lifecycle events as SSE: state, exit, restart, health, added, removed, reload (and output when asked)',
+          summary: 'lifecycle events as SSE: state, exit, restart, health, added, removed, scale, cluster, reload (and output when asked)',
           parameters: [query('types', { type: 'string' }, 'comma-separated event names'), query('worker', { type: 'string' }, 'only this worker')],
           responses: { '200': sse('an SSE stream; each event’s data is the master event in JSON'), ...errors(400) },
         },

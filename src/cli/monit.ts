@@ -125,7 +125,8 @@ async function load(endpoint: Endpoint, model: MonitModel, select: (id: string |
 
 async function onEvent(endpoint: Endpoint, model: MonitModel, event: string, data: Record<string, unknown>, schedule: () => void): Promise<void> {
   const id = data.worker_id;
-  if (typeof id !== 'string') return;
+  // A scale decision names the worker group, not a row: its replicas come as added and removed.
+  if (typeof id !== 'string' || event === 'scale') return;
   if (event === 'removed') {
     model.workers.delete(id);
     model.usage.delete(id);

@@ -106,7 +106,8 @@ export class Master {
   /**
    * The bus modules share (ctx.bus), whatever their deployment; the master publishes its lifecycle
    * on it too: `hsu.state`, `hsu.exit`, `hsu.restart`, `hsu.health`, `hsu.scale`, `hsu.registry`,
-   * `hsu.resilience` (breaker state changes, retries, bulkhead refusals).
+   * `hsu.resilience` (breaker state changes, retries, bulkhead refusals), `hsu.cluster` (NATS
+   * connection and node-name lease of a master in a cluster).
    */
   readonly bus: TopicBus;
   private readonly table = new WorkerTable();
@@ -147,6 +148,11 @@ export class Master {
     options.cluster?.bind(this);
     this.bus = new TopicBus({ origin: 'master', on_subscriber_error: (err) => this.logger.error({ err }, 'a bus subscriber threw; ignored') });
     this.services.registry.subscribe((change) => this.publishOnBus('hsu.registry', change));
+    // Said once per change, as the log does: a retry loop while NATS is away says every tenth attempt.
+    options.cluster?.cluster.on((event) => {
+      if (event.type === 'connecting' && (event.error === undefined || event.attempt % 10 !== 0)) return;
+      this.publish('cluster', { ...event, at: Date.now() });
+    });
     // Breakers opening and closing, retries, bulkhead refusals: on the bus, and a breaker in the log.
     this.services.router.subscribe((event) => {
       if (event.type === 'circuit_state') this.logger.warn({ service: event.service, instance: event.instance_id, from: event.from, to: event.to }, `circuit ${event.to} for ${event.service}`);

@@ -156,7 +156,8 @@ async function connect() {
 
 function onEvent(name, event) {
   const id = event.worker_id;
-  if (id === undefined) return;
+  // A scale decision names the worker group, not a row: its replicas come as added and removed.
+  if (id === undefined || name === 'scale') return;
   if (name === 'removed') {
     view.workers.delete(id);
     removeRow(id);
