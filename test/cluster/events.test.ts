@@ -3,14 +3,13 @@
 // nats-server goes away under a real `hsu run` and comes back: the operator sees both.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Master, type MasterClusterEvent } from '../../src/index.js';
 import { HsuRun } from '../helpers/hsu-run.js';
 import { tempDir } from '../helpers/master-helpers.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
-import { until } from './helpers.js';
+import { until, writeClusterYaml } from './helpers.js';
 import { findNatsServer, NatsServer } from './nats-server.js';
 
 const BIN = path.join(repoRoot, 'dist', 'src', 'cli', 'bin.js');
@@ -27,31 +26,14 @@ after(async () => {
 });
 
 function writeConfig(node: string): string {
-  const dir = path.join(scratch.dir, node);
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, 'hsu.yaml');
-  writeFileSync(
-    file,
-    [
-      'master:',
-      '  state_dir: .hsu',
-      '  log_dir: logs',
-      '  shutdown_timeout: 5s',
-      '  cluster:',
-      '    name: events-test',
-      `    node: ${node}`,
-      `    servers: [${nats?.url ?? ''}]`,
-      '    heartbeat_interval: 200ms',
-      '    ttl: 1s',
-      '    reconnect: { initial: 50ms, max: 200ms }',
-      'workers:',
-      '  - id: local',
-      '    type: module',
-      `    module: { module_type: plugin, module_path: ${JSON.stringify(fixture('plugins/ok.mjs'))} }`,
-      '',
-    ].join('\n'),
-  );
-  return file;
+  return writeClusterYaml({
+    dir: path.join(scratch.dir, node),
+    cluster: 'events-test',
+    node,
+    servers: nats?.url ?? '',
+    clusterLines: ['    reconnect: { initial: 50ms, max: 200ms }'],
+    workers: ['  - id: local', '    type: module', `    module: { module_type: plugin, module_path: ${JSON.stringify(fixture('plugins/ok.mjs'))} }`],
+  });
 }
 
 /** `hsu events` of the master in `dir`: its stdout lines as they come, and whether its stream is open. */

@@ -1,6 +1,7 @@
 // Shared by the cluster tests: a nats-server per suite, masters as separate processes driven over
 // IPC (fixtures/master-node.ts), and waits on conditions instead of sleeps.
 import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserializeError, type SerializedError } from '../../src/errors.js';
@@ -29,6 +30,30 @@ export async function until<T>(what: string, check: () => T | undefined | false 
 
 export function clusterBlock(url: string, node: string, extra: Partial<ClusterConfigInput> = {}): ClusterConfigInput {
   return { name: 'test', node, servers: url, heartbeat_interval: 100, ttl: 600, reconnect: { initial: 50, max: 300 }, ...extra };
+}
+
+/** What a master's hsu.yaml in a cluster test holds beyond its `cluster:` block. */
+export interface ClusterYaml {
+  /** Directory the file is written to (made if missing); the master's state and logs go below it. */
+  readonly dir: string;
+  readonly cluster: string;
+  readonly node: string;
+  readonly servers: string;
+  /** More lines of the `cluster:` block (indented 4) and of the master section (indented 2). */
+  readonly clusterLines?: readonly string[];
+  readonly masterLines?: readonly string[];
+  /** The `workers:` list, each line indented as in the file. */
+  readonly workers: readonly string[];
+}
+
+/** Writes `<dir>/hsu.yaml` for a master of a test cluster (beats of 200 ms, a TTL of 1 s) and returns its path. */
+export function writeClusterYaml(spec: ClusterYaml): string {
+  mkdirSync(spec.dir, { recursive: true });
+  const file = path.join(spec.dir, 'hsu.yaml');
+  const lines = ['master:', '  state_dir: .hsu', '  log_dir: logs', '  shutdown_timeout: 5s', '  cluster:', `    name: ${spec.cluster}`, `    node: ${spec.node}`, `    servers: [${spec.servers}]`, '    heartbeat_interval: 200ms', '    ttl: 1s'];
+  lines.push(...(spec.clusterLines ?? []), ...(spec.masterLines ?? []), 'workers:', ...spec.workers, '');
+  writeFileSync(file, lines.join('\n'));
+  return file;
 }
 
 type Distribute<T> = T extends unknown ? Omit<T, 'id'> : never;

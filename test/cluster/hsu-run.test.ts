@@ -4,14 +4,13 @@
 // second master cannot take a live node name, a clean stop of one removes its services from the
 // other, and nothing of NATS stays open after shutdown.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Master } from '../../src/index.js';
 import { HsuRun } from '../helpers/hsu-run.js';
 import { rejectsWithCode, tempDir } from '../helpers/master-helpers.js';
 import { fixture } from '../helpers/paths.js';
-import { until } from './helpers.js';
+import { until, writeClusterYaml } from './helpers.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { repoRoot } from '../helpers/paths.js';
@@ -32,29 +31,7 @@ after(async () => {
 });
 
 function writeConfig(name: string, node: string, workers: string[]): string {
-  const dir = path.join(scratch.dir, name);
-  const file = path.join(dir, 'hsu.yaml');
-  const { mkdirSync } = process.getBuiltinModule('node:fs');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    file,
-    [
-      'master:',
-      '  state_dir: .hsu',
-      '  log_dir: logs',
-      '  shutdown_timeout: 5s',
-      '  cluster:',
-      '    name: run-test',
-      `    node: ${node}`,
-      `    servers: [${nats?.url ?? ''}]`,
-      '    heartbeat_interval: 200ms',
-      '    ttl: 1s',
-      'workers:',
-      ...workers,
-      '',
-    ].join('\n'),
-  );
-  return file;
+  return writeClusterYaml({ dir: path.join(scratch.dir, name), cluster: 'run-test', node, servers: nats?.url ?? '', workers });
 }
 
 const echoWorker = ['  - id: echo', '    type: module', `    module: { module_type: plugin, module_path: ${JSON.stringify(fixture('../cluster/fixtures/echo-service.mjs'))} }`];

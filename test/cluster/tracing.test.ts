@@ -4,7 +4,6 @@
 // call span has node-a's call span as its parent, and node-a's span names the replica and node. Without tracing on the caller, the remote side
 // starts a trace of its own and nothing fails.
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -15,7 +14,7 @@ import { instrumentMaster } from '../../src/observability/index.js';
 import { HsuRun } from '../helpers/hsu-run.js';
 import { tempDir } from '../helpers/master-helpers.js';
 import { fixture } from '../helpers/paths.js';
-import { until } from './helpers.js';
+import { until, writeClusterYaml } from './helpers.js';
 import { findNatsServer, NatsServer } from './nats-server.js';
 
 interface ExportedSpan {
@@ -95,13 +94,8 @@ after(async () => {
 });
 
 function writeConfig(node: string, workers: string[], tracing: boolean): string {
-  const dir = path.join(scratch.dir, node);
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, 'hsu.yaml');
   const block = tracing ? ['  tracing:', '    enabled: true', '    exporter: otlp', `    endpoint: ${collector?.endpoint ?? ''}`, `    service_name: ${node}`, '    export_delay: 50ms', '    lifecycle: false'] : [];
-  const cluster = ['  cluster:', '    name: trace-test', `    node: ${node}`, `    servers: [${nats?.url ?? ''}]`, '    heartbeat_interval: 200ms', '    ttl: 1s'];
-  writeFileSync(file, ['master:', '  state_dir: .hsu', '  log_dir: logs', '  shutdown_timeout: 5s', ...cluster, ...block, 'workers:', ...workers, ''].join('\n'));
-  return file;
+  return writeClusterYaml({ dir: path.join(scratch.dir, node), cluster: 'trace-test', node, servers: nats?.url ?? '', masterLines: block, workers });
 }
 
 const echoWorker = ['  - id: echo', '    type: module', `    module: { module_type: plugin, module_path: ${JSON.stringify(fixture('../cluster/fixtures/echo-service.mjs'))} }`];
