@@ -46,7 +46,11 @@ void describe('cluster buckets deleted under running masters', () => {
       for await (const key of await registry.keys()) keys.push(key);
       assert.ok(keys.some((k) => k.startsWith('test.a.')) && keys.some((k) => k.startsWith('test.b.')), `both masters' records are back: ${keys.join(', ')}`);
       const nodes = await kvm.open('hsu_test_nodes');
-      for (const node of ['a', 'b']) await until(`${node}'s lease to be held again`, async () => (await nodes.get(node))?.operation === 'PUT');
+      for (const [node, member] of [['a', a], ['b', b]] as const) {
+        await until(`${node}'s lease to be held again`, async () => (await nodes.get(node))?.operation === 'PUT').catch((err: unknown) => {
+          throw new Error(`${(err as Error).message}; ${node}: lease ${member.view().lease}, ${JSON.stringify(member.diagnostics())}`);
+        });
+      }
       await until('a to list b as a live node again', () => a.view().nodes.find((n) => n.node === 'b')?.instances.length === 2);
       for (const [name, member] of [['a', a], ['b', b]] as const) {
         await until(`${name}'s watch of the new bucket`, () => (member.diagnostics().watch_restarts as number) >= (bucket === 'both' ? 2 : 1));
