@@ -25,6 +25,16 @@ export interface ProbeDefinition<C extends HealthCheckConfig = HealthCheckConfig
   create(check: C, target: ProbeTarget): Probe;
 }
 
+/** The abort reason the probe runners (readiness, the health watchdog) give a probe's signal at its timeout. */
+export function probeTimeoutReason(timeoutMs: number): string {
+  return `timed out after ${timeoutMs} ms`;
+}
+
+/** Whether a probe's signal was aborted by its timeout (not by a start cancelled or a watchdog ending). */
+export function isProbeTimeout(signal: AbortSignal): boolean {
+  return typeof signal.reason === 'string' && signal.reason.startsWith('timed out after ');
+}
+
 /** The reason an aborted probe failed: the watchdog's timeout, or the instance going away. */
 export function abortReason(signal: AbortSignal): string {
   const reason: unknown = signal.reason;

@@ -6,7 +6,7 @@
  * `end()` aborts the one in flight, so no timer or socket outlives the instance.
  */
 import type { HealthCheckConfig } from '../config/index.js';
-import type { Probe, ProbeResult } from '../health/probe.js';
+import { probeTimeoutReason, type Probe, type ProbeResult } from '../health/probe.js';
 import type { ControllerEmit } from './events.js';
 import type { Instance } from './runtime.js';
 import type { Watchdog, WatchdogControl } from './watchdog.js';
@@ -138,7 +138,7 @@ export class HealthWatchdog implements Watchdog {
     const controller = new AbortController();
     if (periodic) this.inFlight = controller;
     const timeoutMs = this.check.timeout;
-    const timer = setTimeout(() => controller.abort(`timed out after ${timeoutMs} ms`), timeoutMs);
+    const timer = setTimeout(() => controller.abort(probeTimeoutReason(timeoutMs)), timeoutMs);
     const started = performance.now();
     try {
       const aborted = new Promise<ProbeResult>((resolve) => {

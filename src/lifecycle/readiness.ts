@@ -7,7 +7,7 @@
  * "not yet"; unset, failed attempts are retried until the start timeout.
  */
 import { deserializeError, hsuError } from '../errors.js';
-import type { Probe, ProbeResult } from '../health/probe.js';
+import { probeTimeoutReason, type Probe, type ProbeResult } from '../health/probe.js';
 import type { Instance } from './runtime.js';
 
 export interface ReadinessSettings {
@@ -62,7 +62,7 @@ export function pollReadiness(workerId: string, settings: ReadinessSettings, cre
 /** One probe, bounded by `timeoutMs` and by the start's own signal. */
 async function attempt(probe: Probe, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(`timed out after ${timeoutMs} ms`), timeoutMs);
+  const timer = setTimeout(() => controller.abort(probeTimeoutReason(timeoutMs)), timeoutMs);
   const onOuter = (): void => controller.abort(signal.reason);
   signal.addEventListener('abort', onOuter, { once: true });
   try {

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ScaleEvent } from '../../src/master/events.js';
+import { EVENT_TYPES, EventHub } from '../../src/api/event-hub.js';
 import { diagnostics } from '../helpers/master-helpers.js';
 import { load, until, withConfig, type Served } from './helpers.js';
 import { replicaWorker } from './yaml.js';
@@ -162,7 +163,7 @@ void describe('autoscaling under load', () => {
 
 void describe('autoscaling on the bus', () => {
   it(
-    'scaling decisions are published on master.bus as hsu.scale',
+    'scaling decisions are published on master.bus as hsu.scale, and are scale frames of GET /events',
     T,
     async () => {
       await withConfig(
@@ -181,6 +182,9 @@ void describe('autoscaling on the bus', () => {
           master.on('scale', (e) => {
             onEvents.push(e);
           });
+          // What GET /events streams (its default types include scale): the hub's SSE frames.
+          const frames: string[] = [];
+          const unsubscribe = new EventHub(master).subscribe(EVENT_TYPES.filter((type) => type !== 'output'), undefined, (frame) => frames.push(new TextDecoder().decode(frame)));
           await master.start();
           const generator = load(2, () => master.call('bus', 'work', { ms: 100 }), () => undefined);
           try {
@@ -190,6 +194,11 @@ void describe('autoscaling on the bus', () => {
           }
           await until('the decision on the bus', () => published.length > 0, 2_000);
           assert.equal((published[0] as ScaleEvent).action, 'scale_up');
+          const frame = frames.find((f) => f.startsWith('event: scale\n'));
+          unsubscribe();
+          assert.ok(frame !== undefined, `a scale frame among ${frames.length}`);
+          const data = JSON.parse(frame.slice(frame.indexOf('data: ') + 6)) as ScaleEvent;
+          assert.deepEqual([data.worker_id, data.action, data.from, data.to], ['bus', 'scale_up', 1, 2]);
         },
       );
     },

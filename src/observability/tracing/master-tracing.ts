@@ -4,7 +4,7 @@
  * operations and health probes, and the spans that threads and child hosts send back, all
  * exported by one exporter. The SDK is loaded here, only when tracing is enabled.
  */
-import { SpanKind, SpanStatusCode, context, trace, type Span, type Tracer } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, context, createContextKey, trace, type Span, type Tracer } from '@opentelemetry/api';
 import type * as SdkTrace from '@opentelemetry/sdk-trace';
 import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { Logger } from 'pino';
@@ -28,6 +28,8 @@ export interface TracingOverrides {
 }
 
 const CLIENT = { kind: SpanKind.CLIENT } as const;
+/** The call span of the `master.call` under way, kept apart from the active span (a middleware after tracing may open its own). */
+const CALL_SPAN = createContextKey('hsu.call_span');
 const REMOTE_MODULE = new URL('./remote.js', import.meta.url).href;
 
 export class MasterTracing {
@@ -81,7 +83,7 @@ export class MasterTracing {
     const parent = context.active();
     // Attributes after the sampling decision: given to startSpan the SDK cleans them twice, and for a span it then drops.
     const span = this.tracer.startSpan(`${request.target}/${request.action}`, CLIENT, parent);
-    const active = trace.setSpan(parent, span);
+    const active = trace.setSpan(parent, span).setValue(CALL_SPAN, span);
     // Not sampled: the span still rides the context (its children are dropped too, in a thread or a process as well),
     // but ending or failing it does nothing, so the call's own promise is the answer.
     if (!span.isRecording()) return context.with(active, next, undefined, request);
@@ -128,11 +130,12 @@ export class MasterTracing {
 
 /**
  * The call span of a routed call says which replica served it: the call middleware starts the span
- * before the router picks, so the pick is noted on it. An event per attempt (a retry picks again),
- * and the attributes of the last one.
+ * before the router picks, so the pick is noted on it (that span, not whatever span is active: a
+ * middleware after tracing may have opened one). An event per attempt (a retry picks again), and
+ * the attributes of the last one.
  */
 function noteReplica(replica: { readonly id: string; readonly node: string }): void {
-  const span = trace.getActiveSpan();
+  const span = context.active().getValue(CALL_SPAN) as Span | undefined;
   if (span === undefined || !span.isRecording()) return;
   const attributes = { 'hsu.replica.id': replica.id, 'hsu.replica.node': replica.node };
   span.setAttributes(attributes);

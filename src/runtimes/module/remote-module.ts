@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import { deserializeError, hsuError, serializeError, type SerializedError } from '../../errors.js';
 import { callContextHook } from '../../observability/call-context.js';
+import { isProbeTimeout } from '../../health/probe.js';
 import { PROTOCOL_VERSION, type FromHost, type HeapFacts, type LogLevel, type ToHost } from '../../protocol/messages.js';
 import type { Transport } from '../../protocol/transport.js';
 import type { CallOptions } from '../../worker/define.js';
@@ -231,17 +232,18 @@ export class RemoteModule {
   }
 
   /**
-   * The module's isHealthy() over the channel; the entry is dropped when `signal` aborts (the
-   * probe's timeout: answered `'timeout'`, as the host's own bound is).
+   * The module's isHealthy() over the channel; the entry is dropped when `signal` aborts: by the
+   * probe's timeout, answered `'timeout'` as the host's own bound is; by anything else (a start
+   * cancelled, the watchdog ending), `false`.
    */
   health(signal: AbortSignal, timeoutMs?: number): Promise<boolean | 'timeout'> {
     if (this.closed || this.fatal !== undefined) return Promise.resolve(false);
-    if (signal.aborted) return Promise.resolve('timeout');
+    if (signal.aborted) return Promise.resolve(isProbeTimeout(signal) ? 'timeout' : false);
     const id = this.nextId++;
     return new Promise<boolean | 'timeout'>((resolve) => {
       const onAbort = (): void => {
         this.pending.delete(id);
-        resolve('timeout');
+        resolve(isProbeTimeout(signal) ? 'timeout' : false);
       };
       signal.addEventListener('abort', onAbort, { once: true });
       const settle = (ok: unknown): void => {
@@ -324,3 +326,4 @@ export class RemoteModule {
     return hsuError('CALL_INTERRUPTED', `worker '${this.workerId}' ended while a call was in flight${action ? ` (${action})` : ''}: ${reason}`, { worker_id: this.workerId, action });
   }
 }
+
