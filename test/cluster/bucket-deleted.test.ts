@@ -39,7 +39,9 @@ void describe('cluster buckets deleted under running masters', () => {
       await until('b to see what a registered after the deletion', () => b.registry.get('a/late#0')).catch((err: unknown) => {
         throw new Error(`${(err as Error).message}; a: ${JSON.stringify(a.diagnostics())}; b: ${JSON.stringify(b.diagnostics())}`);
       });
-      await until('a to see what b registered after the deletion', () => a.registry.get('b/late#0'));
+      await until('a to see what b registered after the deletion', () => a.registry.get('b/late#0')).catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}; a: ${JSON.stringify(a.diagnostics())}; b: ${JSON.stringify(b.diagnostics())}`);
+      });
       await until('the buckets to be back', async () => (await Promise.all(['registry', 'nodes'].map((name) => kvm.open(`hsu_test_${name}`).then((kv) => kv.status()).then(() => true, () => false)))).every(Boolean));
       const registry = await kvm.open('hsu_test_registry');
       const keys: string[] = [];
