@@ -102,10 +102,27 @@ async function join(): Promise<void> {
   }
 }
 
-/** Records of this node that a predecessor left and this master does not serve. */
+/**
+ * Records of this node that a predecessor left and this master does not serve. A courtesy (they
+ * expire by the bucket's TTL anyway), so the listing is bounded by a third of the TTL: a KV key
+ * listing can fail to end while entries expire under it (nats-server#3481), and an unbounded one
+ * held the join, and with it every lease refresh and record publish, until lease and records
+ * expired (a cluster test, twice in loaded or parallel runs).
+ */
 async function dropStaleRecords(kv: KV): Promise<void> {
   const stale: string[] = [];
-  for await (const key of await kv.keys(names.nodeInstances(origin.node))) if (!entries.has(key)) stale.push(key);
+  const keys = await kv.keys(names.nodeInstances(origin.node));
+  let cut = false;
+  const timer = setTimeout(() => {
+    cut = true;
+    keys.stop();
+  }, Math.max(100, origin.ttl / 3));
+  try {
+    for await (const key of keys) if (!entries.has(key)) stale.push(key);
+  } finally {
+    clearTimeout(timer);
+  }
+  if (cut) post({ t: 'error', message: `listing this node's records left by a predecessor did not end within ${Math.max(100, origin.ttl / 3)} ms; they expire by the TTL` });
   await Promise.all(stale.map((key) => kv.delete(key)));
 }
 
