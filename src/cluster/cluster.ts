@@ -41,6 +41,14 @@ export type ClusterEvent =
   | { readonly type: 'lease'; readonly state: LeaseState; readonly holder?: NodeRecord; readonly took_over?: boolean }
   | { readonly type: 'error'; readonly message: string; readonly code?: string };
 
+/**
+ * Whether an event is worth telling an operator: every change, and of a retry loop while the first
+ * connection is being made only every tenth failed attempt (the log's warn and the master's events).
+ */
+export function isNotableClusterEvent(event: ClusterEvent | ConnectionEvent): boolean {
+  return event.type !== 'connecting' || (event.error !== undefined && event.attempt % 10 === 0);
+}
+
 export class Cluster {
   readonly config: ClusterConfig;
   readonly node: string;
@@ -221,7 +229,7 @@ export class Cluster {
     } else if (event.type === 'disconnected') {
       this.registry.setConnected(false);
       this.logger?.warn({ server: event.server }, 'cluster: lost NATS; local calls go on, remote calls fail fast until it is back');
-    } else if (event.type === 'connecting' && event.error !== undefined && event.attempt % 10 === 0) {
+    } else if (event.type === 'connecting' && isNotableClusterEvent(event)) {
       this.logger?.warn({ attempt: event.attempt, error: event.error, retry_in_ms: event.retry_in_ms }, 'cluster: NATS still unreachable');
     }
   }

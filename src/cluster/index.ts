@@ -3,7 +3,7 @@
  * schema can be imported freely; everything that talks to NATS loads its client on first use, so
  * nothing NATS-related is loaded without a `cluster:` block.
  */
-export { Cluster, type ClusterDeps, type ClusterEvent } from './cluster.js';
+export { Cluster, isNotableClusterEvent, type ClusterDeps, type ClusterEvent } from './cluster.js';
 export { clusterSchema, clusterTlsSchema, parseClusterConfig, defaultNodeName, type ClusterConfig, type ClusterConfigInput } from './config.js';
 export { ClusterRegistry, type ClusterRegistryOptions } from './registry/cluster-registry.js';
 export { RemoteInvoker, type RemoteInvokerOptions, type TraceHeaders } from './calls/remote-invoker.js';

@@ -25,11 +25,13 @@ export interface ClusterLink {
   readonly cluster: Cluster;
   /** Points the cluster's incoming calls at the master, once it is built. */
   bind(master: ClusterCallTarget): void;
+  /** The cluster's events an operator is told of (isNotableClusterEvent); ends with the cluster's close(). */
+  onNotable(listener: (event: ClusterEvent) => void): () => void;
 }
 
 /** Joins the cluster; rejects with CLUSTER_NODE_NAME_TAKEN when a live master holds the node name. */
 export async function joinCluster(config: ClusterConfigInput | ClusterConfig, logger: Logger): Promise<ClusterLink> {
-  const { Cluster } = await import('../cluster/index.js');
+  const { Cluster, isNotableClusterEvent } = await import('../cluster/index.js');
   let target: ClusterCallTarget | undefined;
   const cluster = await Cluster.start(config, {
     call: (id, action, input, options) => {
@@ -45,7 +47,11 @@ export async function joinCluster(config: ClusterConfigInput | ClusterConfig, lo
     on_subscriber_error: (err) => logger.error({ err }, 'a service registry subscriber threw; ignored'),
   });
   cluster.on((event) => logClusterEvent(logger, event));
-  return { cluster, bind: (master) => void (target = master) };
+  return {
+    cluster,
+    bind: (master) => void (target = master),
+    onNotable: (listener) => cluster.on((event) => (isNotableClusterEvent(event) ? listener(event) : undefined)),
+  };
 }
 
 function logClusterEvent(logger: Logger, event: ClusterEvent): void {

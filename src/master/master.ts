@@ -148,11 +148,7 @@ export class Master {
     options.cluster?.bind(this);
     this.bus = new TopicBus({ origin: 'master', on_subscriber_error: (err) => this.logger.error({ err }, 'a bus subscriber threw; ignored') });
     this.services.registry.subscribe((change) => this.publishOnBus('hsu.registry', change));
-    // Said once per change, as the log does: a retry loop while NATS is away says every tenth attempt.
-    options.cluster?.cluster.on((event) => {
-      if (event.type === 'connecting' && (event.error === undefined || event.attempt % 10 !== 0)) return;
-      this.publish('cluster', { ...event, at: Date.now() });
-    });
+    options.cluster?.onNotable((event) => this.publish('cluster', { ...event, at: Date.now() }));
     // Breakers opening and closing, retries, bulkhead refusals: on the bus, and a breaker in the log.
     this.services.router.subscribe((event) => {
       if (event.type === 'circuit_state') this.logger.warn({ service: event.service, instance: event.instance_id, from: event.from, to: event.to }, `circuit ${event.to} for ${event.service}`);

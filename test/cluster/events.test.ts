@@ -4,33 +4,21 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Master, type MasterClusterEvent } from '../../src/index.js';
 import { HsuRun } from '../helpers/hsu-run.js';
-import { tempDir } from '../helpers/master-helpers.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
-import { until, writeClusterYaml } from './helpers.js';
-import { findNatsServer, NatsServer } from './nats-server.js';
+import { natsForFile, until, writeClusterYaml } from './helpers.js';
 
 const BIN = path.join(repoRoot, 'dist', 'src', 'cli', 'bin.js');
-const skip = findNatsServer() === undefined ? 'nats-server is not installed (apt-get install -y nats-server)' : false;
-const scratch = tempDir('cluster-events');
-let nats: NatsServer | undefined;
-
-before(async () => {
-  if (skip === false) nats = await NatsServer.start();
-});
-after(async () => {
-  await nats?.stop();
-  scratch.remove();
-});
+const file = natsForFile('cluster-events');
 
 function writeConfig(node: string): string {
   return writeClusterYaml({
-    dir: path.join(scratch.dir, node),
+    dir: path.join(file.dir, node),
     cluster: 'events-test',
     node,
-    servers: nats?.url ?? '',
+    servers: file.server().url,
     clusterLines: ['    reconnect: { initial: 50ms, max: 200ms }'],
     workers: ['  - id: local', '    type: module', `    module: { module_type: plugin, module_path: ${JSON.stringify(fixture('plugins/ok.mjs'))} }`],
   });
@@ -61,9 +49,9 @@ function followEvents(dir: string, json: boolean): { lines: string[]; opened: ()
   };
 }
 
-void describe('cluster events', { skip, timeout: 120_000 }, () => {
+void describe('cluster events', { skip: file.skip, timeout: 120_000 }, () => {
   it('NATS going away and coming back is a cluster event on master.on, the bus, GET /events and hsu events', async () => {
-    const b = new HsuRun(writeConfig('node-b'), path.join(scratch.dir, 'node-b'));
+    const b = new HsuRun(writeConfig('node-b'), path.join(file.dir, 'node-b'));
     let a: Master | undefined;
     let json: ReturnType<typeof followEvents> | undefined;
     let words: ReturnType<typeof followEvents> | undefined;
@@ -75,13 +63,13 @@ void describe('cluster events', { skip, timeout: 120_000 }, () => {
       a.on('cluster', (event) => seen.push(event));
       a.bus.subscribe('hsu.cluster', (payload) => void onBus.push(payload));
       await a.start();
-      json = followEvents(path.join(scratch.dir, 'node-b'), true);
-      words = followEvents(path.join(scratch.dir, 'node-b'), false);
+      json = followEvents(path.join(file.dir, 'node-b'), true);
+      words = followEvents(path.join(file.dir, 'node-b'), false);
       await until('both hsu events to be following node-b', () => json!.opened() && words!.opened());
 
-      await nats!.stop();
+      await file.server().stop();
       await until('node-a to see the main connection go', () => seen.some((e) => e.type === 'disconnected' && e.connection === 'main'));
-      await nats!.launch();
+      await file.server().launch();
       await until('node-a to see it come back', () => seen.some((e) => e.type === 'reconnected' && e.connection === 'main'));
       const disconnected = seen.find((e) => e.type === 'disconnected')!;
       assert.ok(typeof disconnected.at === 'number' && 'server' in disconnected && typeof disconnected.server === 'string');

@@ -2,11 +2,14 @@
 // IPC (fixtures/master-node.ts), and waits on conditions instead of sleeps.
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { after, before } from 'node:test';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserializeError, type SerializedError } from '../../src/errors.js';
 import type { ClusterConfigInput } from '../../src/cluster/index.js';
 import type { NodeSpec, Request } from './fixtures/master-node.js';
+import { tempDir } from '../helpers/master-helpers.js';
+import { findNatsServer, NatsServer } from './nats-server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -30,6 +33,41 @@ export async function until<T>(what: string, check: () => T | undefined | false 
 
 export function clusterBlock(url: string, node: string, extra: Partial<ClusterConfigInput> = {}): ClusterConfigInput {
   return { name: 'test', node, servers: url, heartbeat_interval: 100, ttl: 600, reconnect: { initial: 50, max: 300 }, ...extra };
+}
+
+/** A test file's own nats-server and scratch directory (see {@link natsForFile}). */
+export interface FileNats {
+  /** Why the file's suites are skipped (nats-server missing), or false. */
+  readonly skip: string | false;
+  /** The scratch directory, removed after the file's tests. */
+  readonly dir: string;
+  /** The server, once the file's `before` hook started it. */
+  server(): NatsServer;
+}
+
+/**
+ * One nats-server for the whole file, started in a `before` hook and stopped in an `after` hook,
+ * with a scratch directory removed after the tests. Call it at the top level of a test file.
+ */
+export function natsForFile(scratchName: string): FileNats {
+  const skip = findNatsServer() === undefined ? 'nats-server is not installed (apt-get install -y nats-server)' : false;
+  const scratch = tempDir(scratchName);
+  let nats: NatsServer | undefined;
+  before(async () => {
+    if (skip === false) nats = await NatsServer.start();
+  });
+  after(async () => {
+    await nats?.stop();
+    scratch.remove();
+  });
+  return {
+    skip,
+    dir: scratch.dir,
+    server: () => {
+      if (nats === undefined) throw new Error('the file\'s nats-server is not started (natsForFile: before hook not run, or nats-server missing)');
+      return nats;
+    },
+  };
 }
 
 /** What a master's hsu.yaml in a cluster test holds beyond its `cluster:` block. */

@@ -5,41 +5,30 @@
 // other, and nothing of NATS stays open after shutdown.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Master } from '../../src/index.js';
 import { HsuRun } from '../helpers/hsu-run.js';
-import { rejectsWithCode, tempDir } from '../helpers/master-helpers.js';
+import { rejectsWithCode } from '../helpers/master-helpers.js';
 import { fixture } from '../helpers/paths.js';
-import { until, writeClusterYaml } from './helpers.js';
+import { natsForFile, until, writeClusterYaml } from './helpers.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { repoRoot } from '../helpers/paths.js';
-import { findNatsServer, NatsServer } from './nats-server.js';
 
 const execFileP = promisify(execFile);
 const BIN = path.join(repoRoot, 'dist', 'src', 'cli', 'bin.js');
-const skip = findNatsServer() === undefined ? 'nats-server is not installed (apt-get install -y nats-server)' : false;
-const scratch = tempDir('cluster-run');
-let nats: NatsServer | undefined;
-
-before(async () => {
-  if (skip === false) nats = await NatsServer.start();
-});
-after(async () => {
-  await nats?.stop();
-  scratch.remove();
-});
+const file = natsForFile('cluster-run');
 
 function writeConfig(name: string, node: string, workers: string[]): string {
-  return writeClusterYaml({ dir: path.join(scratch.dir, name), cluster: 'run-test', node, servers: nats?.url ?? '', workers });
+  return writeClusterYaml({ dir: path.join(file.dir, name), cluster: 'run-test', node, servers: file.server().url, workers });
 }
 
 const echoWorker = ['  - id: echo', '    type: module', `    module: { module_type: plugin, module_path: ${JSON.stringify(fixture('../cluster/fixtures/echo-service.mjs'))} }`];
 const localWorker = ['  - id: local', '    type: module', `    module: { module_type: plugin, module_path: ${JSON.stringify(fixture('plugins/ok.mjs'))} }`];
 
-void describe('masters joined by master.cluster in their config', { skip, timeout: 120_000 }, () => {
+void describe('masters joined by master.cluster in their config', { skip: file.skip, timeout: 120_000 }, () => {
   it('a call on one master reaches the worker only the other runs; a taken node name is refused; a clean stop leaves the others', async () => {
-    const b = new HsuRun(writeConfig('b', 'node-b', echoWorker), path.join(scratch.dir, 'b'));
+    const b = new HsuRun(writeConfig('b', 'node-b', echoWorker), path.join(file.dir, 'b'));
     let a: Master | undefined;
     try {
       await b.waitFor('b running', (l) => l.msg === 'master running');
@@ -52,11 +41,11 @@ void describe('masters joined by master.cluster in their config', { skip, timeou
       await assert.rejects(a.call('echo', 'fail'), /told to fail/);
 
       // The operator's view from b's daemon: both masters, each with what it serves.
-      const ls = await execFileP(process.execPath, [BIN, 'cluster', 'ls', '--json', '--state-dir', path.join(scratch.dir, 'b', '.hsu')]);
+      const ls = await execFileP(process.execPath, [BIN, 'cluster', 'ls', '--json', '--state-dir', path.join(file.dir, 'b', '.hsu')]);
       const view = JSON.parse(ls.stdout) as { node: string; nodes: { node: string; self: boolean; instances: { id: string; service: string }[] }[] };
       assert.equal(view.node, 'node-b');
       assert.deepEqual(view.nodes.map((n) => [n.node, n.self, n.instances.map((i) => i.service).sort()]).sort(), [['node-a', false, ['local']], ['node-b', true, ['echo']]]);
-      const table = await execFileP(process.execPath, [BIN, 'cluster', 'ls', '--state-dir', path.join(scratch.dir, 'b', '.hsu')]);
+      const table = await execFileP(process.execPath, [BIN, 'cluster', 'ls', '--state-dir', path.join(file.dir, 'b', '.hsu')]);
       assert.match(table.stdout, /^cluster run-test: this master is node-b, NATS connected/);
       assert.equal(a.clusterView()?.nodes.length, 2);
 

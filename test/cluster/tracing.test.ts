@@ -12,10 +12,8 @@ import { context, trace } from '@opentelemetry/api';
 import { Master } from '../../src/index.js';
 import { instrumentMaster } from '../../src/observability/index.js';
 import { HsuRun } from '../helpers/hsu-run.js';
-import { tempDir } from '../helpers/master-helpers.js';
 import { fixture } from '../helpers/paths.js';
-import { until, writeClusterYaml } from './helpers.js';
-import { findNatsServer, NatsServer } from './nats-server.js';
+import { natsForFile, until, writeClusterYaml } from './helpers.js';
 
 interface ExportedSpan {
   readonly service: string;
@@ -77,33 +75,27 @@ class Collector {
   }
 }
 
-const skip = findNatsServer() === undefined ? 'nats-server is not installed (apt-get install -y nats-server)' : false;
-const scratch = tempDir('cluster-tracing');
-let nats: NatsServer | undefined;
+const file = natsForFile('cluster-tracing');
 let collector: Collector | undefined;
 
 before(async () => {
-  if (skip !== false) return;
-  nats = await NatsServer.start();
-  collector = await Collector.start();
+  if (file.skip === false) collector = await Collector.start();
 });
 after(async () => {
   await collector?.close();
-  await nats?.stop();
-  scratch.remove();
 });
 
 function writeConfig(node: string, workers: string[], tracing: boolean): string {
   const block = tracing ? ['  tracing:', '    enabled: true', '    exporter: otlp', `    endpoint: ${collector?.endpoint ?? ''}`, `    service_name: ${node}`, '    export_delay: 50ms', '    lifecycle: false'] : [];
-  return writeClusterYaml({ dir: path.join(scratch.dir, node), cluster: 'trace-test', node, servers: nats?.url ?? '', masterLines: block, workers });
+  return writeClusterYaml({ dir: path.join(file.dir, node), cluster: 'trace-test', node, servers: file.server().url, masterLines: block, workers });
 }
 
 const echoWorker = ['  - id: echo', '    type: module', `    module: { module_type: plugin, module_path: ${JSON.stringify(fixture('../cluster/fixtures/echo-service.mjs'))} }`];
 const localWorker = ['  - id: local', '    type: module', `    module: { module_type: plugin, module_path: ${JSON.stringify(fixture('plugins/ok.mjs'))} }`];
 
-void describe('trace context across masters', { skip, timeout: 120_000 }, () => {
+void describe('trace context across masters', { skip: file.skip, timeout: 120_000 }, () => {
   it("a call made on one master is served on the other inside the caller's trace", async () => {
-    const b = new HsuRun(writeConfig('node-b', echoWorker, true), path.join(scratch.dir, 'node-b'));
+    const b = new HsuRun(writeConfig('node-b', echoWorker, true), path.join(file.dir, 'node-b'));
     let a: Master | undefined;
     let closeTracing: (() => Promise<void>) | undefined;
     try {

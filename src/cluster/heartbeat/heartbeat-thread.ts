@@ -112,17 +112,18 @@ async function join(): Promise<void> {
 async function dropStaleRecords(kv: KV): Promise<void> {
   const stale: string[] = [];
   const keys = await kv.keys(names.nodeInstances(origin.node));
+  const boundMs = Math.max(100, origin.ttl / 3);
   let cut = false;
   const timer = setTimeout(() => {
     cut = true;
     keys.stop();
-  }, Math.max(100, origin.ttl / 3));
+  }, boundMs);
   try {
     for await (const key of keys) if (!entries.has(key)) stale.push(key);
   } finally {
     clearTimeout(timer);
   }
-  if (cut) post({ t: 'error', message: `listing this node's records left by a predecessor did not end within ${Math.max(100, origin.ttl / 3)} ms; they expire by the TTL` });
+  if (cut) post({ t: 'error', message: `listing this node's records left by a predecessor did not end within ${boundMs} ms; they expire by the TTL` });
   await Promise.all(stale.map((key) => kv.delete(key)));
 }
 

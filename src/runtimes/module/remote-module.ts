@@ -238,12 +238,13 @@ export class RemoteModule {
    */
   health(signal: AbortSignal, timeoutMs?: number): Promise<boolean | 'timeout'> {
     if (this.closed || this.fatal !== undefined) return Promise.resolve(false);
-    if (signal.aborted) return Promise.resolve(isProbeTimeout(signal) ? 'timeout' : false);
+    const cutShort = (): 'timeout' | false => (isProbeTimeout(signal) ? 'timeout' : false);
+    if (signal.aborted) return Promise.resolve(cutShort());
     const id = this.nextId++;
     return new Promise<boolean | 'timeout'>((resolve) => {
       const onAbort = (): void => {
         this.pending.delete(id);
-        resolve(isProbeTimeout(signal) ? 'timeout' : false);
+        resolve(cutShort());
       };
       signal.addEventListener('abort', onAbort, { once: true });
       const settle = (ok: unknown): void => {
